@@ -1,0 +1,23 @@
+//! Resolver settings (`[service]` standalone, `[service.resolver]` in `contactd`).
+
+use runtime::settings::HttpSettings;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The Directory API.
+    pub http: HttpSettings,
+    /// Region for phone numbers written without a country code (ISO 3166, e.g. `CZ`).
+    pub default_region: Option<String>,
+    /// Create a contact when nothing matches.
+    pub auto_create: bool,
+    /// How often the outbox relay looks for unpublished changes.
+    pub outbox_poll_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { http: HttpSettings::default(), default_region: Some("CZ".into()), auto_create: true, outbox_poll_ms: 200 }
+    }
+}

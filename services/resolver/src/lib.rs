@@ -1,0 +1,50 @@
+//! The resolver: consumes `interactions.ingested`, attaches each interaction to one contact
+//! (rules in [`matching`], orchestration in [`resolve`], SQL in [`store`]), publishes
+//! `interactions.resolved`, relays contact changes from the outbox, and serves the Directory API.
+
+pub mod config;
+pub mod consumer;
+pub mod http;
+pub mod matching;
+pub mod outbox;
+pub mod resolve;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use runtime::http::{JwtVerifier, Readiness};
+use runtime::kafka::{consumer as kafka_consumer, ConsumerOptions, Publisher};
+use runtime::shutdown::CancellationToken;
+use runtime::{Running, Settings};
+
+pub use config::Config;
+
+/// The resolver's own PostgreSQL schema.
+pub const SCHEMA: &str = "resolver";
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects, migrates and starts the consumer, the outbox relay and the Directory API.
+pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let config = &settings.service;
+    let pool = runtime::db::connect(&settings.database, SCHEMA, &MIGRATOR).await?;
+    let default_region = config.default_region.as_deref().map(identity::Region::parse).transpose()?;
+    let rules = resolve::Rules { default_region, auto_create: config.auto_create };
+    let handler = Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), rules });
+    let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("resolver")?);
+
+    let routes = http::router(http::ApiState { pool: pool.clone(), verifier });
+    let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
+    let (addr, server) = runtime::http::serve("resolver", config.http.bind, routes, readiness, shutdown.clone()).await?;
+
+    let mut running = Running::new("resolver").with_http(addr);
+    running.spawn(async move { server.await? });
+    let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_INGESTED, "resolver");
+    let kafka = settings.kafka.clone();
+    let (consumer_publisher, consumer_shutdown) = (publisher.clone(), shutdown.clone());
+    running.spawn(async move { kafka_consumer::run(&kafka, options, handler, consumer_publisher, consumer_shutdown).await });
+    let poll = Duration::from_millis(config.outbox_poll_ms);
+    running.spawn(outbox::run(pool, publisher, poll, shutdown));
+    Ok(running)
+}

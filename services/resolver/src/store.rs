@@ -1,0 +1,244 @@
+//! SQL of the directory. Every function takes the connection (usually a transaction) it runs
+//! on, so resolution, change events and the processed marker commit together.
+
+use chrono::{DateTime, Utc};
+use contracts::{Identity, IdentityKind, NameSource, Profile, ResolvedInteraction};
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+/// The stored outcome of an interaction processed before: `Some(None)` means it matched nothing.
+pub async fn processed(conn: &mut PgConnection, tenant: &str, interaction_id: Uuid) -> sqlx::Result<Option<Option<ResolvedInteraction>>> {
+    let row: Option<(Option<Json<ResolvedInteraction>>,)> =
+        sqlx::query_as("SELECT resolved FROM processed_interactions WHERE tenant_id = $1 AND interaction_id = $2")
+            .bind(tenant)
+            .bind(interaction_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(resolved,)| resolved.map(|r| r.0)))
+}
+
+pub async fn record_processed(
+    conn: &mut PgConnection,
+    tenant: &str,
+    interaction_id: Uuid,
+    resolved: Option<&ResolvedInteraction>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO processed_interactions (tenant_id, interaction_id, contact_id, resolved) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, interaction_id) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(interaction_id)
+    .bind(resolved.map(|r| r.contact_id))
+    .bind(resolved.map(Json))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The owner of each identity (same order). Contact-id identities are looked up among the
+/// tenant's live contacts; a value that is not a UUID owns nothing.
+pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Option<Uuid>>> {
+    let mut owners = vec![None; identities.len()];
+    let (mut kinds, mut scopes, mut values, mut positions) = (vec![], vec![], vec![], vec![]);
+    let mut explicit = vec![];
+    for (i, identity) in identities.iter().enumerate() {
+        if identity.kind == IdentityKind::ContactId {
+            if let Ok(id) = Uuid::parse_str(&identity.value) {
+                explicit.push((i, id));
+            }
+        } else {
+            kinds.push(identity.kind.as_str());
+            scopes.push(identity.scope.clone().unwrap_or_default());
+            values.push(identity.value.clone());
+            positions.push(i as i64 + 1);
+        }
+    }
+    if !kinds.is_empty() {
+        let rows = sqlx::query(
+            "SELECT i.pos, ci.contact_id
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos)
+             JOIN contact_identities ci
+               ON ci.tenant_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value",
+        )
+        .bind(tenant)
+        .bind(&kinds)
+        .bind(&scopes)
+        .bind(&values)
+        .bind(&positions)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let pos: i64 = row.try_get(0)?;
+            owners[(pos - 1) as usize] = Some(row.try_get(1)?);
+        }
+    }
+    for (i, id) in explicit {
+        let live: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT coalesce(merged_into, contact_id) FROM contacts WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        owners[i] = live.map(|(id,)| id);
+    }
+    Ok(owners)
+}
+
+pub async fn create_contact(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, profile: Option<&Profile>, at: DateTime<Utc>) -> sqlx::Result<()> {
+    let name = profile.and_then(|p| p.name.clone());
+    let source = name.as_ref().and(profile).map(|p| p.name_source.as_str());
+    sqlx::query(
+        "INSERT INTO contacts (contact_id, tenant_id, name, name_source, last_interaction_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(contact_id)
+    .bind(tenant)
+    .bind(name)
+    .bind(source)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts identities nobody holds; returns the ones actually inserted (a concurrent holder wins).
+pub async fn insert_identities(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    identities: &[Identity],
+    source: &str,
+) -> sqlx::Result<Vec<Identity>> {
+    let mut inserted = Vec::new();
+    for identity in identities {
+        let done = sqlx::query(
+            "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (tenant_id, kind, scope, value) DO NOTHING",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tenant)
+        .bind(contact_id)
+        .bind(identity.kind.as_str())
+        .bind(identity.scope.clone().unwrap_or_default())
+        .bind(&identity.value)
+        .bind(source)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 1 {
+            inserted.push(identity.clone());
+        }
+    }
+    Ok(inserted)
+}
+
+/// The contact's current name and its source.
+pub async fn name(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<(Option<String>, Option<NameSource>)> {
+    let (name, source): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT name, name_source FROM contacts WHERE contact_id = $1").bind(contact_id).fetch_one(conn).await?;
+    Ok((name, source.as_deref().and_then(NameSource::parse)))
+}
+
+pub async fn set_name(conn: &mut PgConnection, contact_id: Uuid, name: &str, source: NameSource) -> sqlx::Result<()> {
+    sqlx::query("UPDATE contacts SET name = $2, name_source = $3, updated_at = now() WHERE contact_id = $1")
+        .bind(contact_id)
+        .bind(name)
+        .bind(source.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn touch_interaction(conn: &mut PgConnection, contact_id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE contacts SET last_interaction_at = greatest(last_interaction_at, $2) WHERE contact_id = $1")
+        .bind(contact_id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes an event to the outbox in the caller's transaction; `None` is a tombstone.
+pub async fn enqueue<T: Serialize>(conn: &mut PgConnection, topic: &str, key: &str, event_type: &str, payload: Option<&T>) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)")
+        .bind(topic)
+        .bind(key)
+        .bind(event_type)
+        .bind(payload.map(Json))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One identity on a contact card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CardIdentity {
+    pub identity_id: Uuid,
+    pub kind: String,
+    pub value: String,
+    pub scope: Option<String>,
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The contact card as the Directory API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Card {
+    pub contact_id: Uuid,
+    pub name: Option<String>,
+    pub name_source: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_interaction_at: Option<DateTime<Utc>>,
+    pub merged_into: Option<Uuid>,
+    pub identities: Vec<CardIdentity>,
+}
+
+/// A live contact of `tenant` with its identities; another tenant's contact does not exist here.
+pub async fn card(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> sqlx::Result<Option<Card>> {
+    let row = sqlx::query(
+        "SELECT contact_id, name, name_source, created_at, updated_at, last_interaction_at, merged_into
+         FROM contacts WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL",
+    )
+    .bind(tenant)
+    .bind(contact_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let identities = sqlx::query_as::<_, CardIdentity>(
+        "SELECT identity_id, kind, value, nullif(scope, '') AS scope, source, created_at
+         FROM contact_identities WHERE contact_id = $1 ORDER BY created_at, kind, value",
+    )
+    .bind(contact_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some(Card {
+        contact_id: row.try_get("contact_id")?,
+        name: row.try_get("name")?,
+        name_source: row.try_get("name_source")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        last_interaction_at: row.try_get("last_interaction_at")?,
+        merged_into: row.try_get("merged_into")?,
+        identities,
+    }))
+}
+
+/// Contact ids of `tenant`, newest first, after the keyset cursor `(created_at, contact_id)`.
+pub async fn list(pool: &PgPool, tenant: &str, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "SELECT contact_id, created_at FROM contacts
+         WHERE tenant_id = $1 AND deleted_at IS NULL AND merged_into IS NULL
+           AND ($2::timestamptz IS NULL OR (created_at, contact_id) < ($2, $3))
+         ORDER BY created_at DESC, contact_id DESC LIMIT $4",
+    )
+    .bind(tenant)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,111 @@
+//! The webhook endpoint every adapter shares: read the body within the limit, verify, parse, map
+//! accounts to tenants, publish every interaction and wait for Kafka's acknowledgement, then
+//! answer. Any failure answers with problem+json and publishes nothing new; a Kafka failure
+//! answers 503 so the provider retries (ids are deterministic, so retries are idempotent).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use contracts::{topics, InteractionEvent};
+use runtime::http::metrics as names;
+use runtime::kafka::Publisher;
+use serde_json::json;
+
+use crate::{AccountMap, ChannelAdapter, Parsed, RawRequest, WebhookError};
+
+/// What the webhook endpoint needs besides the adapter.
+pub struct Kit<A> {
+    pub adapter: A,
+    pub accounts: AccountMap,
+    pub publisher: Publisher,
+    pub body_limit: usize,
+}
+
+/// A router serving `POST path` with `kit`'s adapter.
+pub fn webhook_router<A: ChannelAdapter>(path: &str, kit: Kit<A>) -> Router {
+    Router::new().route(path, post(receive::<A>)).with_state(Arc::new(kit))
+}
+
+#[tracing::instrument(skip_all, fields(channel = %A::CHANNEL), err(level = "warn"))]
+async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Request) -> Result<Response, Rejected> {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, kit.body_limit)
+        .await
+        .map_err(|_| Rejected::TooLarge(kit.body_limit))?;
+    let raw = RawRequest { headers: parts.headers, uri: parts.uri, body };
+    kit.adapter.verify(&raw)?;
+    let interactions = match kit.adapter.parse(&raw)? {
+        Parsed::Reply(response) => return Ok(response),
+        Parsed::Interactions(interactions) => interactions,
+    };
+
+    let mut events = Vec::with_capacity(interactions.len());
+    let mut unknown = Vec::new();
+    for item in interactions {
+        match kit.accounts.tenant_of(&item.account) {
+            Some(tenant) => events.push(InteractionEvent::new(tenant, item.body)),
+            None => unknown.push(item.account),
+        }
+    }
+    if !unknown.is_empty() {
+        tracing::warn!(accounts = ?unknown, "skipping interactions for provider accounts no tenant owns");
+        if events.is_empty() {
+            return Err(WebhookError::UnknownAccount(unknown.join(", ")).into());
+        }
+    }
+
+    let keys: Vec<String> = events.iter().map(InteractionEvent::key).collect();
+    let publishes = events.iter().zip(&keys).map(|(event, key)| {
+        kit.publisher.publish(topics::INTERACTIONS_INGESTED, key, "interaction.ingested", event)
+    });
+    for result in futures::future::join_all(publishes).await {
+        result.map_err(|e| Rejected::Kafka(e.to_string()))?;
+    }
+    for event in &events {
+        tracing::info!(tenant = %event.tenant_id, interaction_id = %event.interaction_id, provider_ref = %event.body.provider_ref, "interaction published");
+    }
+    Ok(kit.adapter.acknowledge(events.len()))
+}
+
+/// Why a webhook request was not accepted.
+#[derive(Debug, thiserror::Error)]
+enum Rejected {
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("kafka did not acknowledge: {0}")]
+    Kafka(String),
+}
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        let (status, reason) = match &self {
+            Rejected::Webhook(WebhookError::Unauthenticated(_)) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Rejected::Webhook(WebhookError::Forbidden(_)) => (StatusCode::FORBIDDEN, "forbidden"),
+            Rejected::Webhook(WebhookError::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
+            Rejected::Webhook(WebhookError::UnknownAccount(_)) => (StatusCode::NOT_FOUND, "unknown_account"),
+            Rejected::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Rejected::Kafka(_) => (StatusCode::SERVICE_UNAVAILABLE, "kafka"),
+        };
+        metrics::counter!(names::WEBHOOKS_REJECTED, "reason" => reason).increment(1);
+        problem(status, &self.to_string())
+    }
+}
+
+/// A problem+json response.
+pub fn problem(status: StatusCode, detail: &str) -> Response {
+    runtime::http::problem::problem_response(
+        status,
+        &json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+        }),
+    )
+}

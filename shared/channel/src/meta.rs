@@ -1,0 +1,38 @@
+//! Meta (Messenger, WhatsApp Cloud API) webhook verification handshake:
+//! `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` answered with the challenge.
+//! <https://developers.facebook.com/docs/graph-api/webhooks/getting-started#verification-requests>
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::signature::secrets_equal;
+
+/// The `GET` handler that answers Meta's subscription handshake.
+pub fn verification(verify_token: SecretString) -> MethodRouter {
+    let token = Arc::new(verify_token);
+    get(move |Query(query): Query<HashMap<String, String>>| {
+        let token = Arc::clone(&token);
+        async move { answer(&query, token.expose_secret()) }
+    })
+}
+
+fn answer(query: &HashMap<String, String>, expected: &str) -> Response {
+    let mode = query.get("hub.mode").map(String::as_str);
+    let given = query.get("hub.verify_token").map(String::as_str).unwrap_or("");
+    match (mode, query.get("hub.challenge")) {
+        (Some("subscribe"), Some(challenge)) if secrets_equal(given, expected) => {
+            (StatusCode::OK, challenge.clone()).into_response()
+        }
+        (Some("subscribe"), Some(_)) => {
+            tracing::warn!("webhook verification with a wrong verify token");
+            super::kit::problem(StatusCode::FORBIDDEN, "verify token does not match")
+        }
+        _ => super::kit::problem(StatusCode::BAD_REQUEST, "expected hub.mode=subscribe, hub.verify_token and hub.challenge"),
+    }
+}

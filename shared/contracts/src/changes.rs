@@ -1,0 +1,70 @@
+//! `contacts.changes` and `contacts.snapshot` v1 events for CRM consumers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{Identity, NameSource};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChangeKind {
+    Created,
+    NameChanged,
+    IdentifierAdded,
+    IdentifierEdited,
+    IdentifierRemoved,
+    Merged,
+    Unmerged,
+    Deleted,
+    DuplicateSuggested,
+}
+
+/// Who made the change: a channel (automatic resolution), an operator or an integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Actor {
+    Channel { channel: String, interaction_id: Uuid },
+    Operator { id: String },
+    Integration { id: String },
+}
+
+/// One changed field with its value before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactChange {
+    #[serde(default = "crate::schema_version")]
+    pub v: u16,
+    pub change_id: Uuid,
+    pub tenant_id: String,
+    pub contact_id: Uuid,
+    pub kind: ContactChangeKind,
+    pub occurred_at: DateTime<Utc>,
+    pub actor: Actor,
+    pub reason: String,
+    pub changes: Vec<FieldChange>,
+    /// Other contact involved (merge partner, duplicate candidate).
+    #[serde(default)]
+    pub related_contact_id: Option<Uuid>,
+}
+
+/// Full card on the compacted `contacts.snapshot` topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactSnapshot {
+    #[serde(default = "crate::schema_version")]
+    pub v: u16,
+    pub tenant_id: String,
+    pub contact_id: Uuid,
+    pub name: Option<String>,
+    pub name_source: Option<NameSource>,
+    pub identities: Vec<Identity>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

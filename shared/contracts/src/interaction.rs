@@ -1,0 +1,309 @@
+//! The `interactions.ingested` v1 event (DESIGN.md §3).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Namespace of the deterministic interaction ids: UUIDv5(namespace, `tenant|channel|provider_ref`).
+pub const INTERACTION_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2d4e_8a3b_4c5d_9e0f_1a2b_3c4d_5e6f);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Messenger,
+    Whatsapp,
+    Vk,
+    Apple,
+    Email,
+    Voip,
+    Webchat,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Messenger => "messenger",
+            Channel::Whatsapp => "whatsapp",
+            Channel::Vk => "vk",
+            Channel::Apple => "apple",
+            Channel::Email => "email",
+            Channel::Voip => "voip",
+            Channel::Webchat => "webchat",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Channel::Messenger,
+            Channel::Whatsapp,
+            Channel::Vk,
+            Channel::Apple,
+            Channel::Email,
+            Channel::Voip,
+            Channel::Webchat,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// Kinds of identifiers a contact can be found by, strongest first (DESIGN.md §4 rule 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    ContactId,
+    Custom,
+    Psid,
+    Whatsapp,
+    Vk,
+    Apple,
+    Email,
+    Phone,
+}
+
+impl IdentityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::ContactId => "contact_id",
+            IdentityKind::Custom => "custom",
+            IdentityKind::Psid => "psid",
+            IdentityKind::Whatsapp => "whatsapp",
+            IdentityKind::Vk => "vk",
+            IdentityKind::Apple => "apple",
+            IdentityKind::Email => "email",
+            IdentityKind::Phone => "phone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            IdentityKind::ContactId,
+            IdentityKind::Custom,
+            IdentityKind::Psid,
+            IdentityKind::Whatsapp,
+            IdentityKind::Vk,
+            IdentityKind::Apple,
+            IdentityKind::Email,
+            IdentityKind::Phone,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Matching strength: lower is stronger. Channel ids share one rank.
+    pub fn strength(self) -> u8 {
+        match self {
+            IdentityKind::ContactId => 0,
+            IdentityKind::Custom => 2,
+            IdentityKind::Psid | IdentityKind::Whatsapp | IdentityKind::Vk | IdentityKind::Apple => 3,
+            IdentityKind::Email => 4,
+            IdentityKind::Phone => 5,
+        }
+    }
+}
+
+impl fmt::Display for IdentityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One way of recognising the customer: `scope` is the page, community, business or custom
+/// parameter name the value is only unique within.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub value: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+impl Identity {
+    pub fn new(kind: IdentityKind, value: impl Into<String>, scope: Option<String>) -> Self {
+        Self { kind, value: value.into(), scope }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSource {
+    Channel,
+    Form,
+    Oauth,
+    HeroCard,
+    Operator,
+}
+
+impl NameSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::Channel => "channel",
+            NameSource::Form => "form",
+            NameSource::Oauth => "oauth",
+            NameSource::HeroCard => "hero_card",
+            NameSource::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [NameSource::Channel, NameSource::Form, NameSource::Oauth, NameSource::HeroCard, NameSource::Operator]
+            .into_iter()
+            .find(|n| n.as_str() == s)
+    }
+
+    /// Priority of a name source: operator > form/oauth/hero card > channel profile.
+    pub fn priority(self) -> u8 {
+        match self {
+            NameSource::Channel => 0,
+            NameSource::Form | NameSource::Oauth | NameSource::HeroCard => 1,
+            NameSource::Operator => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub name_source: NameSource,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub mime: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(default)]
+    pub duration_s: Option<u64>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub recording_url: Option<String>,
+}
+
+/// Everything an adapter knows about one interaction before it is assigned to a tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionBody {
+    pub channel: Channel,
+    pub direction: Direction,
+    pub occurred_at: DateTime<Utc>,
+    pub provider_ref: String,
+    #[serde(default)]
+    pub conversation_ref: Option<String>,
+    /// The first identity is the channel identity used in the message key.
+    pub identities: Vec<Identity>,
+    #[serde(default)]
+    pub profile: Option<Profile>,
+    #[serde(default)]
+    pub content: Option<Content>,
+    #[serde(default)]
+    pub call: Option<Call>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// The `interactions.ingested` v1 event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionEvent {
+    #[serde(default = "crate::schema_version")]
+    pub v: u16,
+    pub interaction_id: Uuid,
+    pub tenant_id: String,
+    #[serde(flatten)]
+    pub body: InteractionBody,
+}
+
+impl InteractionEvent {
+    /// Assigns the body to a tenant with the deterministic id, so provider retries are idempotent.
+    pub fn new(tenant_id: impl Into<String>, body: InteractionBody) -> Self {
+        let tenant_id = tenant_id.into();
+        let interaction_id = Self::id_for(&tenant_id, body.channel, &body.provider_ref);
+        Self { v: crate::SCHEMA_VERSION, interaction_id, tenant_id, body }
+    }
+
+    /// UUIDv5(namespace, `tenant|channel|provider_ref`).
+    pub fn id_for(tenant_id: &str, channel: Channel, provider_ref: &str) -> Uuid {
+        Uuid::new_v5(&INTERACTION_NAMESPACE, format!("{tenant_id}|{channel}|{provider_ref}").as_bytes())
+    }
+
+    /// Message key: `tenant|channel|channel_identity`.
+    pub fn key(&self) -> String {
+        let identity = self.body.identities.first().map(|i| i.value.as_str()).unwrap_or("");
+        format!("{}|{}|{}", self.tenant_id, self.body.channel, identity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> InteractionBody {
+        InteractionBody {
+            channel: Channel::Messenger,
+            direction: Direction::Inbound,
+            occurred_at: DateTime::from_timestamp(1_700_000_000, 0).expect("valid timestamp"),
+            provider_ref: "m_1".into(),
+            conversation_ref: None,
+            identities: vec![Identity::new(IdentityKind::Psid, "123", Some("page".into()))],
+            profile: None,
+            content: Some(Content { text: Some("hi".into()), ..Default::default() }),
+            call: None,
+            parameters: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_same_provider_message_always_gets_the_same_id() {
+        let a = InteractionEvent::new("acme", body());
+        let b = InteractionEvent::new("acme", body());
+        assert_eq!(a.interaction_id, b.interaction_id);
+        assert_ne!(a.interaction_id, InteractionEvent::new("other", body()).interaction_id);
+    }
+
+    #[test]
+    fn the_event_serializes_to_the_flat_v1_shape_and_back() {
+        let event = InteractionEvent::new("acme", body());
+        let json = serde_json::to_value(&event).expect("serializable");
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["channel"], "messenger");
+        assert_eq!(json["identities"][0]["kind"], "psid");
+        let back: InteractionEvent = serde_json::from_value(json).expect("round trip");
+        assert_eq!(back, event);
+        assert_eq!(event.key(), "acme|messenger|123");
+    }
+}

@@ -1,0 +1,77 @@
+//! PostgreSQL: one pool per service, confined to the service's own schema (`search_path`), with
+//! the service's embedded migrations applied at start. The database is created when missing.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::settings::DatabaseSettings;
+
+/// Connects to the service's schema, creating database and schema when missing, and migrates.
+pub async fn connect(settings: &DatabaseSettings, schema: &str, migrator: &Migrator) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(settings.url.expose_secret()).context("DATABASE_URL is not a PostgreSQL URL")?;
+    create_database_if_missing(&options).await?;
+    create_schema_if_missing(&options, schema).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.options([("search_path", schema)]))
+        .await
+        .with_context(|| format!("connecting to schema {schema}"))?;
+    migrator.run(&pool).await.with_context(|| format!("migrating schema {schema}"))?;
+    Ok(pool)
+}
+
+async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let database = options.get_database().unwrap_or("postgres").to_owned();
+    let server = format!("{}:{}", options.get_host(), options.get_port());
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .with_context(|| format!("PostgreSQL is unreachable at {server}; start it or set DATABASE_URL"))?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&database)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        let created = sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&database))).execute(&mut admin).await;
+        match created {
+            Ok(_) => tracing::info!(%database, "created database"),
+            // Another service created it at the same moment.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e).with_context(|| format!("creating database {database}")),
+        }
+    }
+    admin.close().await?;
+    Ok(())
+}
+
+async fn create_schema_if_missing(options: &PgConnectOptions, schema: &str) -> anyhow::Result<()> {
+    let mut conn = options.connect().await.context("connecting to PostgreSQL")?;
+    let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema))).execute(&mut conn).await;
+    match created {
+        Ok(_) => {}
+        // Concurrent CREATE SCHEMA IF NOT EXISTS can still race on the catalog's unique index.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {}
+        Err(e) => return Err(e).with_context(|| format!("creating schema {schema}")),
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Quotes an SQL identifier (database and schema names come from configuration).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether the database answers (readiness).
+pub async fn ping(pool: &PgPool) -> bool {
+    sqlx::query("SELECT 1").execute(pool).await.is_ok()
+}

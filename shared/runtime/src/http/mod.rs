@@ -1,0 +1,11 @@
+//! HTTP scaffolding shared by every service: problem+json errors, JWT auth extractors, the JSON
+//! extractor with our error shape, metrics, and a server with `/healthz`, `/readyz`, `/metrics`.
+
+pub mod auth;
+pub mod metrics;
+pub mod problem;
+pub mod server;
+
+pub use auth::{Claims, JwtVerifier, Role, TenantAuth};
+pub use problem::{ApiError, Json};
+pub use server::{serve, Readiness};

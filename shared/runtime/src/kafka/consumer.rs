@@ -1,0 +1,361 @@
+//! The one consumer loop of the project (at least once, as in rust-rdkafka's
+//! `examples/at_least_once.rs`, but with explicit commits):
+//!
+//! 1. collect a batch (up to `batch_size` messages, waiting at most `linger` after the first);
+//! 2. decode each message; one that cannot be decoded goes to `<topic>.dlq` with error headers;
+//! 3. hand the decoded batch to the [`BatchHandler`], which applies it in one database
+//!    transaction; transient failures are retried with backoff, a poison failure makes the loop
+//!    retry message by message and dead-letter only the message that fails on its own;
+//! 4. only then commit the offsets of the batch (synchronously).
+//!
+//! A crash anywhere before step 4 redelivers the batch; handlers are idempotent, so nothing is
+//! lost and nothing is duplicated. The loop holds no business logic: [`process_batch`] is the
+//! one step, and tests call it directly.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{client_config, headers, Publisher};
+use crate::http::metrics as names;
+use crate::settings::KafkaSettings;
+
+/// What a batch handler reports when it cannot apply a batch.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The infrastructure failed (database or broker unreachable): retry the same batch later.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// The content cannot be applied (constraint violation, invalid data): retrying won't help.
+    #[error("poison: {0:#}")]
+    Poison(anyhow::Error),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        let poison = match &error {
+            // Integrity (23…) and data (22…) errors come from the message, not the infrastructure.
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("23")),
+            sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } | sqlx::Error::TypeNotFound { .. } => true,
+            _ => false,
+        };
+        if poison {
+            HandlerError::Poison(error.into())
+        } else {
+            HandlerError::Transient(error.into())
+        }
+    }
+}
+
+impl From<super::producer::PublishError> for HandlerError {
+    fn from(error: super::producer::PublishError) -> Self {
+        HandlerError::Transient(error.into())
+    }
+}
+
+/// One decoded message with its origin and a span parented on the producer's trace.
+pub struct Delivery<E> {
+    pub event: E,
+    pub message: OwnedMessage,
+    pub span: tracing::Span,
+}
+
+/// A service's side effect for a batch of events. It must be idempotent and all-or-nothing.
+pub trait BatchHandler: Send + Sync + 'static {
+    type Event: DeserializeOwned + Send + Sync + 'static;
+
+    fn handle(&self, batch: &[Delivery<Self::Event>]) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// What [`process_batch`] did with a batch.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub applied: usize,
+    pub dead_lettered: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    pub topic: &'static str,
+    pub group_id: String,
+    pub batch_size: usize,
+    pub linger: Duration,
+    /// First retry delay for transient failures; doubles up to 30 s.
+    pub retry_backoff: Duration,
+}
+
+impl ConsumerOptions {
+    pub fn new(settings: &KafkaSettings, topic: &'static str, consumer_name: &str) -> Self {
+        Self {
+            topic,
+            group_id: format!("{}.{consumer_name}", settings.group_prefix),
+            batch_size: settings.batch_size.max(1),
+            linger: Duration::from_millis(settings.batch_linger_ms),
+            retry_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The batch was not finished because shutdown was requested; its offsets stay uncommitted.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped before the batch was applied")]
+pub struct Stopped;
+
+/// Consumes `options.topic` until `shutdown` is cancelled.
+pub async fn run<H: BatchHandler>(
+    settings: &KafkaSettings,
+    options: ConsumerOptions,
+    handler: Arc<H>,
+    publisher: Publisher,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let consumer: StreamConsumer = client_config(settings)
+        .set("group.id", &options.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .create()
+        .context("creating Kafka consumer")?;
+    consumer.subscribe(&[options.topic]).with_context(|| format!("subscribing to {}", options.topic))?;
+    let consumer = Arc::new(consumer);
+    tracing::info!(topic = options.topic, group = %options.group_id, "consuming");
+
+    while !shutdown.is_cancelled() {
+        let batch = next_batch(&consumer, &options, &shutdown).await;
+        if batch.is_empty() {
+            continue;
+        }
+        let offsets = next_offsets(&batch);
+        match process_batch(handler.as_ref(), &publisher, &options, batch, &shutdown).await {
+            Ok(outcome) => {
+                tracing::debug!(?outcome, "batch applied");
+                commit(&consumer, offsets).await;
+            }
+            Err(Stopped) => break,
+        }
+    }
+    tracing::info!(topic = options.topic, "consumer stopped");
+    Ok(())
+}
+
+async fn next_batch(consumer: &StreamConsumer, options: &ConsumerOptions, shutdown: &CancellationToken) -> Vec<OwnedMessage> {
+    let mut batch = Vec::new();
+    let first = tokio::select! {
+        () = shutdown.cancelled() => return batch,
+        received = consumer.recv() => received.map(|m| m.detach()),
+    };
+    match first {
+        Ok(message) => batch.push(message),
+        Err(error) => {
+            tracing::warn!(%error, "kafka receive failed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return batch;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + options.linger;
+    while batch.len() < options.batch_size {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(message)) => batch.push(message.detach()),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "kafka receive failed");
+                break;
+            }
+            Err(_elapsed) => break,
+        }
+    }
+    batch
+}
+
+/// Applies one batch: decode, dead-letter what cannot be decoded, hand the rest to the handler
+/// (retrying transient failures, isolating poison messages). Returns once every message is either
+/// applied or dead-lettered, so the caller may commit the batch's offsets.
+pub async fn process_batch<H: BatchHandler>(
+    handler: &H,
+    publisher: &Publisher,
+    options: &ConsumerOptions,
+    messages: Vec<OwnedMessage>,
+    shutdown: &CancellationToken,
+) -> Result<Outcome, Stopped> {
+    let mut outcome = Outcome::default();
+    let mut deliveries = Vec::with_capacity(messages.len());
+    for message in messages {
+        match decode::<H::Event>(&message) {
+            Ok(event) => {
+                let span = tracing::info_span!(
+                    "consume",
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset()
+                );
+                headers::set_parent_from(&span, message.headers());
+                deliveries.push(Delivery { event, message, span });
+            }
+            Err(reason) => {
+                dead_letter(publisher, options, &message, &reason, shutdown).await?;
+                outcome.dead_lettered += 1;
+            }
+        }
+    }
+    if deliveries.is_empty() {
+        return Ok(outcome);
+    }
+    match apply_with_retry(handler, options, &deliveries, shutdown).await? {
+        Ok(()) => outcome.applied += deliveries.len(),
+        Err(poison) => {
+            tracing::warn!(error = %poison, size = deliveries.len(), "batch rejected, retrying message by message");
+            for delivery in deliveries {
+                let single = std::slice::from_ref(&delivery);
+                match apply_with_retry(handler, options, single, shutdown).await? {
+                    Ok(()) => outcome.applied += 1,
+                    Err(poison) => {
+                        dead_letter(publisher, options, &delivery.message, &poison.to_string(), shutdown).await?;
+                        outcome.dead_lettered += 1;
+                    }
+                }
+            }
+        }
+    }
+    metrics::counter!(names::EVENTS_CONSUMED, "topic" => options.topic).increment(outcome.applied as u64);
+    Ok(outcome)
+}
+
+/// Retries transient failures until they pass or shutdown is requested; returns poison errors.
+async fn apply_with_retry<H: BatchHandler>(
+    handler: &H,
+    options: &ConsumerOptions,
+    batch: &[Delivery<H::Event>],
+    shutdown: &CancellationToken,
+) -> Result<Result<(), anyhow::Error>, Stopped> {
+    let mut backoff = options.retry_backoff;
+    loop {
+        let span = tracing::info_span!("handle_batch", topic = options.topic, size = batch.len());
+        match handler.handle(batch).instrument(span).await {
+            Ok(()) => return Ok(Ok(())),
+            Err(HandlerError::Poison(error)) => return Ok(Err(error)),
+            Err(HandlerError::Transient(error)) => {
+                metrics::counter!(names::EVENTS_RETRIED, "topic" => options.topic).increment(1);
+                tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "transient failure, retrying batch");
+                tokio::select! {
+                    () = shutdown.cancelled() => return Err(Stopped),
+                    () = tokio::time::sleep(backoff) => {},
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+fn decode<E: DeserializeOwned>(message: &OwnedMessage) -> Result<E, String> {
+    let payload = message.payload().ok_or_else(|| "message has no payload".to_owned())?;
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}"))?;
+    match value.get("v").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(contracts::SCHEMA_VERSION) => {}
+        other => return Err(format!("unsupported schema version {other:?}")),
+    }
+    serde_json::from_value(value).map_err(|e| format!("does not match the v1 schema: {e}"))
+}
+
+/// Writes the original message to `<topic>.dlq` with the reason; retries until Kafka has it.
+async fn dead_letter(
+    publisher: &Publisher,
+    options: &ConsumerOptions,
+    message: &OwnedMessage,
+    reason: &str,
+    shutdown: &CancellationToken,
+) -> Result<(), Stopped> {
+    let topic = contracts::topics::dead_letter(options.topic);
+    let partition = message.partition().to_string();
+    let offset = message.offset().to_string();
+    tracing::error!(dlq = %topic, partition = message.partition(), offset = message.offset(), reason, "dead-lettering message");
+    let mut backoff = options.retry_backoff;
+    loop {
+        let headers = headers::copy(message.headers())
+            .insert(Header { key: contracts::headers::DLQ_ERROR, value: Some(reason) })
+            .insert(Header { key: contracts::headers::DLQ_ORIGIN_TOPIC, value: Some(message.topic()) })
+            .insert(Header { key: contracts::headers::DLQ_ORIGIN_PARTITION, value: Some(&partition) })
+            .insert(Header { key: contracts::headers::DLQ_ORIGIN_OFFSET, value: Some(&offset) });
+        match publisher.send(&topic, message.key(), message.payload(), headers).await {
+            Ok(_) => {
+                metrics::counter!(names::EVENTS_DEAD_LETTERED, "topic" => options.topic).increment(1);
+                return Ok(());
+            }
+            Err(error) => {
+                tracing::warn!(%error, "dead-letter write failed, retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return Err(Stopped),
+                    () = tokio::time::sleep(backoff) => {},
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// The offsets to commit after `batch`: one past the highest offset per partition.
+fn next_offsets(batch: &[OwnedMessage]) -> BTreeMap<(String, i32), i64> {
+    let mut offsets = BTreeMap::new();
+    for message in batch {
+        let next = offsets.entry((message.topic().to_owned(), message.partition())).or_insert(0);
+        *next = (*next).max(message.offset() + 1);
+    }
+    offsets
+}
+
+async fn commit(consumer: &Arc<StreamConsumer>, offsets: BTreeMap<(String, i32), i64>) {
+    let mut list = TopicPartitionList::new();
+    for ((topic, partition), offset) in offsets {
+        if let Err(error) = list.add_partition_offset(&topic, partition, Offset::Offset(offset)) {
+            tracing::error!(%error, "building the offset list");
+        }
+    }
+    let consumer = Arc::clone(consumer);
+    let committed = tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync)).await;
+    match committed {
+        Ok(Ok(())) => {}
+        // After a rebalance the new owner re-reads these messages; handlers are idempotent.
+        Ok(Err(error)) => tracing::warn!(%error, "offset commit failed; the batch will be redelivered"),
+        Err(error) => tracing::error!(%error, "offset commit task failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::Timestamp;
+
+    fn message(partition: i32, offset: i64, payload: &str) -> OwnedMessage {
+        OwnedMessage::new(Some(payload.as_bytes().to_vec()), None, "t".into(), Timestamp::NotAvailable, partition, offset, None)
+    }
+
+    #[test]
+    fn offsets_to_commit_are_one_past_the_highest_per_partition() {
+        let batch = [message(0, 5, "{}"), message(1, 2, "{}"), message(0, 7, "{}"), message(0, 6, "{}")];
+        let offsets = next_offsets(&batch);
+        assert_eq!(offsets.get(&("t".into(), 0)), Some(&8));
+        assert_eq!(offsets.get(&("t".into(), 1)), Some(&3));
+    }
+
+    #[test]
+    fn messages_of_another_schema_version_are_poison() {
+        #[derive(serde::Deserialize, Debug)]
+        struct E {
+            #[allow(dead_code)]
+            v: u16,
+        }
+        assert!(decode::<E>(&message(0, 0, r#"{"v":1}"#)).is_ok());
+        assert!(decode::<E>(&message(0, 0, r#"{"v":2}"#)).unwrap_err().contains("version"));
+        assert!(decode::<E>(&message(0, 0, "not json")).unwrap_err().contains("not JSON"));
+    }
+}
