@@ -38,8 +38,10 @@ pub enum ResolveError {
 #[tracing::instrument(skip_all, fields(tenant = %event.tenant_id, interaction_id = %event.interaction_id))]
 pub async fn resolve(conn: &mut PgConnection, rules: &Rules, event: &InteractionEvent) -> Result<Option<ResolvedInteraction>, ResolveError> {
     if let Some(done) = store::processed(conn, &event.tenant_id, event.interaction_id).await? {
+        // Redelivery, or a later state of the same interaction (a call's progress, a delivery
+        // status): the decision stands, the interaction content is the newest one.
         tracing::debug!("already processed");
-        return Ok(done);
+        return Ok(done.map(|stored| ResolvedInteraction { interaction: event.clone(), ..stored }));
     }
     let (identities, ignored) = normalize_all(event, rules.default_region);
     for _ in 0..ATTEMPTS {
