@@ -1,0 +1,96 @@
+//! Crash and concurrency: a resolver killed mid-batch and restarted loses and duplicates
+//! nothing; two resolvers in one consumer group creating the same new identity converge on one
+//! contact.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use common::{count, id, interaction, start};
+use contracts::{topics, IdentityKind, InteractionEvent};
+use runtime::kafka::Publisher;
+use serde_json::Value;
+use testkit::{eventually, fresh_database, json, TestKafka};
+
+async fn publish_all(publisher: &Publisher, events: &[InteractionEvent]) {
+    let keys: Vec<String> = events.iter().map(InteractionEvent::key).collect();
+    let sends = events.iter().zip(&keys).map(|(e, k)| publisher.publish(topics::INTERACTIONS_INGESTED, k, "interaction.ingested", e));
+    for result in futures::future::join_all(sends).await {
+        result.expect("published");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() {
+    const PEOPLE: usize = 300;
+    const PER_PERSON: usize = 4;
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let events: Vec<InteractionEvent> = (0..PEOPLE * PER_PERSON)
+        .map(|i| interaction("acme", &format!("msg-{i}"), vec![id(IdentityKind::Psid, &format!("psid-{}", i % PEOPLE))], None))
+        .collect();
+    publish_all(&publisher, &events).await;
+
+    let mut first = start(&kafka, &db, 10).await;
+    let pool = testkit::pool(&db, resolver::SCHEMA).await;
+    let processed_at_kill = eventually(Duration::from_secs(60), "the first resolver to make progress", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_interactions").fetch_one(&pool).await.unwrap_or(0);
+        (n >= 100).then_some(n)
+    })
+    .await;
+    first.running.abort();
+    drop(first);
+    assert!((processed_at_kill as usize) < events.len(), "the kill must land mid-stream (processed {processed_at_kill})");
+
+    let _second = start(&kafka, &db, 10).await;
+    eventually(Duration::from_secs(120), "every interaction processed after the restart", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_interactions").fetch_one(&pool).await.unwrap_or(0);
+        (n as usize == events.len()).then_some(())
+    })
+    .await;
+
+    assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await as usize, PEOPLE, "one contact per person");
+    assert_eq!(count(&pool, "SELECT count(*) FROM contact_identities").await as usize, PEOPLE);
+    let resolved = kafka.reader(topics::INTERACTIONS_RESOLVED).take(events.len(), Duration::from_secs(60)).await;
+    let mut contact_of: HashMap<String, String> = HashMap::new();
+    let mut seen = HashSet::new();
+    for message in resolved.iter().map(json) {
+        seen.insert(message["interaction"]["interaction_id"].as_str().unwrap_or_default().to_owned());
+        let psid = message["interaction"]["identities"][0]["value"].as_str().unwrap_or_default().to_owned();
+        let contact = message["contact_id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(contact_of.entry(psid).or_insert_with(|| contact.clone()), &contact, "a person resolved to two contacts");
+    }
+    assert_eq!(seen.len(), events.len(), "every interaction was published as resolved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_resolvers_creating_the_same_new_identity_at_once_converge_on_one_contact() {
+    const PAIRS: usize = 150;
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    // Each pair shares a phone but leads with a different e-mail, so the two events carry
+    // different keys, land on different partitions and are resolved by different instances.
+    let mut events = Vec::new();
+    for i in 0..PAIRS {
+        let phone = format!("+42077{:07}", 1_000_000 + i);
+        events.push(interaction("acme", &format!("a-{i}"), vec![id(IdentityKind::Email, &format!("a{i}@example.cz")), id(IdentityKind::Phone, &phone)], None));
+        events.push(interaction("acme", &format!("b-{i}"), vec![id(IdentityKind::Email, &format!("b{i}@example.cz")), id(IdentityKind::Phone, &phone)], None));
+    }
+    let (one, two) = (start(&kafka, &db, 20).await, start(&kafka, &db, 20).await);
+    // Let both instances join the group before the burst.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    publish_all(&publisher, &events).await;
+
+    let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(events.len(), Duration::from_secs(120)).await.iter().map(json).collect();
+    let mut contact_of_pair: HashMap<String, String> = HashMap::new();
+    for r in &resolved {
+        let pair = r["interaction"]["provider_ref"].as_str().unwrap_or_default()[2..].to_owned();
+        let contact = r["contact_id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(contact_of_pair.entry(pair).or_insert_with(|| contact.clone()), &contact, "a shared phone split into two contacts");
+    }
+    let pool = testkit::pool(&db, resolver::SCHEMA).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await as usize, PAIRS);
+    assert_eq!(count(&pool, "SELECT count(*) FROM contact_identities WHERE kind = 'phone'").await as usize, PAIRS);
+    drop((one, two));
+}

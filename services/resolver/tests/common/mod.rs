@@ -1,0 +1,61 @@
+//! Starting a resolver for a test and feeding it interactions.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use contracts::{topics, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile};
+use runtime::kafka::Publisher;
+use runtime::settings::DatabaseSettings;
+use runtime::shutdown::CancellationToken;
+use runtime::Running;
+use testkit::TestKafka;
+
+pub struct Resolver {
+    pub running: Running,
+    pub url: String,
+    pub shutdown: CancellationToken,
+}
+
+pub async fn start(kafka: &TestKafka, database: &DatabaseSettings, batch_size: usize) -> Resolver {
+    let mut settings = kafka.settings_for(database, resolver::Config { outbox_poll_ms: 50, ..resolver::Config::default() });
+    settings.kafka.batch_size = batch_size;
+    let shutdown = CancellationToken::new();
+    let publisher = Publisher::new(&settings.kafka).expect("publisher");
+    let running = resolver::start(&settings, publisher, shutdown.clone()).await.expect("resolver starts");
+    let url = format!("http://{}", running.http_addr.expect("http"));
+    Resolver { running, url, shutdown }
+}
+
+pub fn interaction(tenant: &str, provider_ref: &str, identities: Vec<Identity>, name: Option<(&str, NameSource)>) -> InteractionEvent {
+    InteractionEvent::new(
+        tenant,
+        InteractionBody {
+            channel: Channel::Webchat,
+            direction: Direction::Inbound,
+            occurred_at: DateTime::<Utc>::from_timestamp(1_764_000_000, 0).expect("valid"),
+            provider_ref: provider_ref.to_owned(),
+            conversation_ref: Some(format!("session-{provider_ref}")),
+            identities,
+            profile: name.map(|(n, s)| Profile { name: Some(n.to_owned()), name_source: s }),
+            content: Some(Content { text: Some(format!("message {provider_ref}")), ..Content::default() }),
+            call: None,
+            parameters: BTreeMap::new(),
+        },
+    )
+}
+
+pub fn id(kind: IdentityKind, value: &str) -> Identity {
+    Identity::new(kind, value, None)
+}
+
+pub async fn publish(publisher: &Publisher, events: &[InteractionEvent]) {
+    for event in events {
+        publisher.publish(topics::INTERACTIONS_INGESTED, &event.key(), "interaction.ingested", event).await.expect("published");
+    }
+}
+
+pub async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.expect("count query")
+}

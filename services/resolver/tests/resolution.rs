@@ -1,0 +1,179 @@
+//! Resolution through Kafka and PostgreSQL: events in `interactions.ingested`, decisions read
+//! back from `interactions.resolved`, `contacts.changes` and the directory tables.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{count, id, interaction, publish, start};
+use contracts::{topics, IdentityKind, NameSource};
+use runtime::http::auth::Role;
+use runtime::kafka::Publisher;
+use serde_json::Value;
+use testkit::{fresh_database, json, TestKafka};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn a_new_identity_creates_a_contact_and_the_next_interaction_attaches_to_it() {
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let _resolver = start(&kafka, &db, 50).await;
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let psid = || contracts::Identity::new(IdentityKind::Psid, "6254981234567890", Some("104729361234567".into()));
+    publish(&publisher, &[interaction("acme", "m1", vec![psid()], None), interaction("acme", "m2", vec![psid()], None)]).await;
+
+    let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(2, WAIT).await.iter().map(json).collect();
+    assert_eq!(resolved[0]["contact_id"], resolved[1]["contact_id"]);
+    assert_eq!(resolved[0]["resolution"]["created_contact"], true);
+    assert_eq!(resolved[0]["resolution"]["matched_by"], Value::Null);
+    assert_eq!(resolved[1]["resolution"]["created_contact"], false);
+    assert_eq!(
+        resolved[1]["resolution"]["matched_by"],
+        serde_json::json!({"kind": "psid", "value": "6254981234567890", "scope": "104729361234567"})
+    );
+
+    let pool = testkit::pool(&db, resolver::SCHEMA).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM contact_identities WHERE kind = 'psid' AND scope = '104729361234567'").await, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM processed_interactions").await, 2);
+
+    let change = json(&kafka.reader(topics::CONTACTS_CHANGES).take(1, WAIT).await[0]);
+    assert_eq!(change["kind"], "created");
+    assert_eq!(change["contact_id"], resolved[0]["contact_id"]);
+    assert_eq!(change["actor"]["type"], "channel");
+    assert_eq!(change["changes"][0]["field"], "identities.psid");
+    let snapshot = json(&kafka.reader(topics::CONTACTS_SNAPSHOT).take(1, WAIT).await[0]);
+    assert_eq!(snapshot["identities"][0]["value"], "6254981234567890");
+}
+
+#[tokio::test]
+async fn redelivered_interactions_change_nothing() {
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let _resolver = start(&kafka, &db, 50).await;
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let event = interaction("acme", "dup-1", vec![id(IdentityKind::Email, "jan.novak@example.cz")], Some(("Jan Novák", NameSource::Form)));
+    publish(&publisher, &[event.clone(), event.clone(), event]).await;
+
+    let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(3, WAIT).await.iter().map(json).collect();
+    assert!(resolved.iter().all(|r| r["contact_id"] == resolved[0]["contact_id"]));
+    assert!(resolved.iter().all(|r| r["resolution"] == resolved[0]["resolution"]), "the stored decision is replayed");
+    let pool = testkit::pool(&db, resolver::SCHEMA).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM contact_identities").await, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM processed_interactions").await, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM outbox WHERE topic = 'contacts.changes'").await, 1, "one change event only");
+}
+
+#[tokio::test]
+async fn phone_and_email_format_variants_resolve_to_one_contact_which_learns_new_identities() {
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let _resolver = start(&kafka, &db, 50).await;
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    // One after the other: different keys land on different partitions, whose order is free.
+    let reader = kafka.reader(topics::INTERACTIONS_RESOLVED);
+    let mut resolved: Vec<Value> = Vec::new();
+    for event in [
+        interaction("acme", "a", vec![id(IdentityKind::Email, "  Jan.Novak@Example.CZ ")], Some(("Jan Novák", NameSource::Form))),
+        interaction("acme", "b", vec![id(IdentityKind::Phone, "+420 777 123 456"), id(IdentityKind::Email, "jan.novak@example.cz")], None),
+        interaction("acme", "c", vec![id(IdentityKind::Phone, "00420777123456")], Some(("jnovak", NameSource::Channel))),
+        interaction("acme", "d", vec![id(IdentityKind::Phone, "777123456")], None),
+    ] {
+        publish(&publisher, &[event]).await;
+        resolved.push(json(&reader.take(1, WAIT).await[0]));
+    }
+    assert!(resolved.iter().all(|r| r["contact_id"] == resolved[0]["contact_id"]), "{resolved:#?}");
+    assert_eq!(resolved[1]["resolution"]["matched_by"]["kind"], "email", "e-mail outranks phone");
+    assert_eq!(resolved[2]["resolution"]["matched_by"]["value"], "+420777123456");
+    assert_eq!(resolved[3]["resolution"]["matched_by"]["value"], "+420777123456", "a national number in the default region");
+
+    let pool = testkit::pool(&db, resolver::SCHEMA).await;
+    let identities: Vec<(String, String)> = sqlx::query_as("SELECT kind, value FROM contact_identities ORDER BY kind")
+        .fetch_all(&pool)
+        .await
+        .expect("identities");
+    assert_eq!(identities, vec![("email".into(), "jan.novak@example.cz".into()), ("phone".into(), "+420777123456".into())]);
+    let name: (String, String) = sqlx::query_as("SELECT name, name_source FROM contacts").fetch_one(&pool).await.expect("contact");
+    assert_eq!(name, ("Jan Novák".into(), "form".into()), "a channel profile name never replaces a form name");
+}
+
+#[tokio::test]
+async fn conflicting_identities_attach_to_the_strongest_and_never_merge() {
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let _resolver = start(&kafka, &db, 1).await;
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let reader = kafka.reader(topics::INTERACTIONS_RESOLVED);
+    let mut resolved: Vec<Value> = Vec::new();
+    for event in [
+        interaction("acme", "p", vec![id(IdentityKind::Phone, "+420777000111")], None),
+        interaction("acme", "e", vec![id(IdentityKind::Email, "eva@example.cz")], None),
+        interaction("acme", "both", vec![id(IdentityKind::Phone, "+420777000111"), id(IdentityKind::Email, "eva@example.cz")], None),
+    ] {
+        publish(&publisher, &[event]).await;
+        resolved.push(json(&reader.take(1, WAIT).await[0]));
+    }
+    let by_ref = |r: &str| resolved.iter().find(|v| v["interaction"]["provider_ref"] == r).expect("resolved").clone();
+    let (phone_owner, email_owner, both) = (by_ref("p"), by_ref("e"), by_ref("both"));
+    assert_ne!(phone_owner["contact_id"], email_owner["contact_id"]);
+    assert_eq!(both["contact_id"], email_owner["contact_id"], "e-mail is stronger than phone");
+    assert_eq!(both["resolution"]["candidates"], serde_json::json!([phone_owner["contact_id"]]));
+    let pool = testkit::pool(&db, resolver::SCHEMA).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await, 2);
+    assert_eq!(count(&pool, "SELECT count(DISTINCT contact_id) FROM contact_identities").await, 2, "no identity moved");
+}
+
+#[tokio::test]
+async fn poison_messages_are_dead_lettered_and_the_rest_still_resolves() {
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let _resolver = start(&kafka, &db, 50).await;
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let empty = rdkafka::message::OwnedHeaders::new();
+    publisher.send(topics::INTERACTIONS_INGESTED, Some(b"k"), Some(b"{not json"), empty.clone()).await.expect("sent");
+    publisher.send(topics::INTERACTIONS_INGESTED, Some(b"k"), Some(br#"{"v":2,"whatever":true}"#), empty).await.expect("sent");
+    publish(&publisher, &[interaction("acme", "ok", vec![id(IdentityKind::Vk, "42")], None)]).await;
+
+    let dead = kafka.reader(&topics::dead_letter(topics::INTERACTIONS_INGESTED)).take(2, WAIT).await;
+    let payloads: Vec<&[u8]> = dead.iter().map(|m| rdkafka::Message::payload(m).expect("payload kept")).collect();
+    assert!(payloads.contains(&&b"{not json"[..]), "the original payload is kept");
+    for message in &dead {
+        let headers = rdkafka::Message::headers(message).expect("error headers");
+        let keys: Vec<&str> = rdkafka::message::Headers::iter(headers).map(|h| h.key).collect();
+        assert!(keys.contains(&contracts::headers::DLQ_ERROR) && keys.contains(&contracts::headers::DLQ_ORIGIN_OFFSET), "{keys:?}");
+    }
+    let resolved = json(&kafka.reader(topics::INTERACTIONS_RESOLVED).take(1, WAIT).await[0]);
+    assert_eq!(resolved["interaction"]["provider_ref"], "ok");
+}
+
+#[tokio::test]
+async fn tenants_never_share_contacts_and_the_directory_hides_other_tenants() {
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let resolver = start(&kafka, &db, 50).await;
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let same = || id(IdentityKind::Email, "shared@example.cz");
+    publish(&publisher, &[interaction("acme", "x", vec![same()], None), interaction("globex", "x", vec![same()], None)]).await;
+    let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(2, WAIT).await.iter().map(json).collect();
+    assert_ne!(resolved[0]["contact_id"], resolved[1]["contact_id"]);
+    let acme = resolved.iter().find(|r| r["tenant_id"] == "acme").expect("acme resolved");
+    let contact = acme["contact_id"].as_str().expect("id");
+
+    let http = testkit::http();
+    let get = |tenant: &'static str| {
+        http.get(format!("{}/v1/contacts/{contact}", resolver.url)).bearer_auth(testkit::token(tenant, Role::Operator)).send()
+    };
+    let own = get("acme").await.expect("sent");
+    assert_eq!(own.status().as_u16(), 200);
+    assert_eq!(own.json::<Value>().await.expect("card")["identities"][0]["value"], "shared@example.cz");
+    assert_eq!(get("globex").await.expect("sent").status().as_u16(), 404, "another tenant's contact does not exist");
+    let anonymous = http.get(format!("{}/v1/contacts/{contact}", resolver.url)).send().await.expect("sent");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let list: Value = http
+        .get(format!("{}/v1/contacts", resolver.url))
+        .bearer_auth(testkit::token("globex", Role::Operator))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("page");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    assert_ne!(list["items"][0]["contact_id"], acme["contact_id"]);
+}
