@@ -1,0 +1,246 @@
+//! The WhatsApp webhook through real HTTP and Kafka: what is accepted is published (and only
+//! then acknowledged), delivery statuses land on their outbound message's interaction id, and
+//! what is forged or malformed is refused and publishes nothing.
+
+use std::time::Duration;
+
+use channel::AccountMap;
+use channel_whatsapp::{Config, WEBHOOK_PATH};
+use contracts::{topics, Channel, InteractionEvent};
+use runtime::kafka::Publisher;
+use runtime::settings::HttpSettings;
+use runtime::shutdown::CancellationToken;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use testkit::{fixture, meta_signature, TestKafka};
+
+const SECRET: &str = "app-secret";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+const WA_ID: &str = "420777123456";
+/// The operator's outbound message the fixtures' statuses (and reply, reaction) refer to.
+const OUTBOUND_WAMID: &str = "wamid.HBgMNDIwNzc3MTIzNDU2FQIAERgSQjVCQzAxOTk4RjdFM0Q2QjNFAA==";
+
+struct Adapter {
+    url: String,
+    kafka: TestKafka,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn(body_limit: usize) -> Adapter {
+    let kafka = TestKafka::start().await;
+    let config = Config {
+        http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
+        app_secret: Some(SecretString::from(SECRET)),
+        verify_token: Some(SecretString::from("verify-me")),
+        phone_numbers: AccountMap([(PHONE_NUMBER_ID.to_owned(), "acme".to_owned())].into()),
+    };
+    let shutdown = CancellationToken::new();
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let running = channel_whatsapp::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
+    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
+    tokio::spawn(running.wait());
+    Adapter { url, kafka, shutdown }
+}
+
+async fn post(url: &str, body: &str, signature: Option<String>) -> (u16, Option<String>, Value) {
+    let mut request = testkit::http().post(url).header("content-type", "application/json").body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, content_type, body)
+}
+
+async fn post_signed(adapter: &Adapter, name: &str) -> Value {
+    let body = fixture(&format!("whatsapp/{name}"));
+    let (status, _, answer) = post(&adapter.url, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
+    assert_eq!(status, 200, "{name}: {answer}");
+    answer
+}
+
+async fn published(adapter: &Adapter, n: usize) -> Vec<Value> {
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(n, Duration::from_secs(30)).await;
+    messages.iter().map(testkit::json).collect()
+}
+
+fn by_type<'a>(events: &'a [Value], message_type: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|e| e["parameters"]["message_type"] == message_type)
+        .unwrap_or_else(|| panic!("no {message_type} interaction in {events:#?}"))
+}
+
+#[tokio::test]
+async fn a_signed_message_is_published_before_the_200_and_retries_keep_its_id() {
+    let adapter = spawn(1 << 20).await;
+    let answer = post_signed(&adapter, "text_message.json").await;
+    assert_eq!(answer["published"], 1);
+    post_signed(&adapter, "text_message.json").await;
+
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
+    assert_eq!(first["interaction_id"], retry["interaction_id"], "a provider retry keeps the deterministic id");
+    assert_eq!(first["v"], 1);
+    assert_eq!(first["tenant_id"], "acme");
+    assert_eq!(first["channel"], "whatsapp");
+    assert_eq!(first["direction"], "inbound");
+    assert_eq!(
+        first["identities"],
+        json!([{"kind": "whatsapp", "value": WA_ID, "scope": null}, {"kind": "phone", "value": "+420777123456", "scope": null}])
+    );
+    assert_eq!(first["profile"], json!({"name": "Jana Nováková", "name_source": "channel"}));
+    assert_eq!(first["conversation_ref"], format!("{PHONE_NUMBER_ID}:{WA_ID}"));
+    assert_eq!(first["occurred_at"], "2025-11-25T11:29:59Z");
+    assert!(first["content"]["text"].as_str().expect("text").starts_with("Dobrý den, objednávka č. 4411"));
+    assert_eq!(testkit::key(&messages[0]), format!("acme|whatsapp|{WA_ID}"));
+}
+
+#[tokio::test]
+async fn media_interactive_location_reaction_contacts_and_unsupported_messages_are_normalized() {
+    let adapter = spawn(1 << 20).await;
+    assert_eq!(post_signed(&adapter, "media_messages.json").await["published"], 3);
+    assert_eq!(post_signed(&adapter, "replies_and_more.json").await["published"], 7);
+    let events = published(&adapter, 10).await;
+    assert!(events.iter().all(|e| e["direction"] == "inbound" && e["identities"][0]["value"] == WA_ID));
+
+    let image = by_type(&events, "image");
+    assert_eq!(image["content"]["attachments"], json!([{"name": "1003383421387256", "mime": "image/jpeg", "size": null, "url": null}]));
+    assert_eq!(image["content"]["text"], "Takhle vypadá poškozený obal");
+    assert_eq!(image["parameters"]["media_id"], "1003383421387256");
+    let document = by_type(&events, "document");
+    assert_eq!(document["content"]["attachments"][0]["name"], "faktura-4411.pdf");
+    assert_eq!(document["content"]["attachments"][0]["mime"], "application/pdf");
+    assert_eq!(document["parameters"]["media_id"], "1588219205112452");
+    let audio = by_type(&events, "audio");
+    assert_eq!(audio["parameters"]["voice"], "true");
+    assert!(audio["content"]["attachments"][0]["url"].is_null());
+
+    let buttons: Vec<&Value> = events.iter().filter(|e| e["parameters"]["message_type"] == "interactive").collect();
+    let button = buttons.iter().find(|e| e["parameters"]["interactive_type"] == "button_reply").expect("button reply");
+    assert_eq!(button["content"]["text"], "Změnit termín");
+    assert_eq!(button["parameters"]["reply_id"], "delivery-reschedule");
+    assert_eq!(button["parameters"]["reply_to_id"], OUTBOUND_WAMID);
+    let list = buttons.iter().find(|e| e["parameters"]["interactive_type"] == "list_reply").expect("list reply");
+    assert_eq!(list["parameters"]["reply_id"], "slot-2025-11-27-am");
+    assert_eq!(list["content"]["text"], "Čtvrtek dopoledne");
+    assert_eq!(by_type(&events, "button")["parameters"]["button_payload"], "CONFIRM_DELIVERY");
+
+    let location = by_type(&events, "location");
+    assert_eq!(location["content"]["text"], "Výdejní místo Můstek, Václavské náměstí 1, 110 00 Praha 1");
+    assert_eq!(location["parameters"]["location_latitude"], "50.0813");
+    let reaction = by_type(&events, "reaction");
+    assert_eq!(reaction["parameters"]["reaction_to"], OUTBOUND_WAMID);
+    assert_eq!(reaction["parameters"]["reaction_emoji"], "👍");
+    let card = by_type(&events, "contacts");
+    assert_eq!(card["content"]["text"], "Petr Svoboda +420 602 111 222");
+    assert_eq!(card["identities"].as_array().map(Vec::len), Some(2), "a shared card adds no identities");
+    let unsupported = by_type(&events, "unsupported");
+    assert_eq!(unsupported["parameters"]["error_code"], "131051");
+}
+
+#[tokio::test]
+async fn delivery_statuses_update_the_outbound_message_interaction_instead_of_creating_new_ones() {
+    let adapter = spawn(1 << 20).await;
+    assert_eq!(post_signed(&adapter, "statuses.json").await["published"], 3);
+    post_signed(&adapter, "status_failed.json").await;
+    let events = published(&adapter, 4).await;
+
+    let message_id = InteractionEvent::id_for("acme", Channel::Whatsapp, OUTBOUND_WAMID).to_string();
+    let states: Vec<&Value> = events.iter().filter(|e| e["provider_ref"] == OUTBOUND_WAMID).collect();
+    assert_eq!(states.len(), 3);
+    for state in &states {
+        assert_eq!(state["interaction_id"], message_id.as_str(), "every status upserts the outbound message");
+        assert_eq!(state["direction"], "outbound");
+        assert_eq!(state["identities"][0], json!({"kind": "whatsapp", "value": WA_ID, "scope": null}));
+        assert_eq!(state["identities"][1], json!({"kind": "phone", "value": "+420777123456", "scope": null}));
+        assert!(state["content"].is_null(), "a status carries no content");
+    }
+    let delivery: Vec<(&str, &str)> = states
+        .iter()
+        .map(|s| (s["parameters"]["delivery_status"].as_str().unwrap_or(""), s["parameters"]["delivery_status_at"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        delivery,
+        vec![("sent", "2025-11-25T11:31:41Z"), ("delivered", "2025-11-25T11:31:43Z"), ("read", "2025-11-25T11:31:52Z")]
+    );
+    assert_eq!(states[0]["parameters"]["pricing_category"], "service");
+
+    let failed = events.iter().find(|e| e["parameters"]["delivery_status"] == "failed").expect("failed status");
+    assert_eq!(failed["identities"][0]["value"], "420605999888");
+    assert_eq!(failed["parameters"]["delivery_error_code"], "131026");
+    assert_eq!(failed["parameters"]["delivery_error_details"], "Message Undeliverable.");
+}
+
+#[tokio::test]
+async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing() {
+    let adapter = spawn(4096).await;
+    let body = fixture("whatsapp/text_message.json");
+
+    let (status, content_type, problem) = post(&adapter.url, &body, Some(meta_signature("wrong-secret", body.as_bytes()))).await;
+    assert_eq!(status, 403);
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(problem["status"], 403);
+
+    assert_eq!(post(&adapter.url, &body, None).await.0, 401, "missing signature");
+    let tampered = body.replace("4411", "4412");
+    assert_eq!(post(&adapter.url, &tampered, Some(meta_signature(SECRET, body.as_bytes()))).await.0, 403, "tampered body");
+
+    let garbage = "{\"object\": \"whatsapp_business_account\", \"entry\": [";
+    let (status, content_type, problem) = post(&adapter.url, garbage, Some(meta_signature(SECRET, garbage.as_bytes()))).await;
+    assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")));
+    assert!(problem["detail"].as_str().expect("detail").contains("malformed"));
+
+    let not_whatsapp = r#"{"object":"page","entry":[]}"#;
+    assert_eq!(post(&adapter.url, not_whatsapp, Some(meta_signature(SECRET, not_whatsapp.as_bytes()))).await.0, 400);
+    let no_metadata = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[]}}]}]}"#;
+    assert_eq!(post(&adapter.url, no_metadata, Some(meta_signature(SECRET, no_metadata.as_bytes()))).await.0, 400);
+
+    let unknown = fixture("whatsapp/unknown_phone_number.json");
+    assert_eq!(post(&adapter.url, &unknown, Some(meta_signature(SECRET, unknown.as_bytes()))).await.0, 404);
+
+    let huge = format!("{{\"object\":\"whatsapp_business_account\",\"entry\":[],\"pad\":\"{}\"}}", "x".repeat(8192));
+    assert_eq!(post(&adapter.url, &huge, Some(meta_signature(SECRET, huge.as_bytes()))).await.0, 413);
+
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty(), "refused requests published {} messages", published.len());
+}
+
+#[tokio::test]
+async fn changes_that_are_not_messages_are_acknowledged_without_publishing() {
+    let adapter = spawn(1 << 20).await;
+    let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":1764070000,"changes":[
+        {"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":594425479261596,
+         "message_template_name":"potvrzeni_objednavky","message_template_language":"cs","reason":"NONE"}}]}]}"#;
+    let (status, _, answer) = post(&adapter.url, body, Some(meta_signature(SECRET, body.as_bytes()))).await;
+    assert_eq!((status, &answer["published"]), (200, &json!(0)));
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty());
+}
+
+#[tokio::test]
+async fn the_subscription_handshake_echoes_the_challenge_only_for_the_right_token() {
+    let adapter = spawn(1 << 20).await;
+    let http = testkit::http();
+    let ok = http
+        .get(format!("{}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", adapter.url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(ok.text().await.expect("body"), "1158201444");
+    let wrong = http
+        .get(format!("{}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1", adapter.url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(wrong.status().as_u16(), 403);
+}
