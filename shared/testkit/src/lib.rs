@@ -46,23 +46,30 @@ pub struct TestKafka {
 
 impl TestKafka {
     pub async fn start() -> Self {
-        let mut settings = KafkaSettings {
+        match std::env::var("TEST_KAFKA_BROKERS").ok().filter(|b| !b.is_empty()) {
+            Some(brokers) => Self::on_brokers(&brokers).await,
+            None => {
+                let embedded = EmbeddedKafka::start(&admin::all_topics(), 3).expect("embedded Kafka starts");
+                let settings = Self::base_settings(embedded.bootstrap_servers());
+                Self { settings, _embedded: Some(embedded) }
+            }
+        }
+    }
+
+    /// A real broker at `brokers`; the project's topics are created when missing.
+    pub async fn on_brokers(brokers: &str) -> Self {
+        let settings = Self::base_settings(brokers);
+        admin::ensure_topics(&settings, &admin::all_topics(), 3).await.expect("creating topics on the test broker");
+        Self { settings, _embedded: None }
+    }
+
+    fn base_settings(brokers: &str) -> KafkaSettings {
+        KafkaSettings {
+            brokers: brokers.to_owned(),
             group_prefix: format!("test-{}", Uuid::new_v4().simple()),
             batch_linger_ms: 5,
             delivery_timeout_ms: 10_000,
             ..KafkaSettings::default()
-        };
-        match std::env::var("TEST_KAFKA_BROKERS").ok().filter(|b| !b.is_empty()) {
-            Some(brokers) => {
-                settings.brokers = brokers;
-                admin::ensure_topics(&settings, &admin::all_topics(), 3).await.expect("creating topics on the test broker");
-                Self { settings, _embedded: None }
-            }
-            None => {
-                let embedded = EmbeddedKafka::start(&admin::all_topics(), 3).expect("embedded Kafka starts");
-                settings.brokers = embedded.bootstrap_servers().to_owned();
-                Self { settings, _embedded: Some(embedded) }
-            }
         }
     }
 

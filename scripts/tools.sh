@@ -1,0 +1,36 @@
+# Tools the tests need, installed once and cached under $CONTACTD_CACHE (default ~/.cache/contactd)
+# so later runs are fast. Sourced by scripts/test and .ci/run.
+
+CONTACTD_CACHE="${CONTACTD_CACHE:-$HOME/.cache/contactd}"
+TANSU_VERSION="0.6.0"
+export TANSU_BIN="$CONTACTD_CACHE/tools/bin/tansu"
+
+# tansu: a real Kafka-protocol broker for the end-to-end tests (built from crates.io, ~12 min once).
+ensure_tansu() {
+  if [ -x "$TANSU_BIN" ] && "$TANSU_BIN" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+    return
+  fi
+  echo "installing tansu $TANSU_VERSION into $CONTACTD_CACHE/tools (first run only)…"
+  CARGO_TARGET_DIR="$CONTACTD_CACHE/tansu-target" cargo install tansu --version "$TANSU_VERSION" \
+    --locked --features dynostore --root "$CONTACTD_CACHE/tools"
+  rm -rf "$CONTACTD_CACHE/tansu-target"
+}
+
+# PostgreSQL: the local server the tests create their databases on.
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    return
+  fi
+  echo "starting the local PostgreSQL…"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && return
+    sleep 1
+  done
+  echo "PostgreSQL did not start on 127.0.0.1:5432" >&2
+  return 1
+}
+
+ensure_nextest() {
+  command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+}
