@@ -1,0 +1,120 @@
+//! Inbound e-mail channel adapter: `POST /webhooks/email` takes one raw RFC 5322 message
+//! (`Content-Type: message/rfc822`) as an inbound mail relay delivers it, authenticates the relay
+//! (bearer token or body HMAC, see [`verify`]), maps the recipient mailbox to a tenant and
+//! publishes the message to `interactions.ingested` before answering 200.
+//!
+//! The relay should retry on any non-2xx answer except 400 (not a message), 401/403 (its
+//! credentials) and 404 (no tenant owns the mailbox); ids are deterministic, so retries are
+//! idempotent.
+
+pub mod config;
+pub mod mapping;
+pub mod payload;
+pub mod verify;
+
+use channel::{ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
+use contracts::Channel;
+use runtime::http::Readiness;
+use runtime::kafka::Publisher;
+use runtime::shutdown::CancellationToken;
+use runtime::Running;
+
+pub use config::Config;
+
+/// The webhook path the relay posts raw messages to.
+pub const WEBHOOK_PATH: &str = "/webhooks/email";
+
+pub struct Email {
+    credentials: verify::Credentials,
+    mailboxes: mapping::Mailboxes,
+}
+
+impl ChannelAdapter for Email {
+    const CHANNEL: Channel = Channel::Email;
+
+    fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
+        self.credentials.verify(request)
+    }
+
+    fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {
+        Ok(Parsed::Interactions(vec![parse(&request.body, &self.mailboxes)?]))
+    }
+}
+
+/// Normalizes one raw message (the adapter's whole parsing path, without HTTP).
+pub fn parse(raw: &[u8], mailboxes: &mapping::Mailboxes) -> Result<channel::AccountInteraction, WebhookError> {
+    let mail = payload::InboundMail::try_from(raw)?;
+    Ok(mapping::interaction(mail, mailboxes))
+}
+
+/// Builds the router of the adapter.
+pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Router> {
+    let credentials = verify::Credentials {
+        relay_token: config.relay_token.clone(),
+        signing_secret: config.signing_secret.clone(),
+    };
+    anyhow::ensure!(
+        credentials.relay_token.is_some() || credentials.signing_secret.is_some(),
+        "email: relay_token or signing_secret is required"
+    );
+    let mailboxes = mapping::Mailboxes::new(&config.mailboxes);
+    let kit = Kit {
+        accounts: mailboxes.accounts().clone(),
+        adapter: Email { credentials, mailboxes },
+        publisher,
+        body_limit: config.http.body_limit_bytes,
+    };
+    Ok(channel::webhook_router(WEBHOOK_PATH, kit))
+}
+
+/// Starts the adapter's HTTP server.
+pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let routes = router(config, publisher.clone())?;
+    let readiness = Readiness { database: None, kafka: Some(publisher) };
+    let (addr, server) = runtime::http::serve("channel-email", config.http.bind, routes, readiness, shutdown).await?;
+    let mut running = Running::new("channel-email").with_http(addr);
+    running.spawn(async move { server.await? });
+    Ok(running)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Header names the parser and the mapping treat specially, and arbitrary ones.
+    fn header_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "From", "To", "Cc", "Delivered-To", "X-Original-To", "Subject", "Date", "Message-ID", "References",
+                "In-Reply-To", "Reply-To", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
+                "Auto-Submitted", "Precedence", "X-Autoreply",
+            ])
+            .prop_map(str::to_owned),
+            "[A-Za-z-]{1,20}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = parse(&raw, &mapping::Mailboxes::default());
+        }
+
+        #[test]
+        fn arbitrary_header_like_text_never_panics(
+            headers in proptest::collection::vec((header_name(), "[ -~=?<>@;\"\t]{0,80}"), 0..12),
+            body in "(?s).{0,400}",
+        ) {
+            let mut raw = String::from("From: a@b.cz\n");
+            for (name, value) in headers {
+                raw.push_str(&format!("{name}: {value}\n"));
+            }
+            raw.push('\n');
+            raw.push_str(&body);
+            let _ = parse(raw.as_bytes(), &mapping::Mailboxes::default());
+        }
+    }
+}

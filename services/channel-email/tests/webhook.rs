@@ -1,0 +1,217 @@
+//! The e-mail webhook through real HTTP and Kafka: raw messages from the fixtures are decoded
+//! (charsets, transfer encodings, encoded words), threaded and published; what is forged,
+//! malformed, unowned or oversized is refused and publishes nothing.
+
+use std::time::Duration;
+
+use channel::AccountMap;
+use channel_email::{Config, WEBHOOK_PATH};
+use contracts::topics;
+use runtime::kafka::Publisher;
+use runtime::settings::HttpSettings;
+use runtime::shutdown::CancellationToken;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use testkit::{fixture, TestKafka};
+
+const TOKEN: &str = "relay-secret";
+
+struct Adapter {
+    url: String,
+    kafka: TestKafka,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn(body_limit: usize) -> Adapter {
+    let kafka = TestKafka::start().await;
+    let config = Config {
+        http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
+        relay_token: Some(SecretString::from(TOKEN)),
+        signing_secret: None,
+        mailboxes: AccountMap(
+            [("Podpora@acme.cz".to_owned(), "acme".to_owned()), ("obchod@acme.cz".to_owned(), "acme".to_owned())].into(),
+        ),
+    };
+    let shutdown = CancellationToken::new();
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let running = channel_email::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
+    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
+    tokio::spawn(running.wait());
+    Adapter { url, kafka, shutdown }
+}
+
+async fn post(url: &str, body: impl Into<Vec<u8>>, token: Option<&str>) -> (u16, Option<String>, Value) {
+    let mut request = testkit::http().post(url).header("content-type", "message/rfc822").body(body.into());
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, content_type, body)
+}
+
+/// Posts fixtures in order and returns their events in the same order (each with its Kafka
+/// message key as `kafka_key`).
+async fn ingest(adapter: &Adapter, names: &[&str]) -> Vec<Value> {
+    for name in names {
+        let (status, _, answer) = post(&adapter.url, fixture(&format!("email/{name}")), Some(TOKEN)).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+        assert_eq!(answer["published"], 1, "{name}");
+    }
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(names.len(), Duration::from_secs(30)).await;
+    let events: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut event = testkit::json(m);
+            event["kafka_key"] = Value::from(testkit::key(m));
+            event
+        })
+        .collect();
+    // One partition key per customer, so order across fixtures is not guaranteed: find by id.
+    names
+        .iter()
+        .map(|name| {
+            let id = message_id(&fixture(&format!("email/{name}")));
+            events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("no event for {name}")).clone()
+        })
+        .collect()
+}
+
+fn message_id(raw: &str) -> String {
+    let line = raw.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).expect("fixture has a Message-ID");
+    line.split_once('<').and_then(|(_, rest)| rest.split_once('>')).map(|(id, _)| id.to_owned()).expect("bracketed id")
+}
+
+#[tokio::test]
+async fn czech_messages_in_every_encoding_are_decoded_and_published() {
+    let adapter = spawn(1 << 20).await;
+    let events = ingest(&adapter, &["plain_czech_qp.eml", "html_only.eml", "base64_windows1250.eml"]).await;
+    let (plain, html, cp1250) = (&events[0], &events[1], &events[2]);
+
+    assert_eq!(plain["v"], 1);
+    assert_eq!(plain["tenant_id"], "acme");
+    assert_eq!(plain["channel"], "email");
+    assert_eq!(plain["direction"], "inbound");
+    assert_eq!(plain["occurred_at"], "2024-03-14T09:15:00Z");
+    assert_eq!(plain["identities"], json!([{"kind": "email", "value": "jana.dvorakova@klient-mail.cz", "scope": null}]));
+    assert_eq!(plain["profile"], json!({"name": "Jana Dvořáková", "name_source": "channel"}));
+    assert_eq!(plain["content"]["subject"], "Dotaz na objednávku č. 1234");
+    let text = plain["content"]["text"].as_str().expect("text");
+    assert!(text.starts_with("Dobrý den,"), "{text}");
+    assert!(text.contains("Příliš žluťoučký kůň úpěl ďábelské ódy."), "{text}");
+    assert!(text.contains("objednávka č. 1234"), "quoted-printable soft line breaks are joined: {text}");
+    assert_eq!(plain["parameters"]["mailbox"], "podpora@acme.cz");
+    assert_eq!(plain["parameters"]["reply_to"], "jana.soukroma@jinde.cz", "Reply-To is kept, but is no identity");
+    assert!(plain["parameters"].get("auto_submitted").is_none());
+
+    assert_eq!(html["content"]["subject"], "Reklamace zboží");
+    assert_eq!(html["profile"]["name"], "Petr Šťastný");
+    let text = html["content"]["text"].as_str().expect("HTML converted to text");
+    assert!(text.contains("reklamuji poškozené zboží & žádám o výměnu."), "{text}");
+    assert!(!text.contains('<') && !text.contains("color: red"), "no markup or style left: {text}");
+
+    assert_eq!(cp1250["parameters"]["mailbox"], "obchod@acme.cz", "the envelope recipient names the mailbox");
+    assert_eq!(cp1250["content"]["subject"], "Žádost o změnu tarifu");
+    assert_eq!(cp1250["profile"]["name"], "Zdeněk Říha");
+    assert_eq!(cp1250["identities"][0]["value"], "zdenek.riha@firma-riha.cz");
+    assert!(cp1250["content"]["text"].as_str().expect("text").contains("posílám žádost o změnu tarifu. Číslo smlouvy: 998877."));
+}
+
+#[tokio::test]
+async fn multipart_messages_keep_the_plain_alternative_and_attachment_metadata() {
+    let adapter = spawn(1 << 20).await;
+    let event = ingest(&adapter, &["multipart_attachment.eml"]).await.remove(0);
+    let text = event["content"]["text"].as_str().expect("text");
+    assert!(text.contains("v příloze posílám fakturu a fotku poškození."), "{text}");
+    assert!(!text.contains("<p>") && !text.contains("<i>"), "the text/plain alternative is used: {text}");
+    assert_eq!(event["content"]["subject"], "Faktura a fotografie poškození");
+    assert_eq!(
+        event["content"]["attachments"],
+        json!([
+            {"name": "faktura č. 42.pdf", "mime": "application/pdf", "size": 1040, "url": null},
+            {"name": "poškození.png", "mime": "image/png", "size": 100, "url": null},
+        ])
+    );
+    assert_eq!(event["parameters"]["mailbox"], "obchod@acme.cz", "the first configured To mailbox");
+}
+
+#[tokio::test]
+async fn a_thread_shares_its_root_across_inbound_and_outbound_messages() {
+    let adapter = spawn(1 << 20).await;
+    let events = ingest(&adapter, &["plain_czech_qp.eml", "outbound_reply.eml", "reply_in_thread.eml"]).await;
+    let (root, answer, reply) = (&events[0], &events[1], &events[2]);
+    for event in &events {
+        assert_eq!(event["conversation_ref"], "root-4711@klient-mail.cz", "{event}");
+        assert_eq!(event["identities"][0]["value"], "jana.dvorakova@klient-mail.cz", "{event}");
+        assert_eq!(event["kafka_key"], "acme|email|jana.dvorakova@klient-mail.cz");
+    }
+    assert_eq!(root["direction"], "inbound");
+    assert_eq!(answer["direction"], "outbound", "sent from the tenant's own mailbox");
+    assert_eq!(answer["profile"]["name"], "Jana Dvořáková", "the customer's name, not the mailbox's");
+    assert_eq!(answer["content"]["subject"], "Re: Dotaz na objednávku č. 1234");
+    assert_eq!(reply["direction"], "inbound");
+    assert_eq!(reply["parameters"]["in_reply_to"], "reply-1@acme.cz");
+    let ids: std::collections::HashSet<&str> = events.iter().filter_map(|e| e["interaction_id"].as_str()).collect();
+    assert_eq!(ids.len(), 3, "each message is its own interaction");
+}
+
+#[tokio::test]
+async fn auto_replies_and_bounces_are_published_flagged() {
+    let adapter = spawn(1 << 20).await;
+    let events = ingest(&adapter, &["auto_reply.eml", "bounce.eml"]).await;
+    let (ooo, bounce) = (&events[0], &events[1]);
+    assert_eq!(ooo["parameters"]["auto_submitted"], "true");
+    assert_eq!(ooo["parameters"]["auto_kind"], "auto_reply");
+    assert_eq!(ooo["parameters"]["auto_reason"], "Auto-Submitted: auto-replied");
+    assert_eq!(ooo["identities"][0]["value"], "zdenek.riha@firma-riha.cz", "an out-of-office still comes from the customer");
+    assert_eq!(ooo["conversation_ref"], "reply-9@acme.cz");
+
+    assert_eq!(bounce["parameters"]["auto_submitted"], "true");
+    assert_eq!(bounce["parameters"]["auto_kind"], "bounce");
+    assert_eq!(bounce["identities"], json!([{"kind": "email", "value": "nikdo@klient-mail.cz", "scope": null}]));
+    assert_eq!(bounce["profile"], Value::Null, "a mail system has no name to keep");
+    assert_eq!(bounce["direction"], "inbound");
+}
+
+#[tokio::test]
+async fn a_relay_retry_keeps_the_interaction_id() {
+    let adapter = spawn(1 << 20).await;
+    let raw = fixture("email/plain_czech_qp.eml");
+    for _ in 0..2 {
+        assert_eq!(post(&adapter.url, raw.clone(), Some(TOKEN)).await.0, 200);
+    }
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    assert_eq!(testkit::json(&messages[0])["interaction_id"], testkit::json(&messages[1])["interaction_id"]);
+}
+
+#[tokio::test]
+async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing() {
+    let adapter = spawn(4096).await;
+    let raw = fixture("email/plain_czech_qp.eml");
+
+    let (status, content_type, problem) = post(&adapter.url, raw.clone(), Some("guess")).await;
+    assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")));
+    assert_eq!(problem["status"], 403);
+    assert_eq!(post(&adapter.url, raw.clone(), None).await.0, 401, "missing token");
+
+    for garbage in ["", "this is not an e-mail", "Subject: no sender\n\nbody", "\u{0}\u{1}binary\u{ff}"] {
+        let (status, content_type, problem) = post(&adapter.url, garbage, Some(TOKEN)).await;
+        assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "{garbage:?}: {problem}");
+    }
+
+    assert_eq!(post(&adapter.url, fixture("email/unknown_mailbox.eml"), Some(TOKEN)).await.0, 404);
+
+    let huge = format!("{raw}\n{}", "x".repeat(8192));
+    assert_eq!(post(&adapter.url, huge, Some(TOKEN)).await.0, 413);
+
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty(), "refused requests published {} messages", published.len());
+}
