@@ -7,6 +7,10 @@ use uuid::Uuid;
 
 use crate::{Identity, NameSource};
 
+/// What happened to a contact. For `merged` and `unmerged`, `contact_id` is the survivor and
+/// `related_contact_id` the contact merged into it (and restored from it); consumers re-point
+/// (and restore) the merged contact's history. `erased` follows `deleted` when the operator asked
+/// for erasure (GDPR): consumers remove the contact's personal content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactChangeKind {
@@ -18,6 +22,7 @@ pub enum ContactChangeKind {
     Merged,
     Unmerged,
     Deleted,
+    Erased,
     DuplicateSuggested,
 }
 
