@@ -1,0 +1,197 @@
+//! The VK Callback API endpoint through real HTTP and Kafka: messages are published (and only
+//! then answered `ok`), an edit lands on its message's interaction id, the confirmation handshake
+//! publishes nothing, and what lacks the community secret or is malformed is refused and
+//! publishes nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use channel_vk::{Community, Config, WEBHOOK_PATH};
+use contracts::{topics, Channel, InteractionEvent};
+use runtime::kafka::Publisher;
+use runtime::settings::HttpSettings;
+use runtime::shutdown::CancellationToken;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use testkit::{fixture, TestKafka};
+
+const GROUP: &str = "218374651";
+const SECRET: &str = "Zt4q9VxK2mLp";
+const CONFIRMATION: &str = "6d3f2a1b";
+const USER: &str = "512093847";
+
+struct Adapter {
+    url: String,
+    kafka: TestKafka,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn(body_limit: usize) -> Adapter {
+    let kafka = TestKafka::start().await;
+    let community = Community {
+        tenant: "acme".into(),
+        secret: Some(SecretString::from(SECRET)),
+        confirmation: Some(CONFIRMATION.into()),
+    };
+    let config = Config {
+        http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
+        communities: BTreeMap::from([(GROUP.to_owned(), community)]),
+    };
+    let shutdown = CancellationToken::new();
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let running = channel_vk::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
+    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
+    tokio::spawn(running.wait());
+    Adapter { url, kafka, shutdown }
+}
+
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: String,
+}
+
+async fn post(url: &str, body: &str) -> Answer {
+    let response = testkit::http()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Answer { status, content_type, body: response.text().await.unwrap_or_default() }
+}
+
+async fn post_ok(adapter: &Adapter, name: &str) {
+    let answer = post(&adapter.url, &fixture(&format!("vk/{name}"))).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "ok"), "{name}");
+}
+
+async fn published(adapter: &Adapter, n: usize) -> Vec<Value> {
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(n, Duration::from_secs(30)).await;
+    messages.iter().map(testkit::json).collect()
+}
+
+#[tokio::test]
+async fn a_new_message_is_published_before_the_literal_ok_and_retries_keep_its_id() {
+    let adapter = spawn(1 << 20).await;
+    let body = fixture("vk/message_new.json");
+    let answer = post(&adapter.url, &body).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "ok"));
+    assert!(answer.content_type.as_deref().is_some_and(|t| t.starts_with("text/plain")), "{:?}", answer.content_type);
+    post_ok(&adapter, "message_new.json").await;
+
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
+    assert_eq!(first["interaction_id"], retry["interaction_id"], "a provider retry keeps the deterministic id");
+    assert_eq!(first["v"], 1);
+    assert_eq!(first["tenant_id"], "acme");
+    assert_eq!(first["channel"], "vk");
+    assert_eq!(first["direction"], "inbound");
+    assert_eq!(first["identities"], json!([{"kind": "vk", "value": USER, "scope": GROUP}]));
+    assert_eq!(first["provider_ref"], format!("{GROUP}:{USER}:17"));
+    assert_eq!(first["conversation_ref"], format!("{GROUP}:{USER}"));
+    assert_eq!(first["occurred_at"], "2025-11-25T11:29:59Z");
+    assert!(first["profile"].is_null(), "VK events carry no name");
+    assert!(first["content"]["text"].as_str().expect("text").starts_with("Dobrý den, objednávka č. 4411"));
+    assert_eq!(first["parameters"]["event_type"], "message_new");
+    assert_eq!(first["parameters"]["vk_event_id"], "5d3f1a9e7c2b4d6f8a0e1c3b5d7f9a2c4e6b8d0f");
+    assert_eq!(testkit::key(&messages[0]), format!("acme|vk|{USER}"));
+}
+
+#[tokio::test]
+async fn an_operator_reply_is_outbound_and_its_edit_upserts_the_same_interaction() {
+    let adapter = spawn(1 << 20).await;
+    post_ok(&adapter, "message_reply.json").await;
+    post_ok(&adapter, "message_edit.json").await;
+    let events = published(&adapter, 2).await;
+
+    let reply_ref = format!("{GROUP}:{USER}:18");
+    let id = InteractionEvent::id_for("acme", Channel::Vk, &reply_ref).to_string();
+    for event in &events {
+        assert_eq!(event["interaction_id"], id.as_str(), "reply and edit are one interaction");
+        assert_eq!(event["provider_ref"], reply_ref.as_str());
+        assert_eq!(event["direction"], "outbound");
+        assert_eq!(event["identities"], json!([{"kind": "vk", "value": USER, "scope": GROUP}]), "the customer is the peer");
+        assert_eq!(event["parameters"]["admin_author_id"], "7734521");
+    }
+    let edit = events.iter().find(|e| e["parameters"]["event_type"] == "message_edit").expect("the edit");
+    assert!(edit["content"]["text"].as_str().expect("text").ends_with("a číslo objednávky."));
+    assert_eq!(edit["parameters"]["edited_at"], "2025-11-25T11:32:40Z");
+    assert_eq!(edit["occurred_at"], "2025-11-25T11:31:40Z", "an edit keeps the message's send time");
+}
+
+#[tokio::test]
+async fn attachments_replies_and_button_payloads_are_normalized() {
+    let adapter = spawn(1 << 20).await;
+    post_ok(&adapter, "message_new_attachments.json").await;
+    let event = published(&adapter, 1).await.remove(0);
+    assert_eq!(event["parameters"]["reply_to_ref"], format!("{GROUP}:{USER}:18"));
+    assert_eq!(event["parameters"]["button_payload"], "{\"command\":\"reklamace\"}");
+    assert_eq!(event["parameters"]["attachment_types"], "photo,doc,audio_message");
+    assert_eq!(event["content"]["text"], "Krabice byla promáčklá, posílám fotku a reklamační formulář.");
+    let attachments = &event["content"]["attachments"];
+    assert_eq!(
+        attachments[0],
+        json!({"name": "photo512093847_457239017", "mime": "image/jpeg", "size": null,
+               "url": "https://sun9-74.userapi.com/impg/c8a1e4f2/w.jpg?size=1280x960&quality=95&type=album"})
+    );
+    assert_eq!(attachments[1]["name"], "reklamace-4411.pdf");
+    assert_eq!(attachments[1]["mime"], "application/pdf");
+    assert_eq!(attachments[1]["size"], 48213);
+    assert_eq!(attachments[2]["mime"], "audio/ogg");
+    assert_eq!(attachments[2]["url"], "https://psv4.userapi.com/s/v1/amsg/512093847_673320121.ogg");
+}
+
+#[tokio::test]
+async fn the_confirmation_answers_the_community_string_and_other_events_only_ok() {
+    let adapter = spawn(1 << 20).await;
+    let answer = post(&adapter.url, &fixture("vk/confirmation.json")).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, CONFIRMATION));
+    assert!(answer.content_type.as_deref().is_some_and(|t| t.starts_with("text/plain")));
+    let forged = fixture("vk/confirmation.json").replace(SECRET, "guess");
+    assert_eq!(post(&adapter.url, &forged).await.status, 403, "the confirmation needs the secret too");
+
+    post_ok(&adapter, "message_typing_state.json").await;
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty(), "published {} messages", published.len());
+}
+
+#[tokio::test]
+async fn missing_or_wrong_secrets_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing() {
+    let adapter = spawn(4096).await;
+    let body = fixture("vk/message_new.json");
+
+    let wrong = post(&adapter.url, &body.replace(SECRET, "guess")).await;
+    assert_eq!(wrong.status, 403);
+    assert_eq!(wrong.content_type.as_deref(), Some("application/problem+json"));
+    let problem: Value = serde_json::from_str(&wrong.body).expect("problem json");
+    assert_eq!(problem["status"], 403);
+
+    let mut unsigned: Value = serde_json::from_str(&body).expect("fixture is JSON");
+    unsigned.as_object_mut().expect("an object").remove("secret");
+    assert_eq!(post(&adapter.url, &unsigned.to_string()).await.status, 401, "missing secret");
+
+    let garbage = format!("{{\"type\": \"message_new\", \"group_id\": {GROUP}, \"secret\": \"{SECRET}\", \"object\": ");
+    let answer = post(&adapter.url, &garbage).await;
+    assert_eq!((answer.status, answer.content_type.as_deref()), (400, Some("application/problem+json")));
+    assert!(answer.body.contains("malformed"));
+    let no_ids = format!(r#"{{"type":"message_new","group_id":{GROUP},"secret":"{SECRET}","object":{{"message":{{"text":"x"}}}}}}"#);
+    assert_eq!(post(&adapter.url, &no_ids).await.status, 400);
+
+    assert_eq!(post(&adapter.url, &fixture("vk/unknown_community.json")).await.status, 404);
+
+    let huge = format!(r#"{{"type":"message_new","group_id":{GROUP},"secret":"{SECRET}","pad":"{}"}}"#, "x".repeat(8192));
+    assert_eq!(post(&adapter.url, &huge).await.status, 413);
+
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty(), "refused requests published {} messages", published.len());
+}
