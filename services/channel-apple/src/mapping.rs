@@ -15,6 +15,9 @@
 //! `large_payload`), `request_identifier`, `selected_identifiers` (comma-separated),
 //! `time_slot_start`, `time_slot_duration_s`, `timezone_offset_min`, `interactive_data_ref_url`;
 //! for a close `conversation_status = closed`.
+//!
+//! Authentication tokens, Apple Pay payment data and form answers are not copied: they are secrets
+//! or personal data the timeline has no use for; only the kind of answer and its bubble text are.
 
 use std::collections::BTreeMap;
 
