@@ -46,3 +46,22 @@ impl Config {
         AccountMap(self.communities.iter().map(|(group, c)| (group.clone(), c.tenant.clone())).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn communities_are_keyed_by_group_id_and_unknown_keys_are_rejected() {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "communities": { "218374651": { "tenant": "acme", "secret": "s", "confirmation": "6d3f2a1b" } }
+        }))
+        .expect("valid settings");
+        let community = &config.communities["218374651"];
+        assert_eq!(community.secret.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("s"));
+        assert_eq!(config.accounts().tenant_of("218374651"), Some("acme"));
+        let typo = serde_json::json!({ "communities": { "1": { "tenant": "acme", "secrte": "s" } } });
+        assert!(serde_json::from_value::<Config>(typo).is_err());
+    }
+}

@@ -16,3 +16,18 @@ pub struct Config {
     /// Business phone number id (`metadata.phone_number_id`, not the display number) → tenant id.
     pub phone_numbers: AccountMap,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_number_ids_map_to_tenants_and_unknown_keys_are_rejected() {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "app_secret": "s", "verify_token": "t", "phone_numbers": { "106540352242922": "acme" }
+        }))
+        .expect("valid settings");
+        assert_eq!(config.phone_numbers.tenant_of("106540352242922"), Some("acme"));
+        assert!(serde_json::from_value::<Config>(serde_json::json!({ "pages": {} })).is_err());
+    }
+}
