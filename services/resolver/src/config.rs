@@ -10,14 +10,18 @@ pub struct Config {
     pub http: HttpSettings,
     /// Region for phone numbers written without a country code (ISO 3166, e.g. `CZ`).
     pub default_region: Option<String>,
-    /// Create a contact when nothing matches.
+    /// Create a contact when nothing matches (tenants may override).
     pub auto_create: bool,
+    /// A value held by this many contacts stops being used for matching (tenants may override).
+    pub shared_value_limit: usize,
+    /// Most identities of one kind a contact gains automatically (tenants may override).
+    pub max_per_kind: usize,
     /// How often the outbox relay looks for unpublished changes.
     pub outbox_poll_ms: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { http: HttpSettings::default(), default_region: Some("CZ".into()), auto_create: true, outbox_poll_ms: 200 }
+        Self { http: HttpSettings::default(), default_region: Some("CZ".into()), auto_create: true, shared_value_limit: 3, max_per_kind: 10, outbox_poll_ms: 200 }
     }
 }

@@ -2,12 +2,14 @@
 //! (rules in [`matching`], orchestration in [`resolve`], SQL in [`store`]), publishes
 //! `interactions.resolved`, relays contact changes from the outbox, and serves the Directory API.
 
+pub mod changes;
 pub mod config;
 pub mod consumer;
 pub mod http;
 pub mod matching;
 pub mod outbox;
 pub mod resolve;
+pub mod rules;
 pub mod store;
 
 use std::sync::Arc;
@@ -30,8 +32,15 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
     let config = &settings.service;
     let pool = runtime::db::connect(&settings.database, SCHEMA, &MIGRATOR).await?;
     let default_region = config.default_region.as_deref().map(identity::Region::parse).transpose()?;
-    let rules = resolve::Rules { default_region, auto_create: config.auto_create };
-    let handler = Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), rules });
+    let defaults = rules::TenantRules {
+        default_region,
+        auto_create: config.auto_create,
+        shared_value_limit: config.shared_value_limit,
+        max_per_kind: config.max_per_kind,
+        blocked: Vec::new(),
+        identifying_custom: Default::default(),
+    };
+    let handler = Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults });
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("resolver")?);
 
     let routes = http::router(http::ApiState { pool: pool.clone(), verifier });

@@ -1,27 +1,20 @@
-//! Resolution of one interaction inside the batch transaction: normalize, look up, decide
-//! (see [`crate::matching`]), apply, record change events in the outbox and mark the interaction
-//! processed. A concurrent creation of the same identity makes the attempt roll back to its
-//! savepoint and run again, so both end on one contact.
+//! Resolution of one interaction inside the batch transaction: screen and normalize the
+//! identities (see [`crate::rules`]), look up their holders, decide (see [`crate::matching`]),
+//! apply, record change events and duplicate suggestions, and mark the interaction processed.
+//! A concurrent creation of the same identity makes the attempt roll back to its savepoint and
+//! run again, so both end on one contact.
 
-use chrono::Utc;
 use contracts::{
-    topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange, Identity, IdentityKind, IgnoredIdentity,
-    InteractionEvent, Resolution, ResolvedInteraction,
+    Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoredIdentity, InteractionEvent, Resolution, ResolvedInteraction,
 };
-use identity::Region;
 use serde_json::json;
 use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
-use crate::matching::{decide, Decision, Lookup};
+use crate::changes::{self, Change};
+use crate::matching::{decide, Candidate, Decision, Lookup};
+use crate::rules::TenantRules;
 use crate::store;
-
-/// Tenant-independent resolution settings.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    pub default_region: Option<Region>,
-    pub auto_create: bool,
-}
 
 const ATTEMPTS: usize = 3;
 
@@ -33,20 +26,20 @@ pub enum ResolveError {
     Contended,
 }
 
-/// Resolves `event` (or returns the stored result when it was resolved before).
-/// `None`: nothing matched and auto-creation is off.
+/// Resolves `event` under the tenant's `rules` (or returns the stored decision when it was
+/// resolved before). `None`: nothing matched and auto-creation is off.
 #[tracing::instrument(skip_all, fields(tenant = %event.tenant_id, interaction_id = %event.interaction_id))]
-pub async fn resolve(conn: &mut PgConnection, rules: &Rules, event: &InteractionEvent) -> Result<Option<ResolvedInteraction>, ResolveError> {
+pub async fn resolve(conn: &mut PgConnection, rules: &TenantRules, event: &InteractionEvent) -> Result<Option<ResolvedInteraction>, ResolveError> {
     if let Some(done) = store::processed(conn, &event.tenant_id, event.interaction_id).await? {
         // Redelivery, or a later state of the same interaction (a call's progress, a delivery
         // status): the decision stands, the interaction content is the newest one.
         tracing::debug!("already processed");
         return Ok(done.map(|stored| ResolvedInteraction { interaction: event.clone(), ..stored }));
     }
-    let (identities, ignored) = normalize_all(event, rules.default_region);
+    let (identities, ignored) = screen_all(event, rules);
     for _ in 0..ATTEMPTS {
         let mut savepoint = conn.begin().await?;
-        match attempt(&mut savepoint, rules, event, &identities, &ignored).await? {
+        match attempt(&mut savepoint, rules, event, &identities, ignored.clone()).await? {
             Some(resolved) => {
                 savepoint.commit().await?;
                 return Ok(resolved);
@@ -60,14 +53,26 @@ pub async fn resolve(conn: &mut PgConnection, rules: &Rules, event: &Interaction
     Err(ResolveError::Contended)
 }
 
-fn normalize_all(event: &InteractionEvent, region: Option<Region>) -> (Vec<Identity>, Vec<IgnoredIdentity>) {
+/// The identities that take part in matching: the event's own, identifying custom parameters,
+/// and the operator's link of the conversation; the rest with the reason it was left out.
+fn screen_all(event: &InteractionEvent, rules: &TenantRules) -> (Vec<Identity>, Vec<IgnoredIdentity>) {
+    let parameters = event
+        .body
+        .parameters
+        .iter()
+        .filter(|(name, _)| rules.identifying_custom.contains(*name))
+        .map(|(name, value)| Identity::new(IdentityKind::Custom, value.clone(), Some(name.clone())));
     let mut identities = Vec::new();
     let mut ignored = Vec::new();
-    for raw in &event.body.identities {
-        match identity::normalize(raw, region) {
-            Ok(identity) => identities.push(identity),
-            Err(error) => ignored.push(IgnoredIdentity { kind: raw.kind, value: raw.value.clone(), reason: format!("invalid: {error}") }),
+    for raw in event.body.identities.iter().cloned().chain(parameters) {
+        match rules.screen(&raw) {
+            Ok(identity) if !identities.contains(&identity) => identities.push(identity),
+            Ok(_) => {}
+            Err(why) => ignored.push(why),
         }
+    }
+    if let Some(conversation) = &event.body.conversation_ref {
+        identities.push(Identity::new(IdentityKind::ConversationLink, conversation.clone(), None));
     }
     (identities, ignored)
 }
@@ -75,19 +80,20 @@ fn normalize_all(event: &InteractionEvent, region: Option<Region>) -> (Vec<Ident
 /// One attempt; `Ok(None)` when a concurrent creator took one of the identities first.
 async fn attempt(
     conn: &mut PgConnection,
-    rules: &Rules,
+    rules: &TenantRules,
     event: &InteractionEvent,
     identities: &[Identity],
-    ignored: &[IgnoredIdentity],
+    mut ignored: Vec<IgnoredIdentity>,
 ) -> Result<Option<Option<ResolvedInteraction>>, ResolveError> {
-    let tenant = &event.tenant_id;
+    let tenant = event.tenant_id.as_str();
     let owners = store::owners(conn, tenant, identities).await?;
-    let lookups: Vec<Lookup> = identities.iter().cloned().zip(owners).map(|(identity, owner)| Lookup { identity, owner }).collect();
+    let lookups: Vec<Lookup> = identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
+    let (decision, shared) = decide(&lookups, rules.shared_value_limit, rules.auto_create);
+    ignored.extend(shared);
     let actor = Actor::Channel { channel: event.body.channel.to_string(), interaction_id: event.interaction_id };
     let source = event.body.channel.as_str();
-    let mut ignored = ignored.to_vec();
 
-    let (contact_id, resolution) = match decide(&lookups, rules.auto_create) {
+    let (contact_id, resolution) = match decision {
         Decision::Unmatched => {
             store::record_processed(conn, tenant, event.interaction_id, None).await?;
             return Ok(Some(None));
@@ -95,39 +101,39 @@ async fn attempt(
         Decision::Create { identities: new } => {
             let contact_id = Uuid::new_v4();
             store::create_contact(conn, tenant, contact_id, event.body.profile.as_ref(), event.body.occurred_at).await?;
+            let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
             let inserted = store::insert_identities(conn, tenant, contact_id, &new, source).await?;
             if inserted.len() != new.len() {
                 return Ok(None);
             }
-            let mut changes = vec![];
+            let mut fields = vec![];
             if let Some(name) = event.body.profile.as_ref().and_then(|p| p.name.as_ref()) {
-                changes.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
+                fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
             }
-            changes.extend(inserted.iter().map(identity_added));
-            emit(conn, tenant, contact_id, ContactChangeKind::Created, &actor, "created from an interaction nobody matched", changes).await?;
+            fields.extend(inserted.iter().map(changes::identity_added));
+            let created = Change::new(tenant, contact_id, ContactChangeKind::Created, &actor, "created from an interaction nobody matched");
+            changes::record(conn, created.with(fields)).await?;
             (contact_id, Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored })
         }
         Decision::Attach { contact_id, matched_by, candidates, enrich } => {
+            let counts = store::kind_counts(conn, contact_id).await?;
+            let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
             let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
             for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
                 ignored.push(IgnoredIdentity { kind: skipped.kind, value: skipped.value.clone(), reason: "owned_by_other".into() });
             }
             if !inserted.is_empty() {
-                let changes = inserted.iter().map(identity_added).collect();
-                emit(conn, tenant, contact_id, ContactChangeKind::IdentifierAdded, &actor, "learned from an interaction", changes).await?;
+                let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, &actor, "learned from an interaction");
+                changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
             }
             update_name(conn, tenant, contact_id, event, &actor).await?;
+            suggest_duplicates(conn, tenant, contact_id, &candidates, &actor).await?;
+            let candidates = candidates.into_iter().map(|c| c.contact_id).collect();
             (contact_id, Resolution { matched_by: Some(matched_by), created_contact: false, candidates, ignored })
         }
     };
     store::touch_interaction(conn, contact_id, event.body.occurred_at).await?;
-    let resolved = ResolvedInteraction {
-        v: contracts::SCHEMA_VERSION,
-        tenant_id: tenant.clone(),
-        contact_id,
-        interaction: event.clone(),
-        resolution,
-    };
+    let resolved = ResolvedInteraction { v: contracts::SCHEMA_VERSION, tenant_id: tenant.to_owned(), contact_id, interaction: event.clone(), resolution };
     store::record_processed(conn, tenant, event.interaction_id, Some(&resolved)).await?;
     metrics::counter!(
         runtime::http::metrics::RESOLUTIONS,
@@ -135,6 +141,43 @@ async fn attempt(
     )
     .increment(1);
     Ok(Some(Some(resolved)))
+}
+
+/// Drops identities of kinds the contact already holds `max_per_kind` of.
+fn within_limits(
+    identities: Vec<Identity>,
+    counts: &std::collections::HashMap<String, i64>,
+    max_per_kind: usize,
+    ignored: &mut Vec<IgnoredIdentity>,
+) -> Vec<Identity> {
+    let mut taken: std::collections::HashMap<IdentityKind, usize> = std::collections::HashMap::new();
+    identities
+        .into_iter()
+        .filter(|identity| {
+            let held = counts.get(identity.kind.as_str()).copied().unwrap_or(0) as usize;
+            let next = taken.entry(identity.kind).or_insert(0);
+            *next += 1;
+            let fits = held + *next <= max_per_kind;
+            if !fits {
+                ignored.push(IgnoredIdentity { kind: identity.kind, value: identity.value.clone(), reason: "limit_per_kind".into() });
+            }
+            fits
+        })
+        .collect()
+}
+
+/// Other contacts matched by the same interaction go to the duplicates queue (once per pair).
+async fn suggest_duplicates(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, candidates: &[Candidate], actor: &Actor) -> sqlx::Result<()> {
+    for candidate in candidates {
+        if store::suggest_duplicate(conn, tenant, contact_id, candidate.contact_id, &candidate.identity).await? {
+            let field = FieldChange { field: format!("identities.{}", candidate.identity.kind), before: None, after: Some(json!(candidate.identity)) };
+            let change = Change::new(tenant, contact_id, ContactChangeKind::DuplicateSuggested, actor, "another contact matched the same interaction")
+                .with(vec![field])
+                .related(candidate.contact_id);
+            changes::record(conn, change).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Takes the profile name when its source ranks above the current one (an operator's name is
@@ -149,54 +192,9 @@ async fn update_name(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, ev
     };
     if outranks && current.as_deref() != Some(new_name) {
         store::set_name(conn, contact_id, new_name, profile.name_source).await?;
-        let change = FieldChange { field: "name".into(), before: current.map(|n| json!(n)), after: Some(json!(new_name)) };
-        emit(conn, tenant, contact_id, ContactChangeKind::NameChanged, actor, "name from a higher-ranked source", vec![change]).await?;
+        let field = FieldChange { field: "name".into(), before: current.map(|n| json!(n)), after: Some(json!(new_name)) };
+        let change = Change::new(tenant, contact_id, ContactChangeKind::NameChanged, actor, "name from a higher-ranked source");
+        changes::record(conn, change.with(vec![field])).await?;
     }
     Ok(())
-}
-
-fn identity_added(identity: &Identity) -> FieldChange {
-    FieldChange { field: format!("identities.{}", identity.kind), before: None, after: Some(json!(identity)) }
-}
-
-/// Writes a change to `contacts.changes` and the contact's new card to `contacts.snapshot`,
-/// both through the outbox of the current transaction.
-pub async fn emit(
-    conn: &mut PgConnection,
-    tenant: &str,
-    contact_id: Uuid,
-    kind: ContactChangeKind,
-    actor: &Actor,
-    reason: &str,
-    changes: Vec<FieldChange>,
-) -> sqlx::Result<()> {
-    let key = topics::contact_key(tenant, &contact_id);
-    let change = ContactChange {
-        v: contracts::SCHEMA_VERSION,
-        change_id: Uuid::new_v4(),
-        tenant_id: tenant.to_owned(),
-        contact_id,
-        kind,
-        occurred_at: Utc::now(),
-        actor: actor.clone(),
-        reason: reason.to_owned(),
-        changes,
-        related_contact_id: None,
-    };
-    store::enqueue(conn, topics::CONTACTS_CHANGES, &key, "contact.changed", Some(&change)).await?;
-    let snapshot = store::card(conn, tenant, contact_id).await?.map(|card| ContactSnapshot {
-        v: contracts::SCHEMA_VERSION,
-        tenant_id: tenant.to_owned(),
-        contact_id,
-        name_source: card.name_source.as_deref().and_then(contracts::NameSource::parse),
-        name: card.name,
-        identities: card
-            .identities
-            .into_iter()
-            .filter_map(|i| IdentityKind::parse(&i.kind).map(|kind| Identity::new(kind, i.value, i.scope)))
-            .collect(),
-        created_at: card.created_at,
-        updated_at: card.updated_at,
-    });
-    store::enqueue(conn, topics::CONTACTS_SNAPSHOT, &key, "contact.snapshot", snapshot.as_ref()).await
 }

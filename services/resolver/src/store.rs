@@ -38,22 +38,31 @@ pub async fn record_processed(
     Ok(())
 }
 
-/// The owner of each identity (same order). Contact-id identities are looked up among the
-/// tenant's live contacts; a value that is not a UUID owns nothing.
-pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Option<Uuid>>> {
-    let mut owners = vec![None; identities.len()];
+/// The contacts holding each identity (same order), the most recently active first.
+/// Contact-id identities are looked up among the tenant's contacts (a merged-away id answers
+/// with its survivor); a value that is not a UUID is held by nobody.
+pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+    let mut owners = vec![Vec::new(); identities.len()];
     let (mut kinds, mut scopes, mut values, mut positions) = (vec![], vec![], vec![], vec![]);
     let mut explicit = vec![];
     for (i, identity) in identities.iter().enumerate() {
-        if identity.kind == IdentityKind::ContactId {
-            if let Ok(id) = Uuid::parse_str(&identity.value) {
-                explicit.push((i, id));
+        match identity.kind {
+            IdentityKind::ContactId => {
+                if let Ok(id) = Uuid::parse_str(&identity.value) {
+                    explicit.push((i, id));
+                }
             }
-        } else {
-            kinds.push(identity.kind.as_str());
-            scopes.push(identity.scope.clone().unwrap_or_default());
-            values.push(identity.value.clone());
-            positions.push(i as i64 + 1);
+            IdentityKind::ConversationLink => {
+                if let Some(contact) = linked_contact(conn, tenant, &identity.value).await? {
+                    owners[i].push(contact);
+                }
+            }
+            _ => {
+                kinds.push(identity.kind.as_str());
+                scopes.push(identity.scope.clone().unwrap_or_default());
+                values.push(identity.value.clone());
+                positions.push(i as i64 + 1);
+            }
         }
     }
     if !kinds.is_empty() {
@@ -61,7 +70,9 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
             "SELECT i.pos, ci.contact_id
              FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos)
              JOIN contact_identities ci
-               ON ci.tenant_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value",
+               ON ci.tenant_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value
+             JOIN contacts c ON c.contact_id = ci.contact_id
+             ORDER BY i.pos, c.last_interaction_at DESC NULLS LAST, c.created_at",
         )
         .bind(tenant)
         .bind(&kinds)
@@ -72,20 +83,99 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
         .await?;
         for row in rows {
             let pos: i64 = row.try_get(0)?;
-            owners[(pos - 1) as usize] = Some(row.try_get(1)?);
+            owners[(pos - 1) as usize].push(row.try_get(1)?);
         }
     }
     for (i, id) in explicit {
-        let live: Option<(Uuid,)> = sqlx::query_as(
-            "SELECT coalesce(merged_into, contact_id) FROM contacts WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL",
-        )
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        owners[i] = live.map(|(id,)| id);
+        if let Some(live) = live_contact(conn, tenant, id).await? {
+            owners[i].push(live);
+        }
     }
     Ok(owners)
+}
+
+/// `id` if it is a live contact of `tenant`, its survivor if it was merged away, else `None`.
+pub async fn live_contact(conn: &mut PgConnection, tenant: &str, id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    let row: Option<(Uuid,)> = sqlx::query_as(
+        "SELECT coalesce(s.contact_id, c.contact_id)
+         FROM contacts c LEFT JOIN contacts s ON s.contact_id = c.merged_into AND s.deleted_at IS NULL
+         WHERE c.tenant_id = $1 AND c.contact_id = $2 AND c.deleted_at IS NULL
+           AND (c.merged_into IS NULL OR s.contact_id IS NOT NULL)",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// The contact an operator linked `conversation_ref` to.
+pub async fn linked_contact(conn: &mut PgConnection, tenant: &str, conversation_ref: &str) -> sqlx::Result<Option<Uuid>> {
+    let row: Option<(Uuid,)> = sqlx::query_as("SELECT contact_id FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2")
+        .bind(tenant)
+        .bind(conversation_ref)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some((id,)) => live_contact(conn, tenant, id).await,
+        None => Ok(None),
+    }
+}
+
+/// How many identities of each kind the contact holds.
+pub async fn kind_counts(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, count(*) FROM contact_identities WHERE contact_id = $1 GROUP BY kind").bind(contact_id).fetch_all(conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The tenant's rules, with `defaults` where the tenant has no settings row.
+pub async fn rules(conn: &mut PgConnection, tenant: &str, defaults: &crate::rules::TenantRules) -> sqlx::Result<crate::rules::TenantRules> {
+    let mut rules = defaults.clone();
+    let settings: Option<(Option<String>, bool, i32, i32)> = sqlx::query_as(
+        "SELECT default_region, auto_create, shared_value_limit, max_per_kind FROM tenant_settings WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((region, auto_create, shared_limit, max_per_kind)) = settings {
+        if let Some(region) = region.as_deref().and_then(|r| identity::Region::parse(r).ok()) {
+            rules.default_region = Some(region);
+        }
+        rules.auto_create = auto_create;
+        rules.shared_value_limit = shared_limit.max(2) as usize;
+        rules.max_per_kind = max_per_kind.max(1) as usize;
+    }
+    let blocked: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1").bind(tenant).fetch_all(&mut *conn).await?;
+    rules.blocked = blocked
+        .into_iter()
+        .map(|(kind, pattern, reason)| crate::rules::Blocked { kind: IdentityKind::parse(&kind), pattern, reason })
+        .collect();
+    let identifying: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM custom_identifier_definitions WHERE tenant_id = $1 AND identifies_client")
+            .bind(tenant)
+            .fetch_all(&mut *conn)
+            .await?;
+    rules.identifying_custom = identifying.into_iter().map(|(name,)| name).collect();
+    Ok(rules)
+}
+
+/// Records that `a` and `b` matched the same interaction; true when the pair is new.
+pub async fn suggest_duplicate(conn: &mut PgConnection, tenant: &str, a: Uuid, b: Uuid, shared: &Identity) -> sqlx::Result<bool> {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    let done = sqlx::query(
+        "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(low)
+    .bind(high)
+    .bind(shared.kind.as_str())
+    .bind(&shared.value)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn create_contact(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, profile: Option<&Profile>, at: DateTime<Utc>) -> sqlx::Result<()> {
@@ -117,7 +207,7 @@ pub async fn insert_identities(
         let done = sqlx::query(
             "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, kind, scope, value) DO NOTHING",
+             ON CONFLICT (tenant_id, kind, scope, value) WHERE NOT shared DO NOTHING",
         )
         .bind(Uuid::new_v4())
         .bind(tenant)

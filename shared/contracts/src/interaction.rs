@@ -68,6 +68,8 @@ pub enum Direction {
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {
     ContactId,
+    /// Resolver only: a conversation an operator linked to a contact (never sent by channels).
+    ConversationLink,
     Custom,
     Psid,
     Whatsapp,
@@ -81,6 +83,7 @@ impl IdentityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             IdentityKind::ContactId => "contact_id",
+            IdentityKind::ConversationLink => "conversation_link",
             IdentityKind::Custom => "custom",
             IdentityKind::Psid => "psid",
             IdentityKind::Whatsapp => "whatsapp",
@@ -94,6 +97,7 @@ impl IdentityKind {
     pub fn parse(s: &str) -> Option<Self> {
         [
             IdentityKind::ContactId,
+            IdentityKind::ConversationLink,
             IdentityKind::Custom,
             IdentityKind::Psid,
             IdentityKind::Whatsapp,
@@ -106,10 +110,12 @@ impl IdentityKind {
         .find(|k| k.as_str() == s)
     }
 
-    /// Matching strength: lower is stronger. Channel ids share one rank.
+    /// Matching strength: lower is stronger (contact id > linked conversation > custom >
+    /// channel ids > e-mail > phone). Channel ids share one rank.
     pub fn strength(self) -> u8 {
         match self {
             IdentityKind::ContactId => 0,
+            IdentityKind::ConversationLink => 1,
             IdentityKind::Custom => 2,
             IdentityKind::Psid | IdentityKind::Whatsapp | IdentityKind::Vk | IdentityKind::Apple => 3,
             IdentityKind::Email => 4,
@@ -261,9 +267,10 @@ impl InteractionEvent {
         Uuid::new_v5(&INTERACTION_NAMESPACE, format!("{tenant_id}|{channel}|{provider_ref}").as_bytes())
     }
 
-    /// Message key: `tenant|channel|channel_identity`.
+    /// Message key: `tenant|channel|channel_identity`; an interaction without identities (an
+    /// anonymous web chat visitor) is keyed by its conversation, so it still keeps its order.
     pub fn key(&self) -> String {
-        let identity = self.body.identities.first().map(|i| i.value.as_str()).unwrap_or("");
+        let identity = self.body.identities.first().map(|i| i.value.as_str()).or(self.body.conversation_ref.as_deref()).unwrap_or("");
         format!("{}|{}|{}", self.tenant_id, self.body.channel, identity)
     }
 }

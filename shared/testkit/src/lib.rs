@@ -117,6 +117,22 @@ impl TopicReader {
         out
     }
 
+    /// Reads until `done` says the messages so far are enough (panics after `timeout`).
+    /// For at-least-once topics, where duplicates may arrive besides the expected messages.
+    pub async fn until(&self, timeout: Duration, mut done: impl FnMut(&[OwnedMessage]) -> bool) -> Vec<OwnedMessage> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        while !done(&out) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.consumer.recv()).await {
+                Ok(Ok(message)) => out.push(message.detach()),
+                Ok(Err(error)) => panic!("kafka receive failed: {error}"),
+                Err(_) => panic!("condition not met within {timeout:?} after {} messages", out.len()),
+            }
+        }
+        out
+    }
+
     /// Every message that arrives until the topic has been quiet for `quiet`.
     pub async fn drain(&self, quiet: Duration) -> Vec<OwnedMessage> {
         let mut out = Vec::new();
@@ -135,6 +151,11 @@ pub fn json(message: &OwnedMessage) -> serde_json::Value {
 /// Distinct values of `field` over the JSON payloads.
 pub fn distinct(messages: &[OwnedMessage], field: &str) -> HashSet<String> {
     messages.iter().map(|m| json(m)[field].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// Distinct values of `outer.inner` over the JSON payloads.
+pub fn distinct_nested(messages: &[OwnedMessage], outer: &str, inner: &str) -> HashSet<String> {
+    messages.iter().map(|m| json(m)[outer][inner].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 /// Polls `probe` until it returns `Some` (panics after `timeout`).
