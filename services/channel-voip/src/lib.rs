@@ -1,0 +1,205 @@
+//! IP telephony channel adapter. Two sources of call events:
+//! - `POST /webhooks/voip/twilio`: Twilio call status callbacks (form-encoded), authenticated by
+//!   `X-Twilio-Signature`;
+//! - `POST /webhooks/voip/cdr`: JSON call detail records from a SIP PBX (Asterisk or FreeSWITCH
+//!   field names), authenticated by `X-Webhook-Signature: sha256=<hex>`.
+//!
+//! Every state of a call is published to `interactions.ingested` as the same interaction (see
+//! [`mapping`]) before the provider gets its 200.
+
+pub mod config;
+pub mod mapping;
+pub mod payload;
+pub mod verify;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use channel::{AccountInteraction, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
+use contracts::Channel;
+use runtime::http::Readiness;
+use runtime::kafka::Publisher;
+use runtime::shutdown::CancellationToken;
+use runtime::Running;
+use secrecy::{ExposeSecret, SecretString};
+
+pub use config::Config;
+pub use mapping::Numbers;
+
+/// Twilio call status callbacks.
+pub const TWILIO_PATH: &str = "/webhooks/voip/twilio";
+/// PBX call detail records.
+pub const CDR_PATH: &str = "/webhooks/voip/cdr";
+/// Every webhook path of the adapter.
+pub const WEBHOOK_PATHS: [&str; 2] = [TWILIO_PATH, CDR_PATH];
+
+/// Twilio status callbacks.
+pub struct Twilio {
+    auth_token: SecretString,
+    public_url: String,
+    numbers: Arc<Numbers>,
+}
+
+impl ChannelAdapter for Twilio {
+    const CHANNEL: Channel = Channel::Voip;
+
+    fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
+        verify::verify_twilio(self.auth_token.expose_secret().as_bytes(), &self.public_url, request)
+    }
+
+    fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {
+        Ok(Parsed::Interactions(parse_twilio(&request.body, &self.numbers)?))
+    }
+}
+
+/// Normalizes one Twilio status callback body (empty for a leg no tenant takes part in).
+pub fn parse_twilio(body: &[u8], numbers: &Numbers) -> Result<Vec<AccountInteraction>, WebhookError> {
+    let pairs = payload::form_pairs(body);
+    let callback = payload::TwilioCallStatus::try_from(pairs.as_slice())?;
+    Ok(mapping::from_twilio(callback, numbers).into_iter().collect())
+}
+
+/// PBX call detail records.
+pub struct Pbx {
+    secret: SecretString,
+    numbers: Arc<Numbers>,
+    recording_base_url: Option<String>,
+}
+
+impl ChannelAdapter for Pbx {
+    const CHANNEL: Channel = Channel::Voip;
+
+    fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
+        verify::verify_cdr(self.secret.expose_secret().as_bytes(), request)
+    }
+
+    fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {
+        Ok(Parsed::Interactions(parse_cdrs(&request.body, &self.numbers, self.recording_base_url.as_deref())?))
+    }
+}
+
+/// Normalizes a CDR body (one record or an array).
+pub fn parse_cdrs(body: &[u8], numbers: &Numbers, recording_base_url: Option<&str>) -> Result<Vec<AccountInteraction>, WebhookError> {
+    let records = payload::cdrs(body)?;
+    Ok(records.into_iter().filter_map(|cdr| mapping::from_cdr(cdr, numbers, recording_base_url)).collect())
+}
+
+/// Builds the router of the adapter: each provider's endpoint when its secret is configured.
+pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Router> {
+    let region = config
+        .default_region
+        .as_deref()
+        .map(identity::Region::parse)
+        .transpose()
+        .context("voip: default_region")?;
+    let numbers = Arc::new(Numbers::new(&config.numbers, region));
+    anyhow::ensure!(
+        config.twilio_auth_token.is_some() || config.cdr_secret.is_some(),
+        "voip: twilio_auth_token or cdr_secret is required"
+    );
+    let mut router = axum::Router::new();
+    if let Some(auth_token) = config.twilio_auth_token.clone() {
+        let public_url = config.public_url.clone().context("voip: public_url is required with twilio_auth_token")?;
+        anyhow::ensure!(
+            public_url.starts_with("https://") || public_url.starts_with("http://"),
+            "voip: public_url must be an absolute http(s) URL, got {public_url:?}"
+        );
+        let kit = Kit {
+            adapter: Twilio { auth_token, public_url, numbers: Arc::clone(&numbers) },
+            accounts: numbers.accounts().clone(),
+            publisher: publisher.clone(),
+            body_limit: config.http.body_limit_bytes,
+        };
+        router = router.merge(channel::webhook_router(TWILIO_PATH, kit));
+    }
+    if let Some(secret) = config.cdr_secret.clone() {
+        let kit = Kit {
+            adapter: Pbx { secret, numbers: Arc::clone(&numbers), recording_base_url: config.recording_base_url.clone() },
+            accounts: numbers.accounts().clone(),
+            publisher,
+            body_limit: config.http.body_limit_bytes,
+        };
+        router = router.merge(channel::webhook_router(CDR_PATH, kit));
+    }
+    Ok(router)
+}
+
+/// Starts the adapter's HTTP server.
+pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let routes = router(config, publisher.clone())?;
+    let readiness = Readiness { database: None, kafka: Some(publisher) };
+    let (addr, server) = runtime::http::serve("channel-voip", config.http.bind, routes, readiness, shutdown).await?;
+    let mut running = Running::new("channel-voip").with_http(addr);
+    running.spawn(async move { server.await? });
+    Ok(running)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use channel::AccountMap;
+    use proptest::prelude::*;
+
+    fn numbers() -> Numbers {
+        let region = identity::Region::parse("CZ").expect("CZ is a region");
+        Numbers::new(&AccountMap([("+420222333444".to_owned(), "acme".to_owned())].into()), Some(region))
+    }
+
+    /// Twilio-like field names and values, so the mapping (not only the decoder) is exercised.
+    fn twilio_pair() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            prop::sample::select(vec![
+                "CallSid", "CallStatus", "Direction", "From", "To", "Caller", "Called", "CallDuration", "Timestamp",
+                "ParentCallSid", "CallerName", "RecordingUrl", "SequenceNumber",
+            ])
+            .prop_map(str::to_owned),
+            "[A-Za-z%+]{1,12}",
+        ];
+        let value = prop_oneof![
+            prop::sample::select(vec![
+                "%2B420222333444", "%2B420777123456", "anonymous", "inbound", "outbound-dial", "completed", "no-answer",
+                "ringing", "18446744073709551615", "Thu%2C+14+Mar+2024+09%3A16%3A00+%2B0000", "sip%3A%40",
+            ])
+            .prop_map(str::to_owned),
+            "[ -~]{0,30}",
+        ];
+        (name, value).prop_map(|(n, v)| format!("{n}={v}"))
+    }
+
+    /// CDR-like JSON objects with known keys and arbitrary scalar values.
+    fn cdr_json() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "linkedid", "uniqueid", "uuid", "src", "dst", "clid", "start", "answer", "end", "duration", "billsec",
+            "disposition", "hangup_cause", "direction", "recordingfile", "accountcode", "start_epoch", "answer_epoch",
+        ]);
+        let value = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|n| if n.is_finite() { n.to_string() } else { "null".to_owned() }),
+            ".{0,24}".prop_map(|s| serde_json::Value::String(s).to_string()),
+        ];
+        proptest::collection::vec((key, value), 0..12).prop_map(|fields| {
+            let body: Vec<String> = fields.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            format!("{{{}}}", body.join(","))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse_twilio(&body, &numbers());
+            let _ = parse_cdrs(&body, &numbers(), Some("https://pbx/"));
+        }
+
+        #[test]
+        fn arbitrary_twilio_like_forms_never_panic(pairs in proptest::collection::vec(twilio_pair(), 0..16)) {
+            let _ = parse_twilio(pairs.join("&").as_bytes(), &numbers());
+        }
+
+        #[test]
+        fn arbitrary_cdr_like_objects_never_panic(body in cdr_json()) {
+            let _ = parse_cdrs(body.as_bytes(), &numbers(), None);
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! Call events → normalized interactions. One call is one interaction: every state of it (Twilio
+//! sends one callback per state, a PBX a final CDR) carries the same `provider_ref` — the
+//! `CallSid`, or the CDR's `linkedid` — so all states share one `interaction_id` and later states
+//! update the earlier ones downstream.
+//!
+//! - **Tenant and customer**: the tenant's number is the called number of an inbound call and
+//!   the calling number of an outbound one; the customer is the other side. When the direction
+//!   is unknown or the expected side is no tenant number, the other side is tried (PBX CDRs have
+//!   no direction; Twilio `<Dial>` legs can go either way). Numbers are compared in E.164.
+//! - **Identity**: the customer's number as a `phone` identity in E.164. Withheld callers
+//!   (`anonymous`, Twilio's keypad-spelled `+266696687`, …) and non-numbers (`client:alice`,
+//!   extensions) give no identity; the call is still published.
+//! - **Status**: provider states map to the contract's `call.status`: `ringing`, `in_progress`,
+//!   `completed`, `failed`; an unanswered inbound call (busy, no answer, caller gave up) is
+//!   `missed`, an unanswered outbound one `busy`, `no_answer` or `canceled`. The provider's own
+//!   status and sequence number stay in `parameters`.
+
+use std::collections::BTreeMap;
+
+use channel::{AccountInteraction, AccountMap};
+use chrono::{DateTime, TimeDelta, Utc};
+use contracts::{Call, Channel, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
+use identity::Region;
+
+use crate::payload::{Cdr, TwilioCallStatus};
+
+/// The contract's `call.status` values.
+pub mod status {
+    pub const RINGING: &str = "ringing";
+    pub const IN_PROGRESS: &str = "in_progress";
+    pub const COMPLETED: &str = "completed";
+    pub const MISSED: &str = "missed";
+    pub const BUSY: &str = "busy";
+    pub const NO_ANSWER: &str = "no_answer";
+    pub const CANCELED: &str = "canceled";
+    pub const FAILED: &str = "failed";
+    pub const UNKNOWN: &str = "unknown";
+}
+
+/// A call's state, whichever provider reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    NoAnswer,
+    /// The caller hung up before anyone answered.
+    Canceled,
+    Failed,
+    Unknown,
+}
+
+impl CallState {
+    /// Twilio `CallStatus`.
+    /// <https://www.twilio.com/docs/voice/api/call-resource#call-status-values>
+    pub fn from_twilio(call_status: &str) -> Self {
+        match call_status.trim().to_ascii_lowercase().as_str() {
+            "queued" | "initiated" | "ringing" => CallState::Ringing,
+            "in-progress" | "answered" => CallState::InProgress,
+            "completed" => CallState::Completed,
+            "busy" => CallState::Busy,
+            "no-answer" => CallState::NoAnswer,
+            "canceled" => CallState::Canceled,
+            "failed" => CallState::Failed,
+            _ => CallState::Unknown,
+        }
+    }
+
+    /// Asterisk `disposition`, else FreeSWITCH `hangup_cause` (Q.850 names), else whether the
+    /// call was answered at all.
+    pub fn from_cdr(cdr: &Cdr) -> Self {
+        let answered = cdr.billsec.is_some_and(|s| s > 0) || cdr.answer.is_some();
+        if let Some(disposition) = &cdr.disposition {
+            return match disposition.trim().to_ascii_uppercase().as_str() {
+                "ANSWERED" => CallState::Completed,
+                "NO ANSWER" | "NOANSWER" | "NO_ANSWER" => CallState::NoAnswer,
+                "BUSY" => CallState::Busy,
+                "FAILED" | "CONGESTION" => CallState::Failed,
+                "CANCEL" | "CANCELED" | "CANCELLED" => CallState::Canceled,
+                _ => CallState::Unknown,
+            };
+        }
+        if answered {
+            return CallState::Completed;
+        }
+        match cdr.hangup_cause.as_deref().map(|c| c.trim().to_ascii_uppercase()) {
+            Some(cause) => match cause.as_str() {
+                "NO_ANSWER" | "NO_USER_RESPONSE" | "NORMAL_CLEARING" | "ALLOTTED_TIMEOUT" => CallState::NoAnswer,
+                "USER_BUSY" | "CALL_REJECTED" => CallState::Busy,
+                "ORIGINATOR_CANCEL" | "LOSE_RACE" => CallState::Canceled,
+                _ => CallState::Failed,
+            },
+            None => CallState::NoAnswer,
+        }
+    }
+
+    /// The contract's `call.status` of this state for a call in `direction`.
+    pub fn contract_status(self, direction: Direction) -> &'static str {
+        match (self, direction) {
+            (CallState::Ringing, _) => status::RINGING,
+            (CallState::InProgress, _) => status::IN_PROGRESS,
+            (CallState::Completed, _) => status::COMPLETED,
+            (CallState::Failed, _) => status::FAILED,
+            (CallState::Unknown, _) => status::UNKNOWN,
+            (CallState::Busy | CallState::NoAnswer | CallState::Canceled, Direction::Inbound) => status::MISSED,
+            (CallState::Busy, Direction::Outbound) => status::BUSY,
+            (CallState::NoAnswer, Direction::Outbound) => status::NO_ANSWER,
+            (CallState::Canceled, Direction::Outbound) => status::CANCELED,
+        }
+    }
+}
+
+/// Caller ids that mean "withheld", spelled out or as Twilio's keypad spellings (ANONYMOUS,
+/// RESTRICTED, BLOCKED, UNAVAILABLE, UNKNOWN).
+/// <https://help.twilio.com/articles/223179988-Why-am-I-getting-calls-from-these-strange-numbers->
+const WITHHELD: [&str; 14] = [
+    "anonymous",
+    "restricted",
+    "blocked",
+    "unavailable",
+    "unknown",
+    "private",
+    "withheld",
+    "unknown caller",
+    "+266696687",
+    "+7378742833",
+    "+2562533",
+    "+86282452253",
+    "+8656696",
+    "0",
+];
+
+/// The tenants' numbers and how numbers are brought to the form they are keyed by.
+#[derive(Debug, Clone, Default)]
+pub struct Numbers {
+    accounts: AccountMap,
+    region: Option<Region>,
+}
+
+impl Numbers {
+    /// Keys the configured numbers by [`Numbers::key`].
+    pub fn new(configured: &AccountMap, region: Option<Region>) -> Self {
+        let mut numbers = Self { accounts: AccountMap::default(), region };
+        let accounts = configured.0.iter().map(|(number, tenant)| (numbers.key(number), tenant.clone())).collect();
+        numbers.accounts = AccountMap(accounts);
+        numbers
+    }
+
+    /// The account map the kit resolves tenants with.
+    pub fn accounts(&self) -> &AccountMap {
+        &self.accounts
+    }
+
+    /// A number in E.164, or `None` for withheld callers and anything that is no phone number.
+    /// Numbers without a country code use the default region; long digit strings without `+`
+    /// (`420777123456`, as many trunks write them) are also tried as international.
+    pub fn e164(&self, raw: &str) -> Option<String> {
+        let number = dial_string(raw)?;
+        let national = self.region.and_then(|region| identity::normalize_phone(number, Some(region)).ok());
+        national.or_else(|| {
+            let digits = number.bytes().filter(u8::is_ascii_digit).count();
+            let international = self.region.is_none() || number.starts_with('+') || digits >= 11;
+            international.then(|| identity::normalize_phone(number, None).ok()).flatten()
+        })
+    }
+
+    /// The account key of a number: E.164 when it is one, else the trimmed text (an extension or
+    /// account code).
+    pub fn key(&self, raw: &str) -> String {
+        self.e164(raw).unwrap_or_else(|| raw.trim().to_owned())
+    }
+
+    fn owns(&self, raw: &str) -> bool {
+        self.accounts.tenant_of(&self.key(raw)).is_some()
+    }
+}
+
+/// The number part of a caller id (`tel:+420…`, `sip:+420…@host`), or `None` when withheld.
+fn dial_string(raw: &str) -> Option<&str> {
+    let mut number = raw.trim();
+    for scheme in ["tel:", "sip:", "sips:"] {
+        if number.len() >= scheme.len() && number.is_char_boundary(scheme.len()) && number[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            number = &number[scheme.len()..];
+        }
+    }
+    let number = number.split(['@', ';']).next().unwrap_or_default().trim();
+    let withheld = number.is_empty() || WITHHELD.iter().any(|w| w.eq_ignore_ascii_case(number));
+    (!withheld).then_some(number)
+}
+
+/// What every call source tells about one call state.
+struct CallFacts {
+    call_id: String,
+    conversation_ref: String,
+    direction: Option<Direction>,
+    from: Option<String>,
+    to: Option<String>,
+    caller_name: Option<String>,
+    state: CallState,
+    occurred_at: Option<DateTime<Utc>>,
+    duration_s: Option<u64>,
+    recording_url: Option<String>,
+    /// An account to fall back on when neither number is a tenant's (a PBX `accountcode`).
+    fallback_account: Option<String>,
+    /// A `<Dial>` child leg: dropped when neither side is a tenant number (an agent's leg whose
+    /// customer is on the parent call).
+    child_leg: bool,
+    parameters: BTreeMap<String, String>,
+}
+
+/// One Twilio status callback. `None` for child legs no tenant number takes part in.
+pub fn from_twilio(callback: TwilioCallStatus, numbers: &Numbers) -> Option<AccountInteraction> {
+    let direction = match callback.direction.as_deref().map(str::to_ascii_lowercase) {
+        Some(d) if d == "inbound" => Some(Direction::Inbound),
+        Some(d) if d.starts_with("outbound") => Some(Direction::Outbound),
+        _ => None,
+    };
+    let mut parameters = BTreeMap::from([
+        ("provider".to_owned(), "twilio".to_owned()),
+        ("provider_status".to_owned(), callback.call_status.clone()),
+    ]);
+    let optional = [
+        ("sequence_number", &callback.sequence_number),
+        ("twilio_direction", &callback.direction),
+        ("account_sid", &callback.account_sid),
+        ("callback_source", &callback.callback_source),
+        ("recording_sid", &callback.recording_sid),
+        ("parent_call_sid", &callback.parent_call_sid),
+        ("forwarded_from", &callback.forwarded_from),
+        ("sip_response_code", &callback.sip_response_code),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            parameters.insert(name.to_owned(), value.clone());
+        }
+    }
+    // The event time less the conversation: about when the call started, so every state of a
+    // call sits at the same place in the timeline.
+    let occurred_at = callback.timestamp.map(|at| {
+        callback
+            .call_duration
+            .and_then(|d| i64::try_from(d).ok())
+            .and_then(TimeDelta::try_seconds)
+            .and_then(|d| at.checked_sub_signed(d))
+            .unwrap_or(at)
+    });
+    let facts = CallFacts {
+        conversation_ref: callback.parent_call_sid.clone().unwrap_or_else(|| callback.call_sid.clone()),
+        call_id: callback.call_sid,
+        direction,
+        from: callback.from,
+        to: callback.to,
+        caller_name: callback.caller_name,
+        state: CallState::from_twilio(&callback.call_status),
+        occurred_at,
+        duration_s: callback.call_duration,
+        recording_url: callback.recording_url,
+        fallback_account: None,
+        child_leg: callback.parent_call_sid.is_some(),
+        parameters,
+    };
+    interaction(facts, numbers)
+}
+
+/// One PBX call detail record.
+pub fn from_cdr(cdr: Cdr, numbers: &Numbers, recording_base_url: Option<&str>) -> Option<AccountInteraction> {
+    let direction = match cdr.direction.as_deref().map(str::to_ascii_lowercase) {
+        Some(d) if d == "inbound" => Some(Direction::Inbound),
+        Some(d) if d == "outbound" => Some(Direction::Outbound),
+        _ => None,
+    };
+    let state = CallState::from_cdr(&cdr);
+    let mut parameters = BTreeMap::from([("provider".to_owned(), "pbx".to_owned())]);
+    if let Some(raw) = cdr.disposition.as_ref().or(cdr.hangup_cause.as_ref()) {
+        parameters.insert("provider_status".to_owned(), raw.clone());
+    }
+    let optional = [
+        ("sequence_number", &cdr.sequence),
+        ("uniqueid", &cdr.leg_id),
+        ("hangup_cause", &cdr.hangup_cause),
+        ("accountcode", &cdr.accountcode),
+        ("dcontext", &cdr.dcontext),
+        ("userfield", &cdr.userfield),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            parameters.insert(name.to_owned(), value.clone());
+        }
+    }
+    if let Some(duration) = cdr.duration {
+        parameters.insert("duration_total_s".to_owned(), duration.to_string());
+    }
+    let recording_url = cdr.recording.as_deref().and_then(|file| {
+        if file.starts_with("https://") || file.starts_with("http://") {
+            return Some(file.to_owned());
+        }
+        parameters.insert("recording_file".to_owned(), file.to_owned());
+        recording_base_url.map(|base| format!("{}/{}", base.trim_end_matches('/'), file.trim_start_matches('/')))
+    });
+    let talk_time = cdr
+        .answer
+        .zip(cdr.end)
+        .and_then(|(answer, end)| u64::try_from((end - answer).num_seconds()).ok());
+    let facts = CallFacts {
+        conversation_ref: cdr.call_id.clone(),
+        call_id: cdr.call_id,
+        direction,
+        from: cdr.src,
+        to: cdr.dst,
+        caller_name: cdr.caller_name,
+        state,
+        occurred_at: cdr.start.or(cdr.answer).or(cdr.end),
+        duration_s: cdr.billsec.or(talk_time),
+        recording_url,
+        fallback_account: cdr.accountcode,
+        child_leg: false,
+        parameters,
+    };
+    interaction(facts, numbers)
+}
+
+fn interaction(mut call: CallFacts, numbers: &Numbers) -> Option<AccountInteraction> {
+    let inbound = (Direction::Inbound, call.to.as_deref(), call.from.as_deref());
+    let outbound = (Direction::Outbound, call.from.as_deref(), call.to.as_deref());
+    let candidates = match call.direction {
+        Some(Direction::Outbound) => [outbound, inbound],
+        _ => [inbound, outbound],
+    };
+    let owned = candidates.iter().find(|(_, tenant_side, _)| tenant_side.is_some_and(|n| numbers.owns(n)));
+    let (direction, account, customer) = match owned {
+        Some(&(direction, tenant_side, customer)) => (direction, numbers.key(tenant_side.unwrap_or_default()), customer),
+        None if call.child_leg => {
+            tracing::debug!(call = %call.call_id, "a dial leg between no tenant numbers; its parent call carries the customer");
+            return None;
+        }
+        None => {
+            let [(direction, tenant_side, customer), _] = candidates;
+            let direction = call.direction.unwrap_or(direction);
+            match call.fallback_account.as_deref().filter(|code| numbers.accounts.tenant_of(code).is_some()) {
+                Some(code) => {
+                    let customer = if direction == Direction::Inbound { call.from.as_deref() } else { call.to.as_deref() };
+                    (direction, code.to_owned(), customer)
+                }
+                // Nobody owns it: the kit answers 404 naming this account.
+                None => (direction, tenant_side.map_or_else(|| "<no number>".to_owned(), |n| numbers.key(n)), customer),
+            }
+        }
+    };
+
+    let mut identities = Vec::new();
+    match customer.map(|raw| (raw, numbers.e164(raw))) {
+        Some((_, Some(e164))) => identities.push(Identity::new(IdentityKind::Phone, e164, None)),
+        Some((raw, None)) if dial_string(raw).is_some() => {
+            call.parameters.insert("customer_number".to_owned(), raw.to_owned());
+        }
+        _ => {
+            call.parameters.insert("caller_withheld".to_owned(), "true".to_owned());
+        }
+    }
+    let profile = match (direction, &call.caller_name) {
+        (Direction::Inbound, Some(name)) if !identities.is_empty() && dial_string(name).is_some() && numbers.e164(name).is_none() => {
+            Some(Profile { name: Some(name.clone()), name_source: NameSource::Channel })
+        }
+        _ => None,
+    };
+
+    let body = InteractionBody {
+        channel: Channel::Voip,
+        direction,
+        occurred_at: call.occurred_at.unwrap_or_else(Utc::now),
+        provider_ref: call.call_id,
+        conversation_ref: Some(call.conversation_ref),
+        identities,
+        profile,
+        content: None,
+        call: Some(Call {
+            from: call.from.as_deref().and_then(|n| numbers.e164(n)),
+            to: call.to.as_deref().and_then(|n| numbers.e164(n)),
+            duration_s: call.duration_s,
+            status: Some(call.state.contract_status(direction).to_owned()),
+            recording_url: call.recording_url,
+        }),
+        parameters: call.parameters,
+    };
+    Some(AccountInteraction { account, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::{cdrs, form_pairs};
+
+    const TENANT: &str = "+420222333444";
+
+    fn numbers() -> Numbers {
+        let region = Region::parse("CZ").expect("CZ is a region");
+        Numbers::new(&AccountMap([("+420 222 333 444".to_owned(), "acme".to_owned()), ("ACC7".to_owned(), "beta".to_owned())].into()), Some(region))
+    }
+
+    fn twilio(body: &str) -> Option<AccountInteraction> {
+        from_twilio(TwilioCallStatus::try_from(form_pairs(body.as_bytes()).as_slice()).expect("valid"), &numbers())
+    }
+
+    fn cdr(json: &str) -> AccountInteraction {
+        from_cdr(cdrs(json.as_bytes()).expect("valid").remove(0), &numbers(), Some("https://pbx.acme.cz/rec/")).expect("published")
+    }
+
+    fn call(got: &AccountInteraction) -> &Call {
+        got.body.call.as_ref().expect("a call")
+    }
+
+    #[test]
+    fn an_inbound_call_belongs_to_the_called_number_and_identifies_the_caller() {
+        let got = twilio("CallSid=CA1&CallStatus=ringing&Direction=inbound&From=%2B420777123456&To=%2B420222333444&SequenceNumber=0&CallerName=Jan+Nov%C3%A1k")
+            .expect("published");
+        assert_eq!(got.account, TENANT);
+        assert_eq!(got.body.direction, Direction::Inbound);
+        assert_eq!(got.body.identities, vec![Identity::new(IdentityKind::Phone, "+420777123456", None)]);
+        assert_eq!(got.body.profile.as_ref().and_then(|p| p.name.as_deref()), Some("Jan Novák"));
+        assert_eq!(call(&got).status.as_deref(), Some(status::RINGING));
+        assert_eq!((got.body.provider_ref.as_str(), got.body.conversation_ref.as_deref()), ("CA1", Some("CA1")));
+        assert_eq!(got.body.parameters.get("provider_status").map(String::as_str), Some("ringing"));
+        assert_eq!(got.body.parameters.get("sequence_number").map(String::as_str), Some("0"));
+    }
+
+    #[test]
+    fn an_outbound_call_belongs_to_the_calling_number_and_identifies_the_callee() {
+        let got = twilio("CallSid=CA2&CallStatus=no-answer&Direction=outbound-api&From=%2B420222333444&To=%2B420777123456")
+            .expect("published");
+        assert_eq!((got.account.as_str(), got.body.direction), (TENANT, Direction::Outbound));
+        assert_eq!(got.body.identities[0].value, "+420777123456");
+        assert_eq!(call(&got).status.as_deref(), Some(status::NO_ANSWER), "an unanswered outbound call is not missed");
+        assert_eq!(got.body.profile, None);
+    }
+
+    #[test]
+    fn unanswered_inbound_calls_are_missed() {
+        for state in ["busy", "no-answer", "canceled"] {
+            let got = twilio(&format!("CallSid=CA3&CallStatus={state}&Direction=inbound&From=%2B420777123456&To=%2B420222333444"));
+            assert_eq!(got.and_then(|g| g.body.call).and_then(|c| c.status).as_deref(), Some(status::MISSED), "{state}");
+        }
+    }
+
+    #[test]
+    fn withheld_callers_give_no_identity_but_are_published() {
+        for from in ["anonymous", "%2B266696687", "Restricted", "", "sip%3Aanonymous%40anonymous.invalid"] {
+            let got = twilio(&format!("CallSid=CA4&CallStatus=ringing&Direction=inbound&From={from}&To=%2B420222333444&CallerName=Anonymous"))
+                .expect("published");
+            assert!(got.body.identities.is_empty(), "{from}");
+            assert_eq!(got.body.profile, None, "{from}");
+            assert_eq!(got.body.parameters.get("caller_withheld").map(String::as_str), Some("true"), "{from}");
+        }
+    }
+
+    #[test]
+    fn a_dial_leg_between_no_tenant_numbers_is_dropped_but_a_tenant_callerid_leg_is_outbound() {
+        let agent_leg = "CallSid=CA6&ParentCallSid=CA5&CallStatus=completed&Direction=outbound-dial&From=%2B420777123456&To=%2B420601000000";
+        assert_eq!(twilio(agent_leg), None);
+        let customer_leg = "CallSid=CA7&ParentCallSid=CA5&CallStatus=completed&Direction=outbound-dial&From=%2B420222333444&To=%2B420777123456";
+        let got = twilio(customer_leg).expect("published");
+        assert_eq!(got.body.direction, Direction::Outbound);
+        assert_eq!(got.body.conversation_ref.as_deref(), Some("CA5"), "a leg belongs to its parent's conversation");
+    }
+
+    #[test]
+    fn the_completed_state_dates_back_to_the_calls_start() {
+        let got = twilio("CallSid=CA8&CallStatus=completed&Direction=inbound&From=%2B420777123456&To=%2B420222333444&CallDuration=60&Timestamp=Thu%2C+14+Mar+2024+09%3A16%3A00+%2B0000")
+            .expect("published");
+        assert_eq!(got.body.occurred_at.to_rfc3339(), "2024-03-14T09:15:00+00:00");
+        assert_eq!(call(&got).duration_s, Some(60));
+    }
+
+    #[test]
+    fn a_cdr_without_direction_finds_the_tenant_on_either_side_in_national_format() {
+        let inbound = cdr(r#"{"linkedid":"L1","src":"777123456","dst":"222333444","disposition":"BUSY","billsec":0}"#);
+        assert_eq!((inbound.account.as_str(), inbound.body.direction), (TENANT, Direction::Inbound));
+        assert_eq!(call(&inbound).status.as_deref(), Some(status::MISSED));
+        assert_eq!(call(&inbound).from.as_deref(), Some("+420777123456"));
+        let outbound = cdr(r#"{"linkedid":"L2","src":"00420222333444","dst":"420777123456","disposition":"ANSWERED","billsec":"31","recordingfile":"2024/L2.wav"}"#);
+        assert_eq!((outbound.account.as_str(), outbound.body.direction), (TENANT, Direction::Outbound));
+        assert_eq!(outbound.body.identities[0].value, "+420777123456", "trunk-style international digits");
+        assert_eq!(call(&outbound).status.as_deref(), Some(status::COMPLETED));
+        assert_eq!(call(&outbound).duration_s, Some(31));
+        assert_eq!(call(&outbound).recording_url.as_deref(), Some("https://pbx.acme.cz/rec/2024/L2.wav"));
+    }
+
+    #[test]
+    fn an_extension_call_falls_back_on_the_account_code() {
+        let got = cdr(r#"{"uniqueid":"U1","src":"101","dst":"777123456","accountcode":"ACC7","direction":"outbound","disposition":"NO ANSWER"}"#);
+        assert_eq!((got.account.as_str(), got.body.direction), ("ACC7", Direction::Outbound));
+        assert_eq!(got.body.identities[0].value, "+420777123456");
+        assert_eq!(call(&got).from, None, "an extension is no E.164 number");
+    }
+
+    #[test]
+    fn a_call_no_tenant_owns_names_the_called_number() {
+        let got = cdr(r#"{"linkedid":"L3","src":"777123456","dst":"+420 599 111 222"}"#);
+        assert_eq!(got.account, "+420599111222");
+    }
+
+    #[test]
+    fn freeswitch_causes_map_to_states() {
+        let state = |json: &str| CallState::from_cdr(&cdrs(json.as_bytes()).expect("valid")[0]);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"NORMAL_CLEARING","billsec":"12"}"#), CallState::Completed);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"ORIGINATOR_CANCEL","billsec":"0"}"#), CallState::Canceled);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"USER_BUSY"}"#), CallState::Busy);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"NETWORK_OUT_OF_ORDER"}"#), CallState::Failed);
+    }
+}

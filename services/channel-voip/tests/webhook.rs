@@ -1,0 +1,254 @@
+//! The VoIP webhooks through real HTTP and Kafka: every state of a Twilio call is published as
+//! the same interaction, PBX CDRs in Asterisk and FreeSWITCH shape are normalized, and what is
+//! forged, malformed, unowned or oversized is refused and publishes nothing.
+
+use std::time::Duration;
+
+use channel::AccountMap;
+use channel_voip::{verify, Config, CDR_PATH, TWILIO_PATH};
+use contracts::topics;
+use runtime::kafka::Publisher;
+use runtime::settings::HttpSettings;
+use runtime::shutdown::CancellationToken;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use testkit::{fixture, meta_signature, TestKafka};
+
+const AUTH_TOKEN: &str = "twilio-auth-token";
+const CDR_SECRET: &str = "pbx-secret";
+/// What Twilio is configured to call; the test server itself listens elsewhere.
+const PUBLIC_URL: &str = "https://voip.acme.cz";
+
+struct Adapter {
+    base: String,
+    kafka: TestKafka,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn(body_limit: usize) -> Adapter {
+    let kafka = TestKafka::start().await;
+    let config = Config {
+        http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
+        twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
+        public_url: Some(format!("{PUBLIC_URL}/")),
+        cdr_secret: Some(SecretString::from(CDR_SECRET)),
+        numbers: AccountMap([("+420 222 333 444".to_owned(), "acme".to_owned())].into()),
+        default_region: Some("CZ".to_owned()),
+        recording_base_url: Some("https://pbx.acme.cz/recordings".to_owned()),
+    };
+    let shutdown = CancellationToken::new();
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let running = channel_voip::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
+    let base = format!("http://{}", running.http_addr.expect("http address"));
+    tokio::spawn(running.wait());
+    Adapter { base, kafka, shutdown }
+}
+
+/// A form body's `X-Twilio-Signature` for `path_and_query` under the public URL.
+fn twilio_signature(token: &str, path_and_query: &str, body: &str) -> String {
+    let params = channel_voip::payload::form_pairs(body.as_bytes());
+    verify::twilio_signature(token.as_bytes(), &format!("{PUBLIC_URL}{path_and_query}"), &params)
+}
+
+async fn post_twilio(adapter: &Adapter, path_and_query: &str, body: &str, signature: Option<String>) -> (u16, Option<String>, Value) {
+    let mut request = testkit::http()
+        .post(format!("{}{path_and_query}", adapter.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("x-twilio-signature", signature);
+    }
+    answer(request).await
+}
+
+async fn post_cdr(adapter: &Adapter, body: &str, signature: Option<String>) -> (u16, Option<String>, Value) {
+    let mut request =
+        testkit::http().post(format!("{}{CDR_PATH}", adapter.base)).header("content-type", "application/json").body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("x-webhook-signature", signature);
+    }
+    answer(request).await
+}
+
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Option<String>, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (status, content_type, response.json().await.unwrap_or(Value::Null))
+}
+
+fn form(name: &str) -> String {
+    fixture(&format!("voip/{name}")).trim_end().to_owned()
+}
+
+/// Signs and posts Twilio fixtures in order, expecting each to publish `published`.
+async fn twilio_fixtures(adapter: &Adapter, names: &[&str]) {
+    for name in names {
+        let body = form(name);
+        let (status, _, answer) = post_twilio(adapter, TWILIO_PATH, &body, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body))).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+        assert_eq!(answer["published"], 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn every_state_of_a_twilio_call_updates_one_interaction() {
+    let adapter = spawn(1 << 20).await;
+    twilio_fixtures(&adapter, &["twilio_1_ringing.form", "twilio_2_in_progress.form", "twilio_3_completed.form"]).await;
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(3, Duration::from_secs(30)).await;
+    // One call, one key: the states stay in order on one partition.
+    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
+    assert!(messages.iter().all(|m| testkit::key(m) == "acme|voip|+420777123456"));
+    assert_eq!(testkit::distinct(&messages, "interaction_id").len(), 1, "all states share the interaction id");
+
+    let statuses: Vec<&str> = events.iter().filter_map(|e| e["call"]["status"].as_str()).collect();
+    assert_eq!(statuses, ["ringing", "in_progress", "completed"]);
+    let sequence: Vec<&str> = events.iter().filter_map(|e| e["parameters"]["sequence_number"].as_str()).collect();
+    assert_eq!(sequence, ["0", "1", "2"]);
+
+    let completed = &events[2];
+    assert_eq!(completed["v"], 1);
+    assert_eq!(completed["tenant_id"], "acme");
+    assert_eq!(completed["channel"], "voip");
+    assert_eq!(completed["direction"], "inbound");
+    assert_eq!(completed["provider_ref"], "CA5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e");
+    assert_eq!(completed["conversation_ref"], "CA5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e");
+    assert_eq!(completed["identities"], json!([{"kind": "phone", "value": "+420777123456", "scope": null}]));
+    assert_eq!(completed["profile"], json!({"name": "Jan Novák", "name_source": "channel"}));
+    assert_eq!(
+        completed["call"],
+        json!({
+            "from": "+420777123456",
+            "to": "+420222333444",
+            "duration_s": 95,
+            "status": "completed",
+            "recording_url": "https://api.twilio.com/2010-04-01/Accounts/AC3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e/Recordings/RE1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
+        })
+    );
+    assert_eq!(completed["parameters"]["provider_status"], "completed");
+    assert_eq!(completed["parameters"]["recording_sid"], "RE1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d");
+    assert_eq!(completed["occurred_at"], "2024-03-14T09:15:07Z", "the hang-up event less the conversation");
+}
+
+#[tokio::test]
+async fn missed_and_withheld_twilio_calls_are_published() {
+    let adapter = spawn(1 << 20).await;
+    twilio_fixtures(&adapter, &["twilio_missed_no_answer.form", "twilio_anonymous_ringing.form"]).await;
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
+    let missed = events.iter().find(|e| e["provider_ref"] == "CA0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b").expect("the missed call");
+    assert_eq!(missed["call"]["status"], "missed");
+    assert_eq!(missed["parameters"]["provider_status"], "no-answer");
+    assert_eq!(missed["identities"][0]["value"], "+420603987654");
+
+    let anonymous = events.iter().find(|e| e["provider_ref"] == "CA9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c").expect("the withheld call");
+    assert_eq!(anonymous["identities"], json!([]), "a withheld number identifies nobody");
+    assert_eq!(anonymous["profile"], Value::Null);
+    assert_eq!(anonymous["call"]["from"], Value::Null);
+    assert_eq!(anonymous["parameters"]["caller_withheld"], "true");
+    assert_eq!(anonymous["tenant_id"], "acme");
+}
+
+#[tokio::test]
+async fn the_signed_url_includes_the_query_string() {
+    let adapter = spawn(1 << 20).await;
+    let body = form("twilio_1_ringing.form");
+    let path = format!("{TWILIO_PATH}?source=pstn");
+    let signed_without_query = twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body);
+    assert_eq!(post_twilio(&adapter, &path, &body, Some(signed_without_query)).await.0, 403);
+    let (status, _, answer) = post_twilio(&adapter, &path, &body, Some(twilio_signature(AUTH_TOKEN, &path, &body))).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test]
+async fn pbx_cdrs_in_asterisk_and_freeswitch_shape_are_normalized() {
+    let adapter = spawn(1 << 20).await;
+    for name in ["asterisk_answered.json", "asterisk_missed.json", "freeswitch_outbound.json"] {
+        let body = fixture(&format!("voip/{name}"));
+        let (status, _, answer) = post_cdr(&adapter, &body, Some(meta_signature(CDR_SECRET, body.as_bytes()))).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(3, Duration::from_secs(30)).await;
+    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
+    let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("no event for {id}"));
+
+    let answered = by_ref("1710408000.18");
+    assert_eq!(answered["direction"], "inbound");
+    assert_eq!(answered["identities"][0]["value"], "+420777123456", "national format with default region CZ");
+    assert_eq!(answered["profile"]["name"], "Jana Dvořáková");
+    assert_eq!(answered["occurred_at"], "2024-03-14T09:20:00Z");
+    assert_eq!(
+        answered["call"],
+        json!({
+            "from": "+420777123456",
+            "to": "+420222333444",
+            "duration_s": 120,
+            "status": "completed",
+            "recording_url": "https://pbx.acme.cz/recordings/2024/03/14/in-222333444-777123456-20240314-092000-1710408000.18.wav",
+        })
+    );
+    assert_eq!(answered["parameters"]["provider_status"], "ANSWERED");
+    assert_eq!(answered["parameters"]["sequence_number"], "42");
+
+    let missed = by_ref("1710408600.31");
+    assert_eq!(missed["call"]["status"], "missed");
+    assert_eq!(missed["call"]["duration_s"], 0);
+    assert_eq!(missed["identities"][0]["value"], "+420608555111");
+    assert_eq!(missed["profile"], Value::Null, "a caller id that is only the number is no name");
+
+    let outbound = by_ref("7c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f");
+    assert_eq!(outbound["direction"], "outbound");
+    assert_eq!(outbound["tenant_id"], "acme");
+    assert_eq!(outbound["identities"][0]["value"], "+420777123456");
+    assert_eq!(outbound["call"]["from"], "+420222333444");
+    assert_eq!(outbound["call"]["status"], "completed");
+    assert_eq!(outbound["call"]["duration_s"], 72);
+    assert_eq!(outbound["call"]["recording_url"], "https://pbx.acme.cz/recordings/7c1d2e3f.mp3");
+    assert_eq!(outbound["occurred_at"], "2024-03-14T10:05:00Z");
+}
+
+#[tokio::test]
+async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing() {
+    let adapter = spawn(4096).await;
+    let body = form("twilio_1_ringing.form");
+
+    let (status, content_type, problem) =
+        post_twilio(&adapter, TWILIO_PATH, &body, Some(twilio_signature("wrong-token", TWILIO_PATH, &body))).await;
+    assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")));
+    assert_eq!(problem["status"], 403);
+    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &body, None).await.0, 401, "missing signature");
+    let tampered = body.replace("ringing", "completed");
+    let signed_original = twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body);
+    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &tampered, Some(signed_original)).await.0, 403, "tampered body");
+
+    let no_call_sid = "CallStatus=ringing&From=%2B420777123456&To=%2B420222333444";
+    let (status, content_type, _) =
+        post_twilio(&adapter, TWILIO_PATH, no_call_sid, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, no_call_sid))).await;
+    assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")));
+
+    let unknown = form("twilio_unknown_number.form");
+    let (status, _, problem) = post_twilio(&adapter, TWILIO_PATH, &unknown, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &unknown))).await;
+    assert_eq!(status, 404, "{problem}");
+
+    let cdr = fixture("voip/asterisk_answered.json");
+    assert_eq!(post_cdr(&adapter, &cdr, Some(meta_signature("wrong", cdr.as_bytes()))).await.0, 403);
+    assert_eq!(post_cdr(&adapter, &cdr, None).await.0, 401);
+    for garbage in ["{\"linkedid\": ", "{\"src\":\"777123456\"}", "42"] {
+        let (status, content_type, _) = post_cdr(&adapter, garbage, Some(meta_signature(CDR_SECRET, garbage.as_bytes()))).await;
+        assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "{garbage}");
+    }
+    let unowned = r#"{"linkedid":"X1","src":"777123456","dst":"599111222","disposition":"ANSWERED"}"#;
+    assert_eq!(post_cdr(&adapter, unowned, Some(meta_signature(CDR_SECRET, unowned.as_bytes()))).await.0, 404);
+
+    let huge = format!("[{}]", [cdr.as_str(); 8].join(","));
+    assert_eq!(post_cdr(&adapter, &huge, Some(meta_signature(CDR_SECRET, huge.as_bytes()))).await.0, 413);
+
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty(), "refused requests published {} messages", published.len());
+}
