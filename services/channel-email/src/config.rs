@@ -5,9 +5,14 @@ use runtime::settings::HttpSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Messages with attachments are far larger than JSON webhooks: 25 MiB unless `http` says
+/// otherwise (the usual maximum message size of mail servers).
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 25 * 1024 * 1024;
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Bind address and body limit (default [`DEFAULT_BODY_LIMIT_BYTES`] when `http` is absent).
     pub http: HttpSettings,
     /// Shared secret the mail relay sends as `Authorization: Bearer <token>`.
     pub relay_token: Option<SecretString>,
@@ -17,4 +22,31 @@ pub struct Config {
     /// Tenant mailbox address → tenant id (`"podpora@acme.cz" = "acme"`); matched
     /// case-insensitively.
     pub mailboxes: AccountMap,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http: HttpSettings { body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES, ..HttpSettings::default() },
+            relay_token: None,
+            signing_secret: None,
+            mailboxes: AccountMap::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailboxes_map_to_tenants_and_unknown_keys_are_rejected() {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "relay_token": "t", "mailboxes": { "podpora@acme.cz": "acme" }
+        }))
+        .expect("valid settings");
+        assert_eq!(config.mailboxes.tenant_of("podpora@acme.cz"), Some("acme"));
+        assert_eq!(config.http.body_limit_bytes, DEFAULT_BODY_LIMIT_BYTES, "mail-sized default body limit");
+        assert!(serde_json::from_value::<Config>(serde_json::json!({ "pages": {} })).is_err());
+    }
 }

@@ -82,6 +82,25 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn publisher() -> Publisher {
+        let settings = runtime::settings::KafkaSettings { brokers: "127.0.0.1:9".into(), ..Default::default() };
+        Publisher::new(&settings).expect("a producer needs no broker to be created")
+    }
+
+    #[test]
+    fn the_router_needs_a_relay_credential() {
+        assert!(router(&Config::default(), publisher()).is_err());
+        let config = Config { relay_token: Some("t".into()), ..Config::default() };
+        assert!(router(&config, publisher()).is_ok());
+    }
+
+    #[test]
+    fn configured_mailboxes_are_matched_case_insensitively() {
+        let mailboxes = mapping::Mailboxes::new(&channel::AccountMap([("Podpora@ACME.cz".into(), "acme".into())].into()));
+        let got = parse(b"From: a@b.cz\nTo: PODPORA@acme.CZ\n\nx", &mailboxes).expect("a message");
+        assert_eq!(mailboxes.accounts().tenant_of(&got.account), Some("acme"));
+    }
+
     /// Header names the parser and the mapping treat specially, and arbitrary ones.
     fn header_name() -> impl Strategy<Value = String> {
         prop_oneof![

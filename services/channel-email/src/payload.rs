@@ -321,6 +321,13 @@ mod tests {
     }
 
     #[test]
+    fn an_mbox_from_line_before_the_headers_is_skipped() {
+        let mail = parse("From jan@b.cz Thu Mar 14 10:15:00 2024\nFrom: Jan <jan@b.cz>\nSubject: Ahoj\n\nText\n");
+        assert_eq!(mail.from.address, "jan@b.cz");
+        assert_eq!(mail.subject.as_deref(), Some("Ahoj"));
+    }
+
+    #[test]
     fn crlf_line_endings_parse_like_lf() {
         let mail = parse("From: Jan <jan@b.cz>\r\nTo: podpora@acme.cz\r\nSubject: Ahoj\r\n\r\nText\r\n");
         assert_eq!(mail.from, Mailbox { name: Some("Jan".into()), address: "jan@b.cz".into() });

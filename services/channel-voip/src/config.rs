@@ -29,3 +29,19 @@ pub struct Config {
     /// Base URL that CDR recording file names are relative to (`https://pbx.acme.cz/recordings/`).
     pub recording_base_url: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_map_to_tenants_and_unknown_keys_are_rejected() {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "twilio_auth_token": "t", "public_url": "https://hooks.acme.cz", "cdr_secret": "s",
+            "numbers": { "+420222333444": "acme" }, "default_region": "CZ"
+        }))
+        .expect("valid settings");
+        assert_eq!(config.numbers.tenant_of("+420222333444"), Some("acme"));
+        assert!(serde_json::from_value::<Config>(serde_json::json!({ "pages": {} })).is_err());
+    }
+}

@@ -145,6 +145,31 @@ mod tests {
         Numbers::new(&AccountMap([("+420222333444".to_owned(), "acme".to_owned())].into()), Some(region))
     }
 
+    fn publisher() -> Publisher {
+        let settings = runtime::settings::KafkaSettings { brokers: "127.0.0.1:9".into(), ..Default::default() };
+        Publisher::new(&settings).expect("a producer needs no broker to be created")
+    }
+
+    #[test]
+    fn the_router_refuses_incomplete_settings() {
+        let twilio = Config {
+            twilio_auth_token: Some("t".into()),
+            public_url: Some("https://hooks.acme.cz".into()),
+            ..Config::default()
+        };
+        assert!(router(&twilio, publisher()).is_ok());
+        let cdr_only = Config { cdr_secret: Some("s".into()), ..Config::default() };
+        assert!(router(&cdr_only, publisher()).is_ok());
+        for broken in [
+            Config::default(),
+            Config { public_url: None, ..twilio.clone() },
+            Config { public_url: Some("hooks.acme.cz".into()), ..twilio.clone() },
+            Config { default_region: Some("Czechia".into()), ..cdr_only.clone() },
+        ] {
+            assert!(router(&broken, publisher()).is_err(), "{broken:?}");
+        }
+    }
+
     /// Twilio-like field names and values, so the mapping (not only the decoder) is exercised.
     fn twilio_pair() -> impl Strategy<Value = String> {
         let name = prop_oneof![
