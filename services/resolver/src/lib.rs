@@ -5,6 +5,7 @@
 pub mod changes;
 pub mod config;
 pub mod consumer;
+pub mod directory;
 pub mod http;
 pub mod matching;
 pub mod outbox;
@@ -40,10 +41,10 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
         blocked: Vec::new(),
         identifying_custom: Default::default(),
     };
-    let handler = Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults });
+    let handler = Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults: defaults.clone() });
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("resolver")?);
 
-    let routes = http::router(http::ApiState { pool: pool.clone(), verifier });
+    let routes = http::router(http::ApiState { pool: pool.clone(), verifier, defaults: Arc::new(defaults) });
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
     let (addr, server) = runtime::http::serve("resolver", config.http.bind, routes, readiness, shutdown.clone()).await?;
 

@@ -317,17 +317,41 @@ pub async fn card(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> sq
     }))
 }
 
-/// Contact ids of `tenant`, newest first, after the keyset cursor `(created_at, contact_id)`.
-pub async fn list(pool: &PgPool, tenant: &str, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
+/// Filters of the contact list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Keyset cursor `(created_at, contact_id)`: only contacts strictly older.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    /// Free text over name and identifier values (diacritics- and case-insensitive).
+    pub q: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    /// Exact identifier (already normalized).
+    pub identity: Option<(IdentityKind, String)>,
+}
+
+/// Contact ids of `tenant` matching `filter`, newest first.
+pub async fn list(pool: &PgPool, tenant: &str, filter: &ListFilter, limit: i64) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
+    let pattern = filter.q.as_ref().map(|q| format!("%{}%", q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     sqlx::query_as(
-        "SELECT contact_id, created_at FROM contacts
-         WHERE tenant_id = $1 AND deleted_at IS NULL AND merged_into IS NULL
-           AND ($2::timestamptz IS NULL OR (created_at, contact_id) < ($2, $3))
-         ORDER BY created_at DESC, contact_id DESC LIMIT $4",
+        "SELECT c.contact_id, c.created_at FROM contacts c
+         WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.merged_into IS NULL
+           AND ($2::timestamptz IS NULL OR (c.created_at, c.contact_id) < ($2, $3))
+           AND ($4::timestamptz IS NULL OR c.created_at > $4)
+           AND ($5::text IS NULL OR EXISTS (
+                 SELECT 1 FROM contact_identities i WHERE i.contact_id = c.contact_id AND i.kind = $5 AND i.value = $6))
+           AND ($7::text IS NULL
+                OR public.unaccent('public.unaccent', lower(coalesce(c.name, ''))) LIKE public.unaccent('public.unaccent', lower($7))
+                OR EXISTS (SELECT 1 FROM contact_identities i
+                           WHERE i.contact_id = c.contact_id AND lower(i.value) LIKE lower($7)))
+         ORDER BY c.created_at DESC, c.contact_id DESC LIMIT $8",
     )
     .bind(tenant)
-    .bind(after.map(|a| a.0))
-    .bind(after.map(|a| a.1))
+    .bind(filter.after.map(|a| a.0))
+    .bind(filter.after.map(|a| a.1))
+    .bind(filter.created_after)
+    .bind(filter.identity.as_ref().map(|i| i.0.as_str()))
+    .bind(filter.identity.as_ref().map(|i| i.1.clone()))
+    .bind(pattern)
     .bind(limit)
     .fetch_all(pool)
     .await

@@ -59,3 +59,34 @@ pub async fn publish(publisher: &Publisher, events: &[InteractionEvent]) {
 pub async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.expect("count query")
 }
+
+/// The Directory API as an operator (or admin) of one tenant sees it.
+pub struct Api {
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    pub fn new(resolver: &Resolver, tenant: &str, role: runtime::http::auth::Role) -> Self {
+        Self { base: resolver.url.clone(), token: testkit::token(tenant, role) }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let http = testkit::http();
+        let url = format!("{}{path}", self.base);
+        let request = match method {
+            "GET" => http.get(url),
+            "POST" => http.post(url),
+            "PATCH" => http.patch(url),
+            "DELETE" => http.delete(url),
+            other => panic!("unsupported method {other}"),
+        };
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        let response = request.bearer_auth(&self.token).send().await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
