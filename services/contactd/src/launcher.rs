@@ -1,11 +1,15 @@
 //! Starts every service in this process on one Kafka (embedded mock cluster unless
-//! `KAFKA_BROKERS` is set) and one PostgreSQL database (each service in its own schema).
+//! `KAFKA_BROKERS` is set) and one PostgreSQL database (each service in its own schema). The
+//! channel adapters share one webhook port; the resolver and the timeline keep their own.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use channel::AccountMap;
+use runtime::http::Readiness;
 use runtime::kafka::{admin, EmbeddedKafka, Publisher};
-use runtime::settings::LogFormat;
+use runtime::settings::{HttpSettings, LogFormat};
 use runtime::shutdown::CancellationToken;
 use runtime::{Running, Settings};
 use secrecy::SecretString;
@@ -15,31 +19,100 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Services {
+    /// The one port every channel adapter's webhook listens on in this process.
+    pub webhooks: HttpSettings,
     pub messenger: channel_messenger::Config,
+    pub whatsapp: channel_whatsapp::Config,
+    pub vk: channel_vk::Config,
+    pub apple: channel_apple::Config,
+    pub webchat: channel_webchat::Config,
+    pub email: channel_email::Config,
+    pub voip: channel_voip::Config,
     pub resolver: resolver::Config,
     pub timeline: timeline::Config,
 }
 
-/// Development values used when nothing is configured; never use them in production.
-pub const DEV_TENANT: &str = "acme";
-pub const DEV_PAGE_ID: &str = "104729361234567";
-pub const DEV_APP_SECRET: &str = "dev-messenger-app-secret";
-pub const DEV_VERIFY_TOKEN: &str = "dev-verify-token";
-const DEV_JWT_SECRET: &str = "dev-jwt-secret-change-me";
+/// Development accounts and secrets used when nothing is configured; never use them in production.
+pub mod dev {
+    pub const TENANT: &str = "acme";
+    pub const PAGE_ID: &str = "104729361234567";
+    pub const META_APP_SECRET: &str = "dev-meta-app-secret";
+    pub const VERIFY_TOKEN: &str = "dev-verify-token";
+    pub const WHATSAPP_NUMBER_ID: &str = "106540352242922";
+    pub const VK_GROUP_ID: &str = "218374651";
+    pub const VK_SECRET: &str = "Zt4q9VxK2mLp";
+    pub const VK_CONFIRMATION: &str = "dev-vk-confirmation";
+    /// Base64 of the Apple signing key, as Apple issues it.
+    pub const APPLE_SECRET_B64: &str = "ZGV2LWFwcGxlLXNpZ25pbmcta2V5";
+    pub const APPLE_BUSINESS_ID: &str = "b7a4e1c2-5d3f-4a8e-9c1b-2f6d8e0a4b7c";
+    pub const WEBCHAT_SITE: &str = "eshop-cz";
+    pub const WEBCHAT_SECRET: &str = "dev-webchat-secret";
+    pub const MAIL_RELAY_TOKEN: &str = "dev-mail-relay-token";
+    pub const MAILBOX: &str = "podpora@acme.cz";
+    pub const CDR_SECRET: &str = "dev-cdr-secret";
+    pub const TWILIO_TOKEN: &str = "dev-twilio-token";
+    pub const PUBLIC_URL: &str = "http://127.0.0.1:8081";
+    pub const TENANT_NUMBER: &str = "+420222333444";
+    pub const JWT_SECRET: &str = "dev-jwt-secret-change-me";
+}
+
+fn accounts(pairs: &[(&str, &str)]) -> AccountMap {
+    AccountMap(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+fn secret(value: &str) -> Option<SecretString> {
+    Some(SecretString::from(value))
+}
 
 /// Loads settings and fills unset secrets and accounts with the development values.
 pub fn load_settings(fixed_ports: bool) -> anyhow::Result<Settings<Services>> {
     let mut settings = Settings::<Services>::load_from_env()?;
-    let messenger = &mut settings.service.messenger;
-    messenger.app_secret.get_or_insert_with(|| SecretString::from(DEV_APP_SECRET));
-    messenger.verify_token.get_or_insert_with(|| SecretString::from(DEV_VERIFY_TOKEN));
-    if messenger.pages.0.is_empty() {
-        messenger.pages.0.insert(DEV_PAGE_ID.into(), DEV_TENANT.into());
+    let s = &mut settings.service;
+    if s.messenger.app_secret.is_none() {
+        s.messenger.app_secret = secret(dev::META_APP_SECRET);
+        s.messenger.verify_token = secret(dev::VERIFY_TOKEN);
+        s.messenger.pages = accounts(&[(dev::PAGE_ID, dev::TENANT)]);
     }
-    settings.auth.hs256_secret.get_or_insert_with(|| SecretString::from(DEV_JWT_SECRET));
+    if s.whatsapp.app_secret.is_none() {
+        s.whatsapp.app_secret = secret(dev::META_APP_SECRET);
+        s.whatsapp.verify_token = secret(dev::VERIFY_TOKEN);
+        s.whatsapp.phone_numbers = accounts(&[(dev::WHATSAPP_NUMBER_ID, dev::TENANT)]);
+    }
+    if s.vk.communities.is_empty() {
+        s.vk.communities = BTreeMap::from([(
+            dev::VK_GROUP_ID.to_owned(),
+            channel_vk::config::Community {
+                tenant: dev::TENANT.into(),
+                secret: secret(dev::VK_SECRET),
+                confirmation: Some(dev::VK_CONFIRMATION.into()),
+            },
+        )]);
+    }
+    if s.apple.secret.is_none() {
+        s.apple.secret = secret(dev::APPLE_SECRET_B64);
+        s.apple.businesses = accounts(&[(dev::APPLE_BUSINESS_ID, dev::TENANT)]);
+    }
+    if s.webchat.sites.is_empty() {
+        s.webchat.sites = BTreeMap::from([(
+            dev::WEBCHAT_SITE.to_owned(),
+            channel_webchat::config::Site { tenant: dev::TENANT.into(), secret: SecretString::from(dev::WEBCHAT_SECRET) },
+        )]);
+    }
+    if s.email.relay_token.is_none() && s.email.signing_secret.is_none() {
+        s.email.relay_token = secret(dev::MAIL_RELAY_TOKEN);
+        s.email.mailboxes = accounts(&[(dev::MAILBOX, dev::TENANT)]);
+    }
+    if s.voip.cdr_secret.is_none() && s.voip.twilio_auth_token.is_none() {
+        s.voip.cdr_secret = secret(dev::CDR_SECRET);
+        s.voip.twilio_auth_token = secret(dev::TWILIO_TOKEN);
+        s.voip.public_url = Some(dev::PUBLIC_URL.into());
+        s.voip.numbers = accounts(&[(dev::TENANT_NUMBER, dev::TENANT)]);
+        s.voip.default_region = Some("CZ".into());
+    }
+    settings.auth.hs256_secret.get_or_insert_with(|| SecretString::from(dev::JWT_SECRET));
     if fixed_ports {
         for (bind, port) in [
-            (&mut settings.service.messenger.http.bind, 8081),
+            (&mut settings.service.webhooks.bind, 8081),
             (&mut settings.service.resolver.http.bind, 8082),
             (&mut settings.service.timeline.http.bind, 8083),
         ] {
@@ -51,13 +124,27 @@ pub fn load_settings(fixed_ports: bool) -> anyhow::Result<Settings<Services>> {
     Ok(settings)
 }
 
+/// Every channel adapter's routes on one router.
+fn webhook_routes(s: &Services, publisher: &Publisher) -> anyhow::Result<axum::Router> {
+    Ok(axum::Router::new()
+        .merge(channel_messenger::router(&s.messenger, publisher.clone())?)
+        .merge(channel_whatsapp::router(&s.whatsapp, publisher.clone())?)
+        .merge(channel_vk::router(&s.vk, publisher.clone())?)
+        .merge(channel_apple::router(&s.apple, publisher.clone())?)
+        .merge(channel_webchat::router(&s.webchat, publisher.clone())?)
+        .merge(channel_email::router(&s.email, publisher.clone())?)
+        .merge(channel_voip::router(&s.voip, publisher.clone())?))
+}
+
 /// Every service running, with the Kafka they share.
 pub struct Stack {
     pub running: Running,
-    pub messenger: SocketAddr,
+    pub webhooks: SocketAddr,
     pub resolver: SocketAddr,
     pub timeline: SocketAddr,
     pub shutdown: CancellationToken,
+    /// Bootstrap servers of the Kafka in use (the embedded one's are only known at start).
+    pub kafka_brokers: String,
     _kafka: Option<EmbeddedKafka>,
 }
 
@@ -74,21 +161,24 @@ pub async fn start(mut settings: Settings<Services>, shutdown: CancellationToken
     let publisher = Publisher::new(&settings.kafka)?;
     let resolver = resolver::start(&settings.with_service(settings.service.resolver.clone()), publisher.clone(), shutdown.clone()).await?;
     let timeline = timeline::start(&settings.with_service(settings.service.timeline.clone()), publisher.clone(), shutdown.clone()).await?;
-    let messenger = channel_messenger::start(&settings.service.messenger, publisher, shutdown.clone()).await?;
+    let routes = webhook_routes(&settings.service, &publisher)?;
+    let readiness = Readiness { database: None, kafka: Some(publisher) };
+    let (webhooks, server) = runtime::http::serve("webhooks", settings.service.webhooks.bind, routes, readiness, shutdown.clone()).await?;
     let addr = |r: &Running| r.http_addr.context("service without HTTP address");
-    let (messenger_addr, resolver_addr, timeline_addr) = (addr(&messenger)?, addr(&resolver)?, addr(&timeline)?);
+    let (resolver_addr, timeline_addr) = (addr(&resolver)?, addr(&timeline)?);
     let mut running = Running::new("contactd");
-    running.absorb(messenger);
+    running.spawn(async move { server.await? });
     running.absorb(resolver);
     running.absorb(timeline);
-    Ok(Stack { running, messenger: messenger_addr, resolver: resolver_addr, timeline: timeline_addr, shutdown, _kafka: kafka })
+    let kafka_brokers = settings.kafka.brokers.clone();
+    Ok(Stack { running, webhooks, resolver: resolver_addr, timeline: timeline_addr, shutdown, kafka_brokers, _kafka: kafka })
 }
 
 pub async fn serve() -> anyhow::Result<()> {
     let settings = load_settings(true)?;
     let _telemetry = runtime::telemetry::init("contactd", &settings.telemetry)?;
     let stack = start(settings, runtime::shutdown::on_signal()).await?;
-    tracing::info!(messenger = %stack.messenger, resolver = %stack.resolver, timeline = %stack.timeline, "contactd serving");
+    tracing::info!(webhooks = %stack.webhooks, resolver = %stack.resolver, timeline = %stack.timeline, "contactd serving");
     let Stack { running, _kafka, .. } = stack;
     running.wait().await
 }
