@@ -69,3 +69,22 @@ where
     tracing::info!(service = name, "stopped");
     result
 }
+
+/// `<service> migrate`: applies the service's migrations to its schema and exits (the
+/// deployment's migration job runs it before new versions roll out).
+pub async fn migrate<S>(name: &'static str, schema: &str, migrator: &sqlx::migrate::Migrator) -> anyhow::Result<()>
+where
+    S: serde::de::DeserializeOwned + Default,
+{
+    let settings = crate::Settings::<S>::load_from_env()?;
+    let _telemetry = crate::telemetry::init(name, &settings.telemetry)?;
+    let pool = crate::db::connect(&settings.database, schema, migrator).await?;
+    pool.close().await;
+    tracing::info!(service = name, schema, "migrations applied");
+    Ok(())
+}
+
+/// Whether the process was started as `<service> migrate`.
+pub fn migrate_requested() -> bool {
+    std::env::args().nth(1).as_deref() == Some("migrate")
+}
