@@ -1,23 +1,72 @@
-//! The timeline's batch step: upsert every resolved interaction of the batch in one transaction.
+//! The timeline's two batch steps, each run by the runtime's one consumer loop:
+//!
+//! - [`InteractionsHandler`] (`interactions.resolved`): every event of the batch is applied in one
+//!   transaction, then each touched timeline interaction is recomputed once;
+//! - [`ChangesHandler`] (`contacts.changes`, group `timeline-changes`): contact events, merges,
+//!   unmerges and erasures, in one transaction per batch.
+//!
+//! Both are idempotent (messages upsert by id, changes are recorded by change id), so the loop's
+//! at-least-once redelivery and a full replay change nothing. Ordering per contact comes from the
+//! message key (`tenant|contact_id`): one contact's events are in one partition, applied in order.
 
-use contracts::ResolvedInteraction;
+use std::collections::BTreeSet;
+
+use contracts::{ContactChange, ResolvedInteraction};
 use runtime::kafka::{BatchHandler, Delivery, HandlerError};
 use sqlx::PgPool;
 use tracing::Instrument;
+use uuid::Uuid;
 
-use crate::store;
+use crate::config::ErasureMode;
+use crate::store::{self, interactions::Grouping};
 
-pub struct StoreBatch {
+/// Consumer name (group suffix) of `interactions.resolved`.
+pub const INTERACTIONS_CONSUMER: &str = "timeline";
+/// Consumer name (group suffix) of `contacts.changes`.
+pub const CHANGES_CONSUMER: &str = "timeline-changes";
+
+/// Stores resolved interactions.
+pub struct InteractionsHandler {
     pub pool: PgPool,
+    pub grouping: Grouping,
 }
 
-impl BatchHandler for StoreBatch {
+impl BatchHandler for InteractionsHandler {
     type Event = ResolvedInteraction;
 
     async fn handle(&self, batch: &[Delivery<ResolvedInteraction>]) -> Result<(), HandlerError> {
         let mut tx = self.pool.begin().await?;
+        store::lock_tenants(&mut tx, batch.iter().map(|d| (d.event.tenant_id.as_str(), false))).await?;
+        let mut touched = BTreeSet::<Uuid>::new();
         for delivery in batch {
-            store::upsert(&mut tx, &delivery.event).instrument(delivery.span.clone()).await?;
+            let applied =
+                store::interactions::apply(&mut tx, &self.grouping, &delivery.event).instrument(delivery.span.clone()).await?;
+            touched.extend(applied);
+        }
+        // Sorted ids: two batches touching the same interactions lock them in the same order.
+        for interaction_id in touched {
+            store::interactions::refresh(&mut tx, interaction_id).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Applies contact changes.
+pub struct ChangesHandler {
+    pub pool: PgPool,
+    pub erasure: ErasureMode,
+}
+
+impl BatchHandler for ChangesHandler {
+    type Event = ContactChange;
+
+    async fn handle(&self, batch: &[Delivery<ContactChange>]) -> Result<(), HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        let locks = batch.iter().map(|d| (d.event.tenant_id.as_str(), store::changes::moves_items(d.event.kind)));
+        store::lock_tenants(&mut tx, locks).await?;
+        for delivery in batch {
+            store::changes::apply(&mut tx, self.erasure, &delivery.event).instrument(delivery.span.clone()).await?;
         }
         tx.commit().await?;
         Ok(())

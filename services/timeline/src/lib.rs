@@ -1,10 +1,19 @@
-//! The timeline: consumes `interactions.resolved`, stores every interaction per contact and
-//! serves the Timeline API.
+//! The timeline: consumes `interactions.resolved` and `contacts.changes`, keeps every contact's
+//! history (interactions with their transcripts, contact-detail changes) and serves the Timeline
+//! API with full-text search.
+//!
+//! - [`transcript`]: pure rules — folding later states into a message, summarizing a conversation;
+//! - [`search`]: user text → a safe prefix `tsquery`;
+//! - [`store`]: SQL (write paths of both topics, API reads);
+//! - [`consumer`]: the batch steps the runtime's consumer loop runs;
+//! - [`http`]: the Timeline API.
 
 pub mod config;
 pub mod consumer;
 pub mod http;
+pub mod search;
 pub mod store;
+pub mod transcript;
 
 use std::sync::Arc;
 
@@ -14,25 +23,38 @@ use runtime::kafka::{consumer as kafka_consumer, ConsumerOptions, Publisher};
 use runtime::shutdown::CancellationToken;
 use runtime::{Running, Settings};
 
-pub use config::Config;
+pub use config::{Config, ErasureMode};
 
 /// The timeline's own PostgreSQL schema.
 pub const SCHEMA: &str = "timeline";
+/// The timeline's migrations, applied at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Connects, migrates and starts the consumer and the Timeline API.
+/// Connects, migrates and starts both consumers and the Timeline API.
 pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = runtime::db::connect(&settings.database, SCHEMA, &MIGRATOR).await?;
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("timeline")?);
     let routes = http::router(http::ApiState { pool: pool.clone(), verifier });
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
-    let (addr, server) = runtime::http::serve("timeline", settings.service.http.bind, routes, readiness, shutdown.clone()).await?;
+    let (addr, server) =
+        runtime::http::serve("timeline", settings.service.http.bind, routes, readiness, shutdown.clone()).await?;
 
     let mut running = Running::new("timeline").with_http(addr);
     running.spawn(async move { server.await? });
-    let handler = Arc::new(consumer::StoreBatch { pool });
-    let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_RESOLVED, "timeline");
+
+    let interactions = Arc::new(consumer::InteractionsHandler {
+        pool: pool.clone(),
+        grouping: store::interactions::Grouping::from_config(&settings.service),
+    });
+    let options =
+        ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_RESOLVED, consumer::INTERACTIONS_CONSUMER);
+    let (kafka, publisher_for_changes, shutdown_for_changes) = (settings.kafka.clone(), publisher.clone(), shutdown.clone());
+    running.spawn(async move { kafka_consumer::run(&kafka, options, interactions, publisher, shutdown).await });
+
+    let changes = Arc::new(consumer::ChangesHandler { pool, erasure: settings.service.erasure_mode });
+    let options = ConsumerOptions::new(&settings.kafka, contracts::topics::CONTACTS_CHANGES, consumer::CHANGES_CONSUMER);
     let kafka = settings.kafka.clone();
-    running.spawn(async move { kafka_consumer::run(&kafka, options, handler, publisher, shutdown).await });
+    running
+        .spawn(async move { kafka_consumer::run(&kafka, options, changes, publisher_for_changes, shutdown_for_changes).await });
     Ok(running)
 }

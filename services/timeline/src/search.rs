@@ -1,0 +1,139 @@
+//! Full-text search input: user text → a `tsquery` string that is safe to bind.
+//!
+//! Documents are indexed through the `timeline_unaccent` configuration (migration 0002:
+//! `simple` with `unaccent` in front), so "prilis zlutoucky kun" finds "Příliš žluťoučký kůň"
+//! in either case. The user's text is never interpolated into SQL and never reaches
+//! `to_tsquery` raw: it is cut into terms of letters and digits (every `tsquery` operator is
+//! punctuation, so none survives), each term becomes a prefix match, and the terms are ANDed.
+//! The resulting string is bound as a parameter of `to_tsquery('timeline_unaccent', $n)`.
+
+/// The text search configuration of every document and query (created by migration 0002).
+pub const TS_CONFIG: &str = "timeline_unaccent";
+
+/// At most this many terms are used; the rest of a pasted paragraph adds cost, not precision.
+const MAX_TERMS: usize = 8;
+/// Longer "words" are cut (nobody types them; they would only bloat the query).
+const MAX_TERM_CHARS: usize = 64;
+
+/// A sanitized search: `term:* & term:* …`, ready to bind into `to_tsquery`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    tsquery: String,
+    terms: Vec<String>,
+}
+
+impl SearchQuery {
+    /// Parses what a user typed; `None` when it holds no letter or digit.
+    pub fn parse(input: &str) -> Option<Self> {
+        let terms: Vec<String> = words(input).into_iter().take(MAX_TERMS).collect();
+        if terms.is_empty() {
+            return None;
+        }
+        // One-character prefixes match a large part of any index; a single letter is matched whole.
+        let tsquery = terms
+            .iter()
+            .map(|t| if t.chars().count() > 1 { format!("{t}:*") } else { t.clone() })
+            .collect::<Vec<_>>()
+            .join(" & ");
+        Some(Self { tsquery, terms })
+    }
+
+    /// The `tsquery` text to bind.
+    pub fn tsquery(&self) -> &str {
+        &self.tsquery
+    }
+
+    /// The sanitized terms (lowercase, letters and digits only).
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+}
+
+/// Splits `input` into lowercase runs of letters and digits. Combining accents (a decomposed
+/// "č" is "c" + U+030C) are dropped instead of splitting the word, since matching ignores
+/// diacritics anyway.
+fn words(input: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in input.chars() {
+        if c.is_alphanumeric() {
+            if current.chars().count() < MAX_TERM_CHARS {
+                current.extend(c.to_lowercase());
+            }
+        } else if !is_combining_mark(c) && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Extra index terms for a document: the letter-and-digit parts of tokens the PostgreSQL parser
+/// keeps whole (e-mail addresses, URLs, `+420 777…` numbers, `order#4411`), so a search — which
+/// only ever has letter-and-digit terms — finds `jan.novak@example.cz` by `novak`.
+pub fn alias_terms(text: &str) -> String {
+    let mut out = String::new();
+    for token in text.split_whitespace() {
+        if token.chars().all(char::is_alphanumeric) {
+            continue;
+        }
+        let parts = words(token);
+        // A token that was a word plus trailing punctuation ("den," → ["den"]) is indexed already.
+        if parts.len() < 2 && !token.starts_with('+') {
+            continue;
+        }
+        for part in parts {
+            out.push_str(&part);
+            out.push(' ');
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_become_anded_prefix_matches_in_lowercase() {
+        let q = SearchQuery::parse("Příliš  žluťoučký KŮŇ").expect("terms");
+        assert_eq!(q.tsquery(), "příliš:* & žluťoučký:* & kůň:*");
+    }
+
+    #[test]
+    fn tsquery_operators_and_quotes_never_survive() {
+        let q = SearchQuery::parse("a' | b:* & !(c) <-> d\\ ; DROP TABLE x; --").expect("terms");
+        assert_eq!(q.tsquery(), "a & b & c & d & drop:* & table:* & x");
+        assert!(!q.tsquery().contains('\''));
+        assert_eq!(SearchQuery::parse("!!! ::: ''' ---"), None);
+        assert_eq!(SearchQuery::parse(""), None);
+    }
+
+    #[test]
+    fn decomposed_accents_do_not_split_a_word() {
+        let q = SearchQuery::parse("zlu\u{0165}ou\u{010d}ky\u{0301} ku\u{030A}n\u{030C}").expect("terms");
+        assert_eq!(q.terms(), ["zluťoučky", "kun"]);
+    }
+
+    #[test]
+    fn long_input_is_capped_in_terms_and_length() {
+        let q = SearchQuery::parse(&"slovo ".repeat(50)).expect("terms");
+        assert_eq!(q.terms().len(), MAX_TERMS);
+        let q = SearchQuery::parse(&"x".repeat(500)).expect("terms");
+        assert_eq!(q.terms()[0].len(), MAX_TERM_CHARS);
+    }
+
+    #[test]
+    fn addresses_and_numbers_get_their_parts_as_aliases() {
+        assert_eq!(alias_terms("Napište na jan.novak@example.cz, děkuji."), "jan novak example cz");
+        assert_eq!(alias_terms("volejte +420777123456"), "420777123456");
+        assert_eq!(alias_terms("Dobrý den, objednávka 4411"), "");
+    }
+}

@@ -1,0 +1,325 @@
+//! Write path of `contacts.changes`: contact-detail changes become timeline entries
+//! (`contact_events`), merges re-point the merged contact's history to the survivor and unmerges
+//! restore it, and an erasure removes the contact's personal content (or its whole history).
+//!
+//! Every change id is recorded in `processed_changes` in the same transaction as its effect, so
+//! a replay of the topic applies nothing twice — not even a merge that was undone since.
+
+use contracts::{ContactChange, ContactChangeKind};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{merged_below, owner_of, search_vector};
+use crate::config::ErasureMode;
+use crate::search::alias_terms;
+use crate::transcript::PERSONAL_DETAILS;
+
+/// The wire name of a change kind (`identifier_added`, …).
+pub fn kind_str(kind: ContactChangeKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Whether a change of this kind needs the tenant's exclusive lock (it moves or removes items).
+pub fn moves_items(kind: ContactChangeKind) -> bool {
+    matches!(kind, ContactChangeKind::Merged | ContactChangeKind::Unmerged | ContactChangeKind::Erased)
+}
+
+/// Applies one contact change, once.
+#[tracing::instrument(skip_all, fields(change_id = %change.change_id, contact_id = %change.contact_id, kind = ?change.kind), err)]
+pub async fn apply(conn: &mut PgConnection, erasure: ErasureMode, change: &ContactChange) -> sqlx::Result<()> {
+    let first_time = sqlx::query(
+        "INSERT INTO processed_changes (change_id, tenant_id, contact_id, kind) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (change_id) DO NOTHING",
+    )
+    .bind(change.change_id)
+    .bind(&change.tenant_id)
+    .bind(change.contact_id)
+    .bind(kind_str(change.kind))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first_time {
+        return Ok(());
+    }
+    match change.kind {
+        // A suggestion changes nothing on the card; the directory shows it, the timeline does not.
+        ContactChangeKind::DuplicateSuggested => Ok(()),
+        ContactChangeKind::Erased => erase(conn, erasure, change).await,
+        _ => {
+            let owner = owner_of(conn, &change.tenant_id, change.contact_id).await?;
+            if owner.erased {
+                tracing::info!("dropping a change of an erased contact");
+                return Ok(());
+            }
+            let merged_from = (owner.root != change.contact_id).then_some(change.contact_id);
+            insert_event(conn, change, owner.root, merged_from).await?;
+            match (change.kind, change.related_contact_id) {
+                (ContactChangeKind::Merged, Some(merged)) => merge(conn, change, merged).await,
+                (ContactChangeKind::Unmerged, Some(merged)) => unmerge(conn, change, merged).await,
+                (ContactChangeKind::Merged | ContactChangeKind::Unmerged, None) => {
+                    tracing::warn!("merge change without related_contact_id; nothing to move");
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+async fn insert_event(
+    conn: &mut PgConnection,
+    change: &ContactChange,
+    owner: Uuid,
+    merged_from: Option<Uuid>,
+) -> sqlx::Result<()> {
+    let text = search_text(change);
+    let sql = format!(
+        "INSERT INTO contact_events (change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes,
+                                     related_contact_id, merged_from, search)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, {})
+         ON CONFLICT (change_id) DO NOTHING",
+        search_vector(11, 12, 13)
+    );
+    sqlx::query(&sql)
+        .bind(change.change_id)
+        .bind(&change.tenant_id)
+        .bind(owner)
+        .bind(kind_str(change.kind))
+        .bind(change.occurred_at)
+        .bind(Json(&change.actor))
+        .bind(&change.reason)
+        .bind(Json(&change.changes))
+        .bind(change.related_contact_id)
+        .bind(merged_from)
+        .bind(kind_str(change.kind))
+        .bind(&text)
+        .bind(alias_terms(&text))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The searchable text of a change: its fields and every value before and after, and the reason.
+pub fn search_text(change: &ContactChange) -> String {
+    fn strings(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Number(n) => out.push(n.to_string()),
+            Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+    let mut out = Vec::new();
+    for field in &change.changes {
+        out.push(field.field.replace(['.', '_'], " "));
+        for value in [&field.before, &field.after].into_iter().flatten() {
+            strings(value, &mut out);
+        }
+    }
+    out.push(change.reason.clone());
+    out.join("\n")
+}
+
+/// `merged` was merged into the change's contact: its items (and those of contacts merged into
+/// it) move to the survivor's root, remembering their original contact.
+async fn merge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) -> sqlx::Result<()> {
+    let tenant = change.tenant_id.as_str();
+    let survivor = owner_of(conn, tenant, change.contact_id).await?.root;
+    if merged == change.contact_id || survivor == merged {
+        tracing::warn!(%merged, "a merge into itself or into a contact merged below it; ignored");
+        return Ok(());
+    }
+    let journaled = sqlx::query(
+        "INSERT INTO contact_merges (change_id, tenant_id, merged_id, survivor_id, merged_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(change.change_id)
+    .bind(tenant)
+    .bind(merged)
+    .bind(change.contact_id)
+    .bind(change.occurred_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if journaled == 0 {
+        tracing::warn!(%merged, "contact is already merged into another one; ignored");
+        return Ok(());
+    }
+    for table in ["interactions", "contact_events"] {
+        // Table names are constants; every value is bound.
+        let sql = format!(
+            "UPDATE {table} SET contact_id = $3, merged_from = coalesce(merged_from, $2){}
+             WHERE tenant_id = $1 AND contact_id = $2",
+            if table == "interactions" { ", updated_at = now()" } else { "" }
+        );
+        sqlx::query(&sql).bind(tenant).bind(merged).bind(survivor).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Undoes the merge of `merged` into the change's contact: every item that originally belonged
+/// to `merged` or to a contact still merged into it goes back to `merged`.
+async fn unmerge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) -> sqlx::Result<()> {
+    let tenant = change.tenant_id.as_str();
+    let undone = sqlx::query(
+        "UPDATE contact_merges SET unmerged_at = $4
+         WHERE tenant_id = $1 AND merged_id = $2 AND survivor_id = $3 AND unmerged_at IS NULL",
+    )
+    .bind(tenant)
+    .bind(merged)
+    .bind(change.contact_id)
+    .bind(change.occurred_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if undone == 0 {
+        tracing::warn!(%merged, "no active merge to undo; ignored");
+        return Ok(());
+    }
+    let origins = merged_below(conn, tenant, merged).await?;
+    for table in ["interactions", "contact_events"] {
+        let sql = format!(
+            "UPDATE {table} SET contact_id = $2, merged_from = CASE WHEN merged_from = $2 THEN NULL ELSE merged_from END{}
+             WHERE tenant_id = $1 AND merged_from = ANY($3)",
+            if table == "interactions" { ", updated_at = now()" } else { "" }
+        );
+        sqlx::query(&sql).bind(tenant).bind(merged).bind(&origins).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The event JSON of an erased interaction: still a valid v1 event (channel, direction, time,
+/// call status and duration), without identities, content, numbers, recording or parameters.
+const REDACTED_EVENT: &str = "jsonb_build_object(
+    'v', event -> 'v', 'interaction_id', event -> 'interaction_id', 'tenant_id', event -> 'tenant_id',
+    'channel', event -> 'channel', 'direction', event -> 'direction', 'occurred_at', event -> 'occurred_at',
+    'provider_ref', '', 'conversation_ref', NULL, 'identities', '[]'::jsonb, 'profile', NULL, 'content', NULL,
+    'call', CASE WHEN jsonb_typeof(event -> 'call') = 'object'
+                 THEN jsonb_build_object('from', NULL, 'to', NULL, 'status', event -> 'call' -> 'status',
+                                         'duration_s', event -> 'call' -> 'duration_s', 'recording_url', NULL)
+            END,
+    'parameters', '{}'::jsonb)";
+
+/// The resolver's decision without the identifier values it names.
+const REDACTED_RESOLUTION: &str = "jsonb_build_object(
+    'matched_by', CASE WHEN jsonb_typeof(resolution -> 'matched_by') = 'object'
+                       THEN jsonb_build_object('kind', resolution -> 'matched_by' -> 'kind', 'value', '', 'scope', NULL)
+                  END,
+    'created_contact', resolution -> 'created_contact', 'candidates', '[]'::jsonb, 'ignored', '[]'::jsonb)";
+
+/// A change's fields without their values.
+const REDACTED_CHANGES: &str =
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('field', c -> 'field', 'before', NULL, 'after', NULL))
+               FROM jsonb_array_elements(changes) c), '[]'::jsonb)";
+
+/// Removes the personal content of an erased contact (its own items, those merged into it and
+/// the values other contacts' merge entries hold about it), or deletes its history, and records
+/// the erasure so nothing of it is stored again.
+async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChange) -> sqlx::Result<()> {
+    let tenant = change.tenant_id.as_str();
+    let contact = change.contact_id;
+    sqlx::query(
+        "INSERT INTO erased_contacts (tenant_id, contact_id, change_id, mode, erased_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(contact)
+    .bind(change.change_id)
+    .bind(mode.as_str())
+    .bind(change.occurred_at)
+    .execute(&mut *conn)
+    .await?;
+    let own = "tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)";
+    match mode {
+        ErasureMode::Delete => {
+            sqlx::query(&format!("DELETE FROM interactions WHERE {own}")).bind(tenant).bind(contact).execute(&mut *conn).await?;
+            sqlx::query(&format!("DELETE FROM contact_events WHERE {own}"))
+                .bind(tenant)
+                .bind(contact)
+                .execute(&mut *conn)
+                .await?;
+        }
+        ErasureMode::Redact => {
+            sqlx::query(&format!(
+                "UPDATE interaction_messages SET text = NULL, subject = NULL, event = {REDACTED_EVENT},
+                        resolution = {REDACTED_RESOLUTION}, updated_at = now()
+                 WHERE interaction_id IN (SELECT interaction_id FROM interactions WHERE {own})"
+            ))
+            .bind(tenant)
+            .bind(contact)
+            .execute(&mut *conn)
+            .await?;
+            let personal: Vec<String> = PERSONAL_DETAILS.iter().map(|k| (*k).to_owned()).collect();
+            sqlx::query(&format!(
+                "UPDATE interactions SET subject = NULL, body_text = NULL, transcript_text = NULL, conversation_ref = NULL,
+                        provider_ref = '', event = {REDACTED_EVENT}, resolution = {REDACTED_RESOLUTION},
+                        details = details - $3::text[], parameters = '{{}}', attachments = '[]', search = ''::tsvector,
+                        redacted_at = now(), updated_at = now()
+                 WHERE {own}"
+            ))
+            .bind(tenant)
+            .bind(contact)
+            .bind(&personal)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE contact_events SET reason = NULL, changes = {REDACTED_CHANGES}, search = ''::tsvector, redacted_at = now()
+                 WHERE {own}"
+            ))
+            .bind(tenant)
+            .bind(contact)
+            .execute(&mut *conn)
+            .await?;
+            // The erasure itself stays on the redacted timeline, with nothing personal in it.
+            let mut marker = change.clone();
+            marker.changes.clear();
+            marker.reason.clear();
+            insert_event(conn, &marker, contact, None).await?;
+        }
+    }
+    // Merge entries of other contacts name the erased contact's identifiers as moved values.
+    sqlx::query(&format!(
+        "UPDATE contact_events SET reason = NULL, changes = {REDACTED_CHANGES}, search = ''::tsvector, redacted_at = now()
+         WHERE tenant_id = $1 AND related_contact_id = $2 AND redacted_at IS NULL"
+    ))
+    .bind(tenant)
+    .bind(contact)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use contracts::{Actor, FieldChange};
+    use serde_json::json;
+
+    #[test]
+    fn a_change_is_searchable_by_field_values_and_reason() {
+        let change = ContactChange {
+            v: 1,
+            change_id: Uuid::nil(),
+            tenant_id: "acme".into(),
+            contact_id: Uuid::nil(),
+            kind: ContactChangeKind::IdentifierAdded,
+            occurred_at: Utc::now(),
+            actor: Actor::Operator { id: "op".into() },
+            reason: "operator edit".into(),
+            changes: vec![FieldChange {
+                field: "identities.email".into(),
+                before: None,
+                after: Some(json!({"kind": "email", "value": "jan@example.cz", "scope": null})),
+            }],
+            related_contact_id: None,
+        };
+        let text = search_text(&change);
+        assert!(text.contains("identities email") && text.contains("jan@example.cz") && text.contains("operator edit"), "{text}");
+        assert_eq!(kind_str(ContactChangeKind::IdentifierAdded), "identifier_added");
+    }
+}

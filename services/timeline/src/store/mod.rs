@@ -1,0 +1,102 @@
+//! SQL of the timeline (schema `timeline`, migrations in `migrations/`).
+//!
+//! - [`interactions`]: the write path of `interactions.resolved` (messages, grouping, refresh);
+//! - [`changes`]: the write path of `contacts.changes` (contact events, merges, erasure);
+//! - [`read`]: what the API reads (timeline pages, one interaction, tenant-wide search).
+//!
+//! Ownership after merges: `contact_merges` holds the active merges as a forest (merged →
+//! survivor). Every item keeps its original contact in `merged_from` (null while it is still
+//! with that contact) and lives with the root above it, so a merge and an unmerge each move
+//! exactly the items below the merged contact.
+
+pub mod changes;
+pub mod interactions;
+pub mod read;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Advisory-lock class of the per-tenant lock that orders merges and erasures against writes.
+const TENANT_LOCK_CLASS: i32 = 0x7469; // "ti"
+
+/// Deepest merge chain followed (a guard against a corrupted journal, not a business limit).
+const MAX_MERGE_DEPTH: i32 = 64;
+
+/// Who owns a contact's items now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// The root of the active merges above the contact (the contact itself when not merged).
+    pub root: Uuid,
+    /// The contact or one it was merged into has been erased: drop whatever arrives for it.
+    pub erased: bool,
+}
+
+/// The current owner of `contact`'s items.
+pub async fn owner_of(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> sqlx::Result<Owner> {
+    let (root, erased): (Uuid, bool) = sqlx::query_as(
+        "WITH RECURSIVE up (contact_id, depth) AS (
+             SELECT $2::uuid, 0
+             UNION ALL
+             SELECT m.survivor_id, up.depth + 1
+             FROM contact_merges m JOIN up ON m.merged_id = up.contact_id
+             WHERE m.tenant_id = $1 AND m.unmerged_at IS NULL AND up.depth < $3
+         )
+         SELECT (SELECT contact_id FROM up ORDER BY depth DESC LIMIT 1),
+                EXISTS (SELECT 1 FROM erased_contacts e WHERE e.tenant_id = $1 AND e.contact_id IN (SELECT contact_id FROM up))",
+    )
+    .bind(tenant)
+    .bind(contact)
+    .bind(MAX_MERGE_DEPTH)
+    .fetch_one(conn)
+    .await?;
+    Ok(Owner { root, erased })
+}
+
+/// `contact` and every contact actively merged into it, transitively.
+pub async fn merged_below(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE down (contact_id, depth) AS (
+             SELECT $2::uuid, 0
+             UNION ALL
+             SELECT m.merged_id, down.depth + 1
+             FROM contact_merges m JOIN down ON m.survivor_id = down.contact_id
+             WHERE m.tenant_id = $1 AND m.unmerged_at IS NULL AND down.depth < $3
+         )
+         SELECT DISTINCT contact_id FROM down",
+    )
+    .bind(tenant)
+    .bind(contact)
+    .bind(MAX_MERGE_DEPTH)
+    .fetch_all(conn)
+    .await
+}
+
+/// Takes the tenants' locks for this transaction: exclusive for merges, unmerges and erasures,
+/// which move or remove items, shared for everything else, which adds items a concurrent merge
+/// must not miss. Tenants are locked in sorted order, so two batches never deadlock on them.
+pub async fn lock_tenants<'a>(conn: &mut PgConnection, tenants: impl IntoIterator<Item = (&'a str, bool)>) -> sqlx::Result<()> {
+    let mut locks = std::collections::BTreeMap::<&str, bool>::new();
+    for (tenant, exclusive) in tenants {
+        *locks.entry(tenant).or_default() |= exclusive;
+    }
+    for (tenant, exclusive) in locks {
+        let sql = if exclusive {
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))"
+        } else {
+            "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))"
+        };
+        sqlx::query(sql).bind(TENANT_LOCK_CLASS).bind(tenant).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The `tsvector` expression of the search document, over bound subject, text and alias
+/// parameters (`$subject`, `$text`, `$aliases` are placeholders replaced by the caller's numbers).
+/// Subjects weigh most (A), texts next (B), address parts least (D), which `ts_rank` honours.
+pub(crate) fn search_vector(subject: usize, text: usize, aliases: usize) -> String {
+    format!(
+        "setweight(to_tsvector('timeline_unaccent', coalesce(${subject}::text, '')), 'A')
+         || setweight(to_tsvector('timeline_unaccent', coalesce(${text}::text, '')), 'B')
+         || setweight(to_tsvector('timeline_unaccent', coalesce(${aliases}::text, '')), 'D')"
+    )
+}

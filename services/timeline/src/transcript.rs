@@ -1,0 +1,403 @@
+//! Pure rules of the write path, kept apart from SQL so they are tested directly:
+//!
+//! - [`fold`]: a later state of a stored message (a delivery status, an edit, the next state of a
+//!   call) is folded into it. The state with the newer provider time wins field by field; an
+//!   older state delivered late only fills gaps, and a call never goes back from a final status
+//!   to a ringing one. Folding the same event twice changes nothing, which makes redelivery a
+//!   no-op.
+//! - [`summarize`]: the messages of one timeline interaction (a conversation within the idle gap,
+//!   or one call or e-mail) become the interaction's preview, transcript, details, parameters,
+//!   attachments and search document.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use contracts::{Attachment, Call, Content, Direction, Identity, InteractionEvent, Resolution};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Parameter names the channel adapters use for later states of a message.
+pub mod param {
+    /// Delivery state of an outbound message (`sent`, `delivered`, `read`, `failed`, …).
+    pub const DELIVERY_STATUS: &str = "delivery_status";
+    /// When the message reached that state (RFC 3339).
+    pub const DELIVERY_STATUS_AT: &str = "delivery_status_at";
+    /// When the message was last edited (RFC 3339).
+    pub const EDITED_AT: &str = "edited_at";
+}
+
+/// Call statuses after which nothing more happens to the call (Twilio and SIP CDR spellings).
+const FINAL_CALL_STATUSES: [&str; 11] = [
+    "completed",
+    "missed",
+    "busy",
+    "failed",
+    "no-answer",
+    "no_answer",
+    "canceled",
+    "cancelled",
+    "rejected",
+    "voicemail",
+    "ended",
+];
+
+fn is_final(status: Option<&str>) -> bool {
+    status.is_some_and(|s| FINAL_CALL_STATUSES.contains(&s.to_ascii_lowercase().as_str()))
+}
+
+fn param_time(event: &InteractionEvent, key: &str) -> Option<DateTime<Utc>> {
+    let raw = event.body.parameters.get(key)?;
+    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// The newest provider time an event describes: its edit or delivery-status time when the
+/// adapter gave one, else when it occurred.
+pub fn as_of(event: &InteractionEvent) -> DateTime<Utc> {
+    [param_time(event, param::EDITED_AT), param_time(event, param::DELIVERY_STATUS_AT)]
+        .into_iter()
+        .flatten()
+        .fold(event.body.occurred_at, DateTime::max)
+}
+
+/// A stored message state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageState {
+    pub event: InteractionEvent,
+    pub as_of: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+impl MessageState {
+    /// The state of a message seen for the first time.
+    pub fn first(event: &InteractionEvent) -> Self {
+        Self { event: event.clone(), as_of: as_of(event), edited_at: param_time(event, param::EDITED_AT) }
+    }
+}
+
+/// Folds `incoming` (another state of the same message) into `stored`.
+pub fn fold(stored: &MessageState, incoming: &InteractionEvent) -> MessageState {
+    let incoming_as_of = as_of(incoming);
+    let newer = incoming_as_of >= stored.as_of;
+    let (old, new) = (&stored.event.body, &incoming.body);
+    let pick = |n: &Option<String>, o: &Option<String>| if newer { n.clone().or(o.clone()) } else { o.clone().or(n.clone()) };
+
+    let content = match (&old.content, &new.content) {
+        (None, None) => None,
+        (o, n) => {
+            let (o, n) = (o.clone().unwrap_or_default(), n.clone().unwrap_or_default());
+            let attachments = match (newer, o.attachments.is_empty(), n.attachments.is_empty()) {
+                (_, _, true) => o.attachments,
+                (_, true, false) | (true, false, false) => n.attachments,
+                (false, false, false) => o.attachments,
+            };
+            Some(Content { text: pick(&n.text, &o.text), subject: pick(&n.subject, &o.subject), attachments })
+        }
+    };
+    let call = match (&old.call, &new.call) {
+        (None, None) => None,
+        (o, n) => {
+            let (o, n) = (o.clone().unwrap_or_default(), n.clone().unwrap_or_default());
+            let status = match (is_final(o.status.as_deref()), is_final(n.status.as_deref())) {
+                (true, false) if n.status.is_some() => o.status,
+                (false, true) => n.status,
+                _ => pick(&n.status, &o.status),
+            };
+            Some(Call {
+                from: pick(&n.from, &o.from),
+                to: pick(&n.to, &o.to),
+                duration_s: if newer { n.duration_s.or(o.duration_s) } else { o.duration_s.or(n.duration_s) },
+                status,
+                recording_url: pick(&n.recording_url, &o.recording_url),
+            })
+        }
+    };
+    let mut parameters = if newer { old.parameters.clone() } else { new.parameters.clone() };
+    parameters.extend(if newer { new.parameters.clone() } else { old.parameters.clone() });
+    let mut identities = old.identities.clone();
+    for identity in &new.identities {
+        if !identities.contains(identity) {
+            identities.push(identity.clone());
+        }
+    }
+
+    let mut event = stored.event.clone();
+    event.body.occurred_at = old.occurred_at.min(new.occurred_at);
+    event.body.conversation_ref = pick(&new.conversation_ref, &old.conversation_ref);
+    event.body.identities = identities;
+    event.body.profile =
+        if newer { new.profile.clone().or(old.profile.clone()) } else { old.profile.clone().or(new.profile.clone()) };
+    event.body.content = content;
+    event.body.call = call;
+    event.body.parameters = parameters;
+
+    let text_of = |e: &InteractionEvent| e.body.content.as_ref().and_then(|c| c.text.clone());
+    let edited = text_of(&stored.event).is_some() && text_of(incoming).is_some() && text_of(&stored.event) != text_of(incoming);
+    let edited_at = [stored.edited_at, param_time(incoming, param::EDITED_AT), edited.then(|| stored.as_of.max(incoming_as_of))]
+        .into_iter()
+        .flatten()
+        .max();
+    MessageState { event, as_of: stored.as_of.max(incoming_as_of), edited_at }
+}
+
+/// One message of a timeline interaction, as stored.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub message_id: Uuid,
+    pub event: InteractionEvent,
+    pub resolution: Resolution,
+}
+
+/// An attachment of one of the interaction's messages (metadata only; files stay at the provider).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub message_id: Uuid,
+    #[serde(flatten)]
+    pub attachment: Attachment,
+}
+
+/// What the timeline shows about an interaction beyond its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Details {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The customer's identities seen on the interaction (and the call's numbers).
+    pub participants: Vec<Identity>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub message_count: usize,
+    pub inbound: usize,
+    pub outbound: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_url: Option<String>,
+    /// The delivery status of the latest outbound message that has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_status: Option<String>,
+}
+
+/// The keys of [`Details`] that hold personal data (removed on erasure).
+pub const PERSONAL_DETAILS: [&str; 5] = ["subject", "participants", "from", "to", "recording_url"];
+
+/// A timeline interaction computed from its messages.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub occurred_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+    pub message_count: i32,
+    pub direction: Direction,
+    pub provider_ref: String,
+    pub conversation_ref: Option<String>,
+    /// The first subject (the thread's), shown in the list.
+    pub subject: Option<String>,
+    /// The first text: the preview of the interaction.
+    pub text: Option<String>,
+    /// Every text in order, one per line: the document snippets are cut from.
+    pub transcript_text: Option<String>,
+    /// Every distinct subject: the highest-weighted part of the search document.
+    pub subjects: String,
+    /// Extra index terms ([`crate::search::alias_terms`]) of subjects and texts.
+    pub aliases: String,
+    pub details: Details,
+    pub parameters: BTreeMap<String, String>,
+    pub attachments: Vec<AttachmentRef>,
+    /// The opening message's event and the resolver's decision for it.
+    pub event: InteractionEvent,
+    pub resolution: Resolution,
+}
+
+/// Summarizes the messages of one interaction, given in chronological order; `None` when empty.
+pub fn summarize(messages: &[Message]) -> Option<Summary> {
+    let (first, last) = (messages.first()?, messages.last()?);
+    let content = |m: &Message| m.event.body.content.clone().unwrap_or_default();
+    let texts: Vec<String> = messages.iter().filter_map(|m| content(m).text).filter(|t| !t.trim().is_empty()).collect();
+    let mut subjects: Vec<String> = Vec::new();
+    for subject in messages.iter().filter_map(|m| content(m).subject) {
+        if !subjects.contains(&subject) {
+            subjects.push(subject);
+        }
+    }
+    let mut details = Details {
+        subject: subjects.first().cloned(),
+        started_at: Some(first.event.body.occurred_at),
+        ended_at: Some(last.event.body.occurred_at),
+        message_count: messages.len(),
+        ..Details::default()
+    };
+    let mut parameters = BTreeMap::new();
+    let mut attachments = Vec::new();
+    for message in messages {
+        let body = &message.event.body;
+        match body.direction {
+            Direction::Inbound => details.inbound += 1,
+            Direction::Outbound => details.outbound += 1,
+        }
+        for identity in &body.identities {
+            if !details.participants.contains(identity) {
+                details.participants.push(identity.clone());
+            }
+        }
+        if let Some(call) = &body.call {
+            details.call_status = call.status.clone().or(details.call_status.take());
+            details.duration_s = call.duration_s.or(details.duration_s);
+            details.from = call.from.clone().or(details.from.take());
+            details.to = call.to.clone().or(details.to.take());
+            details.recording_url = call.recording_url.clone().or(details.recording_url.take());
+        }
+        if body.direction == Direction::Outbound {
+            if let Some(status) = body.parameters.get(param::DELIVERY_STATUS) {
+                details.delivery_status = Some(status.clone());
+            }
+        }
+        parameters.extend(body.parameters.clone());
+        attachments.extend(
+            content(message)
+                .attachments
+                .into_iter()
+                .map(|attachment| AttachmentRef { message_id: message.message_id, attachment }),
+        );
+    }
+    let transcript_text = (!texts.is_empty()).then(|| texts.join("\n"));
+    let aliases = crate::search::alias_terms(&format!("{} {}", subjects.join(" "), transcript_text.as_deref().unwrap_or("")));
+    Some(Summary {
+        occurred_at: first.event.body.occurred_at,
+        last_message_at: last.event.body.occurred_at,
+        message_count: i32::try_from(messages.len()).unwrap_or(i32::MAX),
+        direction: first.event.body.direction,
+        provider_ref: first.event.body.provider_ref.clone(),
+        conversation_ref: messages.iter().find_map(|m| m.event.body.conversation_ref.clone()),
+        subject: subjects.first().cloned(),
+        text: texts.first().cloned(),
+        transcript_text,
+        subjects: subjects.join("\n"),
+        aliases,
+        details,
+        parameters,
+        attachments,
+        event: first.event.clone(),
+        resolution: first.resolution.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::{Channel, IdentityKind, InteractionBody};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000 + secs, 0).expect("valid")
+    }
+
+    fn event(secs: i64, text: Option<&str>, parameters: &[(&str, &str)]) -> InteractionEvent {
+        InteractionEvent::new(
+            "acme",
+            InteractionBody {
+                channel: Channel::Whatsapp,
+                direction: Direction::Outbound,
+                occurred_at: at(secs),
+                provider_ref: "wamid.1".into(),
+                conversation_ref: Some("conv".into()),
+                identities: vec![Identity::new(IdentityKind::Whatsapp, "420777123456", None)],
+                profile: None,
+                content: text.map(|t| Content { text: Some(t.into()), ..Content::default() }),
+                call: None,
+                parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            },
+        )
+    }
+
+    fn call(secs: i64, status: &str, duration: Option<u64>, recording: Option<&str>) -> InteractionEvent {
+        let mut e = event(secs, None, &[]);
+        e.body.channel = Channel::Voip;
+        e.body.call = Some(Call {
+            from: Some("+420777123456".into()),
+            to: Some("+420222000111".into()),
+            duration_s: duration,
+            status: Some(status.into()),
+            recording_url: recording.map(str::to_owned),
+        });
+        e
+    }
+
+    #[test]
+    fn a_delivery_status_keeps_the_text_and_time_of_the_message() {
+        let stored = MessageState::first(&event(0, Some("Dobrý den"), &[]));
+        let status = event(30, None, &[("delivery_status", "delivered"), ("delivery_status_at", "2025-11-24T16:00:30Z")]);
+        let folded = fold(&stored, &status);
+        assert_eq!(folded.event.body.content.and_then(|c| c.text).as_deref(), Some("Dobrý den"));
+        assert_eq!(folded.event.body.occurred_at, at(0));
+        assert_eq!(folded.event.body.parameters.get("delivery_status").map(String::as_str), Some("delivered"));
+        assert_eq!(folded.edited_at, None);
+    }
+
+    #[test]
+    fn an_older_status_delivered_late_does_not_overwrite_a_newer_one() {
+        let read = event(60, None, &[("delivery_status", "read"), ("delivery_status_at", "2025-11-24T16:01:00Z")]);
+        let sent = event(10, None, &[("delivery_status", "sent"), ("delivery_status_at", "2025-11-24T16:00:10Z")]);
+        let stored = fold(&MessageState::first(&event(0, Some("Dobrý den"), &[])), &read);
+        let late = fold(&stored, &sent);
+        assert_eq!(late.event.body.parameters.get("delivery_status").map(String::as_str), Some("read"));
+        assert_eq!(late, fold(&late, &sent), "folding the same state again changes nothing");
+    }
+
+    #[test]
+    fn an_edit_replaces_the_text_and_is_marked() {
+        let stored = MessageState::first(&event(0, Some("Dobry den"), &[]));
+        let edit = event(0, Some("Dobrý den"), &[("edited_at", "2025-11-24T16:05:00Z")]);
+        let folded = fold(&stored, &edit);
+        assert_eq!(folded.event.body.content.as_ref().and_then(|c| c.text.as_deref()), Some("Dobrý den"));
+        assert!(folded.edited_at.is_some());
+        let replayed = fold(&folded, &event(0, Some("Dobry den"), &[]));
+        assert_eq!(replayed.event.body.content.and_then(|c| c.text).as_deref(), Some("Dobrý den"), "the original replayed late");
+    }
+
+    #[test]
+    fn call_states_fold_into_one_call_that_never_goes_back_to_ringing() {
+        let ringing = MessageState::first(&call(0, "ringing", None, None));
+        let completed = fold(&ringing, &call(0, "completed", Some(63), None));
+        let recorded = fold(&completed, &call(0, "completed", None, Some("https://rec/1.mp3")));
+        let body = recorded.event.body.call.clone().expect("call");
+        assert_eq!(
+            (body.status.as_deref(), body.duration_s, body.recording_url.as_deref()),
+            (Some("completed"), Some(63), Some("https://rec/1.mp3"))
+        );
+        let replayed = fold(&recorded, &call(0, "ringing", None, None));
+        assert_eq!(replayed.event.body.call.and_then(|c| c.status).as_deref(), Some("completed"));
+    }
+
+    #[test]
+    fn a_conversation_summary_has_the_transcript_details_and_attachments() {
+        let mut inbound = event(0, Some("Kde je zásilka? jan.novak@example.cz"), &[("message_type", "text")]);
+        inbound.body.direction = Direction::Inbound;
+        let mut reply = event(60, Some("Zítra."), &[("delivery_status", "read")]);
+        reply
+            .body
+            .content
+            .as_mut()
+            .expect("content")
+            .attachments
+            .push(Attachment { name: Some("faktura.pdf".into()), ..Attachment::default() });
+        let resolution = Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored: vec![] };
+        let messages = [
+            Message { message_id: Uuid::from_u128(1), event: inbound, resolution: resolution.clone() },
+            Message { message_id: Uuid::from_u128(2), event: reply, resolution },
+        ];
+        let summary = summarize(&messages).expect("messages");
+        assert_eq!(summary.text.as_deref(), Some("Kde je zásilka? jan.novak@example.cz"));
+        assert_eq!(summary.transcript_text.as_deref(), Some("Kde je zásilka? jan.novak@example.cz\nZítra."));
+        assert_eq!((summary.details.inbound, summary.details.outbound, summary.message_count), (1, 1, 2));
+        assert_eq!(summary.details.delivery_status.as_deref(), Some("read"));
+        assert_eq!(summary.attachments[0].message_id, Uuid::from_u128(2));
+        assert_eq!(summary.last_message_at, at(60));
+        assert_eq!(summary.direction, Direction::Inbound);
+        assert_eq!(summary.aliases, "jan novak example cz");
+        assert_eq!(summary.details.participants.len(), 1);
+        assert_eq!(summarize(&[]).map(|s| s.message_count), None);
+    }
+}
