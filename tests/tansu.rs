@@ -50,7 +50,5 @@ fn binary() -> PathBuf {
         .map(|dir| dir.join("tansu"))
         .find(|candidate| candidate.is_file());
     let cached = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/contactd/tools/bin/tansu"));
-    on_path
-        .or(cached.filter(|c| c.is_file()))
-        .expect("tansu not found: run ./scripts/test (it installs tansu) or set TANSU_BIN")
+    on_path.or(cached.filter(|c| c.is_file())).expect("tansu not found: run ./scripts/test (it installs tansu) or set TANSU_BIN")
 }

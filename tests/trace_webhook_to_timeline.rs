@@ -28,18 +28,20 @@ async fn a_webhook_is_traced_through_the_resolver_to_the_timeline() {
     let pipeline = Pipeline::start(TestKafka::start().await).await;
     assert_eq!(pipeline.post_fixture("text_message.json", APP_SECRET).await, 200);
 
-    let topics_in_trace = eventually(std::time::Duration::from_secs(60), "the timeline to consume the traced message", || async {
-        let spans = exporter.get_finished_spans().unwrap_or_default();
-        let webhook = spans.iter().find(|s| s.name == "http" && attribute(s, "route").as_deref() == Some("/webhooks/messenger"))?;
-        let trace_id = webhook.span_context.trace_id();
-        let topics: HashSet<String> = spans
-            .iter()
-            .filter(|s| s.span_context.trace_id() == trace_id && s.name == "consume")
-            .filter_map(|s| attribute(s, "topic"))
-            .collect();
-        (topics.len() == 2).then_some(topics)
-    })
-    .await;
+    let topics_in_trace =
+        eventually(std::time::Duration::from_secs(60), "the timeline to consume the traced message", || async {
+            let spans = exporter.get_finished_spans().unwrap_or_default();
+            let webhook =
+                spans.iter().find(|s| s.name == "http" && attribute(s, "route").as_deref() == Some("/webhooks/messenger"))?;
+            let trace_id = webhook.span_context.trace_id();
+            let topics: HashSet<String> = spans
+                .iter()
+                .filter(|s| s.span_context.trace_id() == trace_id && s.name == "consume")
+                .filter_map(|s| attribute(s, "topic"))
+                .collect();
+            (topics.len() == 2).then_some(topics)
+        })
+        .await;
     assert_eq!(
         topics_in_trace,
         HashSet::from([contracts::topics::INTERACTIONS_INGESTED.to_owned(), contracts::topics::INTERACTIONS_RESOLVED.to_owned()])

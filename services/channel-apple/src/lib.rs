@@ -37,10 +37,7 @@ pub struct Apple {
 
 impl Apple {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let secret = config
-            .secret
-            .as_ref()
-            .context("apple: secret is required")?;
+        let secret = config.secret.as_ref().context("apple: secret is required")?;
         let verifier = verify::TokenVerifier::new(
             secret,
             config.secret_encoding,
@@ -64,8 +61,7 @@ impl ChannelAdapter for Apple {
     }
 
     fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {
-        let body = match payload::decode_body(&request.headers, &request.body, self.inflated_limit)
-        {
+        let body = match payload::decode_body(&request.headers, &request.body, self.inflated_limit) {
             Ok(body) => body,
             Err(payload::BodyError::Malformed(why)) => return Err(WebhookError::Malformed(why)),
             Err(payload::BodyError::TooLarge(limit)) => {
@@ -73,26 +69,16 @@ impl ChannelAdapter for Apple {
                 metrics::counter!(runtime::http::metrics::WEBHOOKS_REJECTED, "reason" => "too_large").increment(1);
                 tracing::warn!(limit, "gzip body inflates beyond the limit");
                 let detail = format!("request body inflates to more than {limit} bytes");
-                return Ok(Parsed::Reply(channel::kit::problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &detail,
-                )));
+                return Ok(Parsed::Reply(channel::kit::problem(StatusCode::PAYLOAD_TOO_LARGE, &detail)));
             }
         };
-        let message: payload::Message =
-            serde_json::from_slice(&body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let message: payload::Message = serde_json::from_slice(&body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let envelope = payload::Envelope::new(&request.headers, &message)?;
-        if self
-            .businesses
-            .tenant_of(&envelope.destination_id)
-            .is_none()
-        {
+        if self.businesses.tenant_of(&envelope.destination_id).is_none() {
             return Err(WebhookError::UnknownAccount(envelope.destination_id));
         }
         match mapping::interaction(&envelope, message, Utc::now()) {
-            mapping::Mapped::Interaction(interaction) => {
-                Ok(Parsed::Interactions(vec![*interaction]))
-            }
+            mapping::Mapped::Interaction(interaction) => Ok(Parsed::Interactions(vec![*interaction])),
             mapping::Mapped::Skipped(why) => {
                 tracing::debug!(message_id = %envelope.id, why, "nothing to publish");
                 Ok(Parsed::Interactions(Vec::new()))
@@ -113,24 +99,10 @@ pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Rou
 }
 
 /// Starts the adapter's HTTP server.
-pub async fn start(
-    config: &Config,
-    publisher: Publisher,
-    shutdown: CancellationToken,
-) -> anyhow::Result<Running> {
+pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let routes = router(config, publisher.clone())?;
-    let readiness = Readiness {
-        database: None,
-        kafka: Some(publisher),
-    };
-    let (addr, server) = runtime::http::serve(
-        "channel-apple",
-        config.http.bind,
-        routes,
-        readiness,
-        shutdown,
-    )
-    .await?;
+    let readiness = Readiness { database: None, kafka: Some(publisher) };
+    let (addr, server) = runtime::http::serve("channel-apple", config.http.bind, routes, readiness, shutdown).await?;
     let mut running = Running::new("channel-apple").with_http(addr);
     running.spawn(async move { server.await? });
     Ok(running)
@@ -155,21 +127,13 @@ mod tests {
 
     fn request(body: Vec<u8>, gzip: bool) -> RawRequest {
         let mut headers = HeaderMap::new();
-        for (name, value) in [
-            ("id", "m-1"),
-            ("source-id", "urn:mbid:A"),
-            ("destination-id", "biz"),
-        ] {
+        for (name, value) in [("id", "m-1"), ("source-id", "urn:mbid:A"), ("destination-id", "biz")] {
             headers.insert(name, HeaderValue::from_static(value));
         }
         if gzip {
             headers.insert("content-encoding", HeaderValue::from_static("gzip"));
         }
-        RawRequest {
-            headers,
-            uri: Uri::from_static("/webhooks/apple"),
-            body: Bytes::from(body),
-        }
+        RawRequest { headers, uri: Uri::from_static("/webhooks/apple"), body: Bytes::from(body) }
     }
 
     /// JSON-ish values built from the field names Apple uses, to reach deep into the mapping.
@@ -206,28 +170,16 @@ mod tests {
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
-            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
-                .map_or(serde_json::Value::Null, serde_json::Value::Number)),
-            prop::sample::select(vec![
-                "text",
-                "interactive",
-                "close",
-                "typing_start",
-                "",
-                "\u{fffc}",
-                "Žluťoučký kůň"
-            ])
-            .prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)),
+            prop::sample::select(vec!["text", "interactive", "close", "typing_start", "", "\u{fffc}", "Žluťoučký kůň"])
+                .prop_map(serde_json::Value::from),
             ".*".prop_map(serde_json::Value::from),
         ];
         leaf.prop_recursive(4, 64, 8, move |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
-                prop::collection::btree_map(key.clone(), inner, 0..6).prop_map(|m| {
-                    serde_json::Value::Object(
-                        m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-                    )
-                }),
+                prop::collection::btree_map(key.clone(), inner, 0..6)
+                    .prop_map(|m| { serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),) }),
             ]
         })
     }

@@ -47,16 +47,8 @@ pub fn interaction(envelope: &Envelope, message: Message, received_at: DateTime<
             attachments: message.attachments.into_iter().map(attachment).collect(),
         }),
         "interactive" => {
-            let text = interactive(
-                message.interactive_data,
-                message.interactive_data_ref,
-                &mut parameters,
-            );
-            Some(Content {
-                text,
-                subject: None,
-                attachments: message.attachments.into_iter().map(attachment).collect(),
-            })
+            let text = interactive(message.interactive_data, message.interactive_data_ref, &mut parameters);
+            Some(Content { text, subject: None, attachments: message.attachments.into_iter().map(attachment).collect() })
         }
         "close" => {
             parameters.insert("conversation_status".to_owned(), "closed".to_owned());
@@ -85,38 +77,23 @@ pub fn interaction(envelope: &Envelope, message: Message, received_at: DateTime<
         occurred_at: received_at,
         provider_ref: envelope.id.clone(),
         conversation_ref: Some(format!("{business}:{customer}")),
-        identities: vec![Identity::new(
-            IdentityKind::Apple,
-            customer.clone(),
-            Some(business.clone()),
-        )],
+        identities: vec![Identity::new(IdentityKind::Apple, customer.clone(), Some(business.clone()))],
         profile: None,
         content,
         call: None,
         parameters,
     };
-    Mapped::Interaction(Box::new(AccountInteraction {
-        account: business.clone(),
-        body,
-    }))
+    Mapped::Interaction(Box::new(AccountInteraction { account: business.clone(), body }))
 }
 
 fn clean_text(body: Option<&str>) -> Option<String> {
-    let text: String = body?
-        .chars()
-        .filter(|c| *c != ATTACHMENT_PLACEHOLDER)
-        .collect();
+    let text: String = body?.chars().filter(|c| *c != ATTACHMENT_PLACEHOLDER).collect();
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
 
 fn attachment(a: crate::payload::Attachment) -> Attachment {
-    Attachment {
-        name: a.name,
-        mime: a.mime_type,
-        size: a.size.as_ref().and_then(|s| s.as_u64()),
-        url: a.url,
-    }
+    Attachment { name: a.name, mime: a.mime_type, size: a.size.as_ref().and_then(|s| s.as_u64()), url: a.url }
 }
 
 /// A text summary of an interactive answer; its details go to `parameters`.
@@ -150,19 +127,9 @@ fn interactive(
     }
     let (kind, text) = if let Some(picker) = body.list_picker {
         let items: Vec<_> = picker.sections.into_iter().flat_map(|s| s.items).collect();
-        select(
-            parameters,
-            items.iter().filter_map(|i| i.identifier.clone()).collect(),
-        );
-        let titles: Vec<_> = items
-            .into_iter()
-            .filter_map(|i| i.title)
-            .filter(|t| !t.trim().is_empty())
-            .collect();
-        (
-            "list_picker",
-            (!titles.is_empty()).then(|| titles.join(", ")),
-        )
+        select(parameters, items.iter().filter_map(|i| i.identifier.clone()).collect());
+        let titles: Vec<_> = items.into_iter().filter_map(|i| i.title).filter(|t| !t.trim().is_empty()).collect();
+        ("list_picker", (!titles.is_empty()).then(|| titles.join(", ")))
     } else if let Some(event) = body.event.or(body.time_picker.and_then(|t| t.event)) {
         if let Some(offset) = event.timezone_offset {
             parameters.insert("timezone_offset_min".to_owned(), offset.to_text());
@@ -181,17 +148,11 @@ fn interactive(
         ("time_picker", fallback.clone().or(start))
     } else if let Some(quick) = body.quick_reply {
         let chosen = match (&quick.selected_identifier, quick.selected_index) {
-            (Some(id), _) => quick
-                .items
-                .iter()
-                .find(|i| i.identifier.as_ref() == Some(id)),
+            (Some(id), _) => quick.items.iter().find(|i| i.identifier.as_ref() == Some(id)),
             (None, Some(index)) => quick.items.get(index),
             (None, None) => None,
         };
-        let identifier = quick
-            .selected_identifier
-            .clone()
-            .or_else(|| chosen.and_then(|i| i.identifier.clone()));
+        let identifier = quick.selected_identifier.clone().or_else(|| chosen.and_then(|i| i.identifier.clone()));
         select(parameters, identifier.into_iter().collect());
         ("quick_reply", chosen.and_then(|i| i.title.clone()))
     } else if body.authenticate.is_some() {
@@ -238,11 +199,7 @@ mod tests {
     }
 
     fn map(json: &str) -> Mapped {
-        interaction(
-            &envelope(),
-            serde_json::from_str(json).expect("valid message"),
-            DateTime::UNIX_EPOCH,
-        )
+        interaction(&envelope(), serde_json::from_str(json).expect("valid message"), DateTime::UNIX_EPOCH)
     }
 
     fn body(json: &str) -> InteractionBody {
@@ -258,9 +215,7 @@ mod tests {
 
     #[test]
     fn a_text_is_an_inbound_interaction_of_the_business_scoped_apple_identity() {
-        let got = match map(
-            r#"{"type":"text","body":"Dobrý den, kdy otevíráte?","locale":"cs_CZ","v":1}"#,
-        ) {
+        let got = match map(r#"{"type":"text","body":"Dobrý den, kdy otevíráte?","locale":"cs_CZ","v":1}"#) {
             Mapped::Interaction(i) => i,
             Mapped::Skipped(why) => panic!("skipped: {why}"),
         };
@@ -268,32 +223,13 @@ mod tests {
         let body = &got.body;
         assert_eq!(body.channel, Channel::Apple);
         assert_eq!(body.direction, Direction::Inbound);
-        assert_eq!(
-            body.identities,
-            vec![Identity::new(
-                IdentityKind::Apple,
-                "urn:mbid:AQAAY4x",
-                Some("b7a4e1c2".into())
-            )]
-        );
-        assert_eq!(
-            body.conversation_ref.as_deref(),
-            Some("b7a4e1c2:urn:mbid:AQAAY4x")
-        );
+        assert_eq!(body.identities, vec![Identity::new(IdentityKind::Apple, "urn:mbid:AQAAY4x", Some("b7a4e1c2".into()))]);
+        assert_eq!(body.conversation_ref.as_deref(), Some("b7a4e1c2:urn:mbid:AQAAY4x"));
         assert_eq!(body.provider_ref, "6f3a9c1e-0b7d-4c52-9e84-2a1d5b7c8e90");
         assert_eq!(text(body), Some("Dobrý den, kdy otevíráte?"));
-        assert_eq!(
-            body.parameters.get("locale").map(String::as_str),
-            Some("cs_CZ")
-        );
-        assert_eq!(
-            body.parameters.get("capabilities").map(String::as_str),
-            Some("LIST,TIME,QUICK,AUTH")
-        );
-        assert_eq!(
-            body.parameters.get("device_agent").map(String::as_str),
-            Some("iPhone OS")
-        );
+        assert_eq!(body.parameters.get("locale").map(String::as_str), Some("cs_CZ"));
+        assert_eq!(body.parameters.get("capabilities").map(String::as_str), Some("LIST,TIME,QUICK,AUTH"));
+        assert_eq!(body.parameters.get("device_agent").map(String::as_str), Some("iPhone OS"));
     }
 
     #[test]
@@ -313,14 +249,9 @@ mod tests {
                 url: Some("https://p56-content.icloud.com/M1".into())
             }
         );
-        let only_placeholder = self::body(
-            r#"{"type":"text","body":"\ufffc","attachments":[{"name":"a.pdf","size":12}]}"#,
-        );
+        let only_placeholder = self::body(r#"{"type":"text","body":"\ufffc","attachments":[{"name":"a.pdf","size":12}]}"#);
         assert_eq!(text(&only_placeholder), None);
-        assert_eq!(
-            only_placeholder.content.expect("content").attachments[0].size,
-            Some(12)
-        );
+        assert_eq!(only_placeholder.content.expect("content").attachments[0].size, Some(12));
     }
 
     #[test]
@@ -331,26 +262,10 @@ mod tests {
                   {"identifier":"praha-1","title":"Praha – Na Příkopě"},{"identifier":"brno","title":"Brno – Náměstí Svobody"}]}]}},
                 "receivedMessage":{"title":"Vyberte pobočku"},"replyMessage":{"title":"Vybráno"}}}"#,
         );
-        assert_eq!(
-            text(&body),
-            Some("Praha – Na Příkopě, Brno – Náměstí Svobody")
-        );
-        assert_eq!(
-            body.parameters.get("interactive_type").map(String::as_str),
-            Some("list_picker")
-        );
-        assert_eq!(
-            body.parameters
-                .get("selected_identifiers")
-                .map(String::as_str),
-            Some("praha-1,brno")
-        );
-        assert_eq!(
-            body.parameters
-                .get("request_identifier")
-                .map(String::as_str),
-            Some("req-1")
-        );
+        assert_eq!(text(&body), Some("Praha – Na Příkopě, Brno – Náměstí Svobody"));
+        assert_eq!(body.parameters.get("interactive_type").map(String::as_str), Some("list_picker"));
+        assert_eq!(body.parameters.get("selected_identifiers").map(String::as_str), Some("praha-1,brno"));
+        assert_eq!(body.parameters.get("request_identifier").map(String::as_str), Some("req-1"));
     }
 
     #[test]
@@ -361,32 +276,11 @@ mod tests {
                 "replyMessage":{"title":"Čtvrtek 27. 11. 9:00","subtitle":"Servis"}}}"#,
         );
         assert_eq!(text(&body), Some("Čtvrtek 27. 11. 9:00 – Servis"));
-        assert_eq!(
-            body.parameters.get("interactive_type").map(String::as_str),
-            Some("time_picker")
-        );
-        assert_eq!(
-            body.parameters.get("time_slot_start").map(String::as_str),
-            Some("2025-11-27T08:00+0000")
-        );
-        assert_eq!(
-            body.parameters
-                .get("time_slot_duration_s")
-                .map(String::as_str),
-            Some("3600")
-        );
-        assert_eq!(
-            body.parameters
-                .get("timezone_offset_min")
-                .map(String::as_str),
-            Some("60")
-        );
-        assert_eq!(
-            body.parameters
-                .get("selected_identifiers")
-                .map(String::as_str),
-            Some("slot-3")
-        );
+        assert_eq!(body.parameters.get("interactive_type").map(String::as_str), Some("time_picker"));
+        assert_eq!(body.parameters.get("time_slot_start").map(String::as_str), Some("2025-11-27T08:00+0000"));
+        assert_eq!(body.parameters.get("time_slot_duration_s").map(String::as_str), Some("3600"));
+        assert_eq!(body.parameters.get("timezone_offset_min").map(String::as_str), Some("60"));
+        assert_eq!(body.parameters.get("selected_identifiers").map(String::as_str), Some("slot-3"));
     }
 
     #[test]
@@ -396,25 +290,13 @@ mod tests {
                 "items":[{"identifier":"ano","title":"Ano, vyřešeno"},{"identifier":"ne","title":"Ne"}],"selectedIndex":0}}}}"#,
         );
         assert_eq!(text(&by_index), Some("Ano, vyřešeno"));
-        assert_eq!(
-            by_index
-                .parameters
-                .get("selected_identifiers")
-                .map(String::as_str),
-            Some("ano")
-        );
+        assert_eq!(by_index.parameters.get("selected_identifiers").map(String::as_str), Some("ano"));
         let by_identifier = body(
             r#"{"type":"interactive","interactiveData":{"data":{"quick-reply":{
                 "items":[{"identifier":"ano","title":"Ano"},{"identifier":"ne","title":"Ne"}],"selectedIdentifier":"ne"}}}}"#,
         );
         assert_eq!(text(&by_identifier), Some("Ne"));
-        assert_eq!(
-            by_identifier
-                .parameters
-                .get("interactive_type")
-                .map(String::as_str),
-            Some("quick_reply")
-        );
+        assert_eq!(by_identifier.parameters.get("interactive_type").map(String::as_str), Some("quick_reply"));
     }
 
     #[test]
@@ -422,44 +304,23 @@ mod tests {
         let auth = body(
             r#"{"type":"interactive","interactiveData":{"data":{"authenticate":{"token":"x"}},"replyMessage":{"title":"Přihlášeno"}}}"#,
         );
-        assert_eq!(
-            auth.parameters.get("interactive_type").map(String::as_str),
-            Some("authentication")
-        );
+        assert_eq!(auth.parameters.get("interactive_type").map(String::as_str), Some("authentication"));
         assert_eq!(text(&auth), Some("Přihlášeno"));
         let large = body(
             r#"{"type":"interactive","interactiveDataRef":{"title":"Objednávka","url":"https://p1.icloud.com/R","size":"20480","key":"00ff"}}"#,
         );
-        assert_eq!(
-            large.parameters.get("interactive_type").map(String::as_str),
-            Some("large_payload")
-        );
-        assert_eq!(
-            large
-                .parameters
-                .get("interactive_data_ref_url")
-                .map(String::as_str),
-            Some("https://p1.icloud.com/R")
-        );
+        assert_eq!(large.parameters.get("interactive_type").map(String::as_str), Some("large_payload"));
+        assert_eq!(large.parameters.get("interactive_data_ref_url").map(String::as_str), Some("https://p1.icloud.com/R"));
         assert_eq!(text(&large), Some("Objednávka"));
     }
 
     #[test]
     fn a_close_marks_the_conversation_closed_and_typing_is_not_stored() {
         let close = body(r#"{"type":"close","locale":"cs_CZ"}"#);
-        assert_eq!(
-            close
-                .parameters
-                .get("conversation_status")
-                .map(String::as_str),
-            Some("closed")
-        );
+        assert_eq!(close.parameters.get("conversation_status").map(String::as_str), Some("closed"));
         assert_eq!(close.content, None);
         for kind in ["typing_start", "typing_end", "richLink"] {
-            assert!(
-                matches!(map(&format!(r#"{{"type":"{kind}"}}"#)), Mapped::Skipped(_)),
-                "{kind}"
-            );
+            assert!(matches!(map(&format!(r#"{{"type":"{kind}"}}"#)), Mapped::Skipped(_)), "{kind}");
         }
     }
 }

@@ -38,22 +38,12 @@ pub enum BodyError {
 
 /// The JSON bytes of the body: inflated when `Content-Encoding: gzip` says so or the body starts
 /// with the gzip magic bytes (Apple compresses larger payloads), never beyond `limit` bytes.
-pub fn decode_body<'a>(
-    headers: &HeaderMap,
-    body: &'a [u8],
-    limit: usize,
-) -> Result<std::borrow::Cow<'a, [u8]>, BodyError> {
-    let encoding = headers
-        .get(CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+pub fn decode_body<'a>(headers: &HeaderMap, body: &'a [u8], limit: usize) -> Result<std::borrow::Cow<'a, [u8]>, BodyError> {
+    let encoding = headers.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
     let gzip = match encoding.as_deref() {
         None | Some("") | Some("identity") => body.starts_with(&GZIP_MAGIC),
         Some("gzip") | Some("x-gzip") => true,
-        Some(other) => {
-            return Err(BodyError::Malformed(format!(
-                "unsupported Content-Encoding {other:?}"
-            )))
-        }
+        Some(other) => return Err(BodyError::Malformed(format!("unsupported Content-Encoding {other:?}"))),
     };
     if !gzip {
         return Ok(std::borrow::Cow::Borrowed(body));
@@ -282,11 +272,7 @@ impl Envelope {
         Ok(Self {
             id: routing(headers, ID_HEADER, message.id.as_deref())?,
             source_id: routing(headers, SOURCE_ID_HEADER, message.source_id.as_deref())?,
-            destination_id: routing(
-                headers,
-                DESTINATION_ID_HEADER,
-                message.destination_id.as_deref(),
-            )?,
+            destination_id: routing(headers, DESTINATION_ID_HEADER, message.destination_id.as_deref())?,
             capabilities: header(headers, CAPABILITY_LIST_HEADER),
             device_agent: header(headers, DEVICE_AGENT_HEADER),
         })
@@ -294,20 +280,13 @@ impl Envelope {
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 fn routing(headers: &HeaderMap, name: &str, in_body: Option<&str>) -> Result<String, WebhookError> {
     let in_body = in_body.map(str::trim).filter(|v| !v.is_empty());
     match (header(headers, name), in_body) {
-        (Some(h), Some(b)) if h != b => Err(WebhookError::Malformed(format!(
-            "`{name}` header and body disagree"
-        ))),
+        (Some(h), Some(b)) if h != b => Err(WebhookError::Malformed(format!("`{name}` header and body disagree"))),
         (Some(h), _) => Ok(h),
         (None, Some(b)) => Ok(b.to_owned()),
         (None, None) => Err(WebhookError::Malformed(format!("missing `{name}` header"))),
@@ -330,91 +309,49 @@ mod tests {
 
     fn encoding(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_ENCODING,
-            HeaderValue::from_str(value).expect("header value"),
-        );
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_str(value).expect("header value"));
         headers
     }
 
     #[test]
     fn a_plain_body_passes_through() {
-        assert_eq!(
-            decode_body(&HeaderMap::new(), b"{}", 10)
-                .expect("plain")
-                .as_ref(),
-            b"{}"
-        );
+        assert_eq!(decode_body(&HeaderMap::new(), b"{}", 10).expect("plain").as_ref(), b"{}");
     }
 
     #[test]
     fn gzip_is_inflated_by_header_or_by_magic_bytes() {
         let packed = gzip(b"{\"type\":\"text\"}");
-        assert_eq!(
-            decode_body(&encoding("gzip"), &packed, 100)
-                .expect("header")
-                .as_ref(),
-            b"{\"type\":\"text\"}"
-        );
-        assert_eq!(
-            decode_body(&HeaderMap::new(), &packed, 100)
-                .expect("magic")
-                .as_ref(),
-            b"{\"type\":\"text\"}"
-        );
+        assert_eq!(decode_body(&encoding("gzip"), &packed, 100).expect("header").as_ref(), b"{\"type\":\"text\"}");
+        assert_eq!(decode_body(&HeaderMap::new(), &packed, 100).expect("magic").as_ref(), b"{\"type\":\"text\"}");
     }
 
     #[test]
     fn an_inflated_body_over_the_limit_is_too_large() {
         let bomb = gzip(&vec![b' '; 100_000]);
         assert!(bomb.len() < 1_000);
-        assert_eq!(
-            decode_body(&encoding("gzip"), &bomb, 10_000),
-            Err(BodyError::TooLarge(10_000))
-        );
+        assert_eq!(decode_body(&encoding("gzip"), &bomb, 10_000), Err(BodyError::TooLarge(10_000)));
     }
 
     #[test]
     fn broken_gzip_and_unknown_encodings_are_malformed() {
-        assert!(matches!(
-            decode_body(&encoding("gzip"), b"{}", 100),
-            Err(BodyError::Malformed(_))
-        ));
-        assert!(matches!(
-            decode_body(&HeaderMap::new(), &[0x1f, 0x8b, 0, 1], 100),
-            Err(BodyError::Malformed(_))
-        ));
-        assert!(matches!(
-            decode_body(&encoding("br"), b"{}", 100),
-            Err(BodyError::Malformed(_))
-        ));
+        assert!(matches!(decode_body(&encoding("gzip"), b"{}", 100), Err(BodyError::Malformed(_))));
+        assert!(matches!(decode_body(&HeaderMap::new(), &[0x1f, 0x8b, 0, 1], 100), Err(BodyError::Malformed(_))));
+        assert!(matches!(decode_body(&encoding("br"), b"{}", 100), Err(BodyError::Malformed(_))));
     }
 
     #[test]
     fn headers_win_and_must_agree_with_the_body() {
-        let message: Message = serde_json::from_str(
-            r#"{"type":"text","id":"m1","sourceId":"urn:mbid:A","destinationId":"biz"}"#,
-        )
-        .expect("json");
+        let message: Message =
+            serde_json::from_str(r#"{"type":"text","id":"m1","sourceId":"urn:mbid:A","destinationId":"biz"}"#).expect("json");
         let envelope = Envelope::new(&HeaderMap::new(), &message).expect("body fills in");
         assert_eq!(
-            (
-                envelope.id.as_str(),
-                envelope.source_id.as_str(),
-                envelope.destination_id.as_str()
-            ),
+            (envelope.id.as_str(), envelope.source_id.as_str(), envelope.destination_id.as_str()),
             ("m1", "urn:mbid:A", "biz")
         );
         let mut headers = HeaderMap::new();
         headers.insert(DESTINATION_ID_HEADER, HeaderValue::from_static("other-biz"));
-        assert!(matches!(
-            Envelope::new(&headers, &message),
-            Err(WebhookError::Malformed(_))
-        ));
+        assert!(matches!(Envelope::new(&headers, &message), Err(WebhookError::Malformed(_))));
         let bare: Message = serde_json::from_str(r#"{"type":"text"}"#).expect("json");
-        assert!(matches!(
-            Envelope::new(&HeaderMap::new(), &bare),
-            Err(WebhookError::Malformed(_))
-        ));
+        assert!(matches!(Envelope::new(&HeaderMap::new(), &bare), Err(WebhookError::Malformed(_))));
     }
 }

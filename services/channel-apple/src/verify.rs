@@ -40,10 +40,7 @@ pub struct TokenVerifier {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier")
-            .field("leeway", &self.leeway)
-            .field("max_age", &self.max_age)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenVerifier").field("leeway", &self.leeway).field("max_age", &self.max_age).finish_non_exhaustive()
     }
 }
 
@@ -70,12 +67,7 @@ impl TokenVerifier {
             Some(msp_id) => validation.set_audience(&[msp_id]),
             None => validation.validate_aud = false,
         }
-        Ok(Self {
-            key: DecodingKey::from_secret(&key),
-            validation,
-            leeway,
-            max_age,
-        })
+        Ok(Self { key: DecodingKey::from_secret(&key), validation, leeway, max_age })
     }
 
     /// Checks the `Authorization` header: 401 when missing or not a JWT at all, 403 when it is a
@@ -85,23 +77,16 @@ impl TokenVerifier {
             .get(AUTHORIZATION)
             .ok_or_else(|| WebhookError::Unauthenticated("missing Authorization header".into()))?
             .to_str()
-            .map_err(|_| {
-                WebhookError::Unauthenticated("Authorization header is not text".into())
-            })?;
+            .map_err(|_| WebhookError::Unauthenticated("Authorization header is not text".into()))?;
         let token = header
             .split_once(' ')
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                WebhookError::Unauthenticated("expected `Authorization: Bearer <jwt>`".into())
-            })?;
+            .ok_or_else(|| WebhookError::Unauthenticated("expected `Authorization: Bearer <jwt>`".into()))?;
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|error| match error.kind() {
-                ErrorKind::InvalidToken
-                | ErrorKind::Base64(_)
-                | ErrorKind::Json(_)
-                | ErrorKind::Utf8(_) => {
+                ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
                     WebhookError::Unauthenticated(format!("bearer token is not a JWT: {error}"))
                 }
                 _ => WebhookError::Forbidden(format!("bearer token refused: {error}")),
@@ -116,21 +101,14 @@ impl TokenVerifier {
         match (claims.exp, claims.iat) {
             (Some(_), _) => Ok(()),
             (None, Some(iat)) if now.saturating_sub(iat) <= self.max_age + self.leeway => Ok(()),
-            (None, Some(_)) => Err(WebhookError::Forbidden(
-                "token without exp is older than max_token_age_secs".into(),
-            )),
-            (None, None) => Err(WebhookError::Forbidden(
-                "token carries neither exp nor iat".into(),
-            )),
+            (None, Some(_)) => Err(WebhookError::Forbidden("token without exp is older than max_token_age_secs".into())),
+            (None, None) => Err(WebhookError::Forbidden("token carries neither exp nor iat".into())),
         }
     }
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -143,27 +121,16 @@ mod tests {
     const SECRET_B64: &str = "c2VjcmV0LWZyb20tYXBwbGU="; // "secret-from-apple"
 
     fn verifier(msp_id: Option<&str>) -> TokenVerifier {
-        TokenVerifier::new(
-            &SecretString::from(SECRET_B64),
-            SecretEncoding::Base64,
-            msp_id,
-            60,
-            3600,
-        )
-        .expect("valid secret")
+        TokenVerifier::new(&SecretString::from(SECRET_B64), SecretEncoding::Base64, msp_id, 60, 3600).expect("valid secret")
     }
 
     fn token(alg: Algorithm, key: &[u8], claims: serde_json::Value) -> String {
-        jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(key))
-            .expect("encodable")
+        jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(key)).expect("encodable")
     }
 
     fn headers(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(value).expect("header value"),
-        );
+        headers.insert(AUTHORIZATION, HeaderValue::from_str(value).expect("header value"));
         headers
     }
 
@@ -173,41 +140,20 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_the_decoded_secret_verifies() {
-        let t = token(
-            Algorithm::HS256,
-            b"secret-from-apple",
-            json!({"aud": "msp-1", "iat": now() - 5, "exp": now() + 300}),
-        );
+        let t = token(Algorithm::HS256, b"secret-from-apple", json!({"aud": "msp-1", "iat": now() - 5, "exp": now() + 300}));
         assert!(check(&verifier(Some("msp-1")), &t).is_ok());
-        assert!(
-            check(&verifier(None), &t).is_ok(),
-            "no msp_id configured: the audience is not checked"
-        );
+        assert!(check(&verifier(None), &t).is_ok(), "no msp_id configured: the audience is not checked");
     }
 
     #[test]
     fn a_token_signed_with_the_base64_text_itself_is_forbidden() {
-        let t = token(
-            Algorithm::HS256,
-            SECRET_B64.as_bytes(),
-            json!({"iat": now(), "exp": now() + 300}),
-        );
-        assert!(matches!(
-            check(&verifier(None), &t),
-            Err(WebhookError::Forbidden(_))
-        ));
+        let t = token(Algorithm::HS256, SECRET_B64.as_bytes(), json!({"iat": now(), "exp": now() + 300}));
+        assert!(matches!(check(&verifier(None), &t), Err(WebhookError::Forbidden(_))));
     }
 
     #[test]
     fn a_plain_secret_is_used_as_is() {
-        let v = TokenVerifier::new(
-            &SecretString::from("plain-secret"),
-            SecretEncoding::Plain,
-            None,
-            60,
-            3600,
-        )
-        .expect("valid");
+        let v = TokenVerifier::new(&SecretString::from("plain-secret"), SecretEncoding::Plain, None, 60, 3600).expect("valid");
         let t = token(Algorithm::HS256, b"plain-secret", json!({"iat": now()}));
         assert!(check(&v, &t).is_ok());
     }
@@ -216,30 +162,11 @@ mod tests {
     fn expired_other_audience_and_other_algorithms_are_forbidden() {
         let v = verifier(Some("msp-1"));
         let key = b"secret-from-apple";
-        let expired = token(
-            Algorithm::HS256,
-            key,
-            json!({"aud": "msp-1", "iat": now() - 4000, "exp": now() - 3000}),
-        );
-        let other_aud = token(
-            Algorithm::HS256,
-            key,
-            json!({"aud": "msp-2", "iat": now(), "exp": now() + 300}),
-        );
-        let hs512 = token(
-            Algorithm::HS512,
-            key,
-            json!({"aud": "msp-1", "iat": now(), "exp": now() + 300}),
-        );
-        for (name, t) in [
-            ("expired", expired),
-            ("audience", other_aud),
-            ("hs512", hs512),
-        ] {
-            assert!(
-                matches!(check(&v, &t), Err(WebhookError::Forbidden(_))),
-                "{name}"
-            );
+        let expired = token(Algorithm::HS256, key, json!({"aud": "msp-1", "iat": now() - 4000, "exp": now() - 3000}));
+        let other_aud = token(Algorithm::HS256, key, json!({"aud": "msp-2", "iat": now(), "exp": now() + 300}));
+        let hs512 = token(Algorithm::HS512, key, json!({"aud": "msp-1", "iat": now(), "exp": now() + 300}));
+        for (name, t) in [("expired", expired), ("audience", other_aud), ("hs512", hs512)] {
+            assert!(matches!(check(&v, &t), Err(WebhookError::Forbidden(_))), "{name}");
         }
     }
 
@@ -247,58 +174,26 @@ mod tests {
     fn a_token_without_exp_needs_a_recent_iat() {
         let v = verifier(None);
         let key = b"secret-from-apple";
-        assert!(check(
-            &v,
-            &token(Algorithm::HS256, key, json!({"iat": now() - 3000}))
-        )
-        .is_ok());
+        assert!(check(&v, &token(Algorithm::HS256, key, json!({"iat": now() - 3000}))).is_ok());
         assert!(matches!(
-            check(
-                &v,
-                &token(Algorithm::HS256, key, json!({"iat": now() - 7200}))
-            ),
+            check(&v, &token(Algorithm::HS256, key, json!({"iat": now() - 7200}))),
             Err(WebhookError::Forbidden(_))
         ));
-        assert!(matches!(
-            check(&v, &token(Algorithm::HS256, key, json!({"iss": "x"}))),
-            Err(WebhookError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check(
-                &v,
-                &token(Algorithm::HS256, key, json!({"iat": now() + 600}))
-            ),
-            Err(WebhookError::Forbidden(_))
-        ));
+        assert!(matches!(check(&v, &token(Algorithm::HS256, key, json!({"iss": "x"}))), Err(WebhookError::Forbidden(_))));
+        assert!(matches!(check(&v, &token(Algorithm::HS256, key, json!({"iat": now() + 600}))), Err(WebhookError::Forbidden(_))));
     }
 
     #[test]
     fn a_missing_or_malformed_authorization_is_unauthenticated() {
         let v = verifier(None);
-        assert!(matches!(
-            v.verify(&HeaderMap::new()),
-            Err(WebhookError::Unauthenticated(_))
-        ));
+        assert!(matches!(v.verify(&HeaderMap::new()), Err(WebhookError::Unauthenticated(_))));
         for value in ["Basic abc", "Bearer ", "Bearer not-a-jwt", "Bearer a.b.c"] {
-            assert!(
-                matches!(
-                    v.verify(&headers(value)),
-                    Err(WebhookError::Unauthenticated(_))
-                ),
-                "{value}"
-            );
+            assert!(matches!(v.verify(&headers(value)), Err(WebhookError::Unauthenticated(_))), "{value}");
         }
     }
 
     #[test]
     fn a_secret_that_is_not_base64_fails_at_startup() {
-        assert!(TokenVerifier::new(
-            &SecretString::from("not base64!"),
-            SecretEncoding::Base64,
-            None,
-            60,
-            3600
-        )
-        .is_err());
+        assert!(TokenVerifier::new(&SecretString::from("not base64!"), SecretEncoding::Base64, None, 60, 3600).is_err());
     }
 }

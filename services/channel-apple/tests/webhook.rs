@@ -24,7 +24,8 @@ const SECRET_B64: &str = "c2VjcmV0LWZyb20tYXBwbGU=";
 const SIGNING_KEY: &[u8] = b"secret-from-apple";
 const MSP_ID: &str = "3c9e7a51-2b4d-4f68-9a0c-1e3b5d7f9a24";
 const BUSINESS: &str = "b7a4e1c2-5d3f-4a8e-9c1b-2f6d8e0a4b7c";
-const CUSTOMER: &str = "urn:mbid:AQAAY2p7Xq0Lw3FzR9kB1nCjEa8vT6uHdY0sG4iKmPqN2bV5xWcZ7yJ3fE1oL9tR8gU4hA6dS0kQ2mB5nX7vC3zY1pL8wF6jT4eK2=";
+const CUSTOMER: &str =
+    "urn:mbid:AQAAY2p7Xq0Lw3FzR9kB1nCjEa8vT6uHdY0sG4iKmPqN2bV5xWcZ7yJ3fE1oL9tR8gU4hA6dS0kQ2mB5nX7vC3zY1pL8wF6jT4eK2=";
 
 struct Adapter {
     url: String,
@@ -41,10 +42,7 @@ impl Drop for Adapter {
 async fn spawn(body_limit: usize) -> Adapter {
     let kafka = TestKafka::start().await;
     let config = Config {
-        http: HttpSettings {
-            body_limit_bytes: body_limit,
-            ..HttpSettings::default()
-        },
+        http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
         secret: Some(SecretString::from(SECRET_B64)),
         secret_encoding: SecretEncoding::Base64,
         msp_id: Some(MSP_ID.to_owned()),
@@ -53,43 +51,23 @@ async fn spawn(body_limit: usize) -> Adapter {
     };
     let shutdown = CancellationToken::new();
     let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_apple::start(&config, publisher, shutdown.clone())
-        .await
-        .expect("adapter starts");
-    let url = format!(
-        "http://{}{WEBHOOK_PATH}",
-        running.http_addr.expect("http address")
-    );
+    let running = channel_apple::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
+    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
     tokio::spawn(running.wait());
-    Adapter {
-        url,
-        kafka,
-        shutdown,
-    }
+    Adapter { url, kafka, shutdown }
 }
 
 fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs(),
-    )
-    .expect("fits")
+    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()).expect("fits")
 }
 
 fn jwt(alg: Algorithm, key: &[u8], claims: Value) -> String {
-    jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(key))
-        .expect("encodable")
+    jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(key)).expect("encodable")
 }
 
 /// A token as Apple's service makes it: HS256 under the decoded secret, `aud` = our MSP id.
 fn apple_token() -> String {
-    jwt(
-        Algorithm::HS256,
-        SIGNING_KEY,
-        json!({"aud": MSP_ID, "iat": now(), "exp": now() + 300}),
-    )
+    jwt(Algorithm::HS256, SIGNING_KEY, json!({"aud": MSP_ID, "iat": now(), "exp": now() + 300}))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -106,24 +84,13 @@ fn routing(body: &str) -> Vec<(&'static str, String)> {
         ("id", field("id")),
         ("source-id", field("sourceId")),
         ("destination-id", field("destinationId")),
-        (
-            "capability-list",
-            "QUICK,LIST,TIME,AUTH,AUTH2,FORM".to_owned(),
-        ),
+        ("capability-list", "QUICK,LIST,TIME,AUTH,AUTH2,FORM".to_owned()),
         ("device-agent", "iPhone OS".to_owned()),
     ]
 }
 
-async fn post(
-    url: &str,
-    body: Vec<u8>,
-    token: Option<&str>,
-    headers: &[(&str, String)],
-) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body);
+async fn post(url: &str, body: Vec<u8>, token: Option<&str>, headers: &[(&str, String)]) -> (u16, Option<String>, Value) {
+    let mut request = testkit::http().post(url).header("content-type", "application/json").body(body);
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
@@ -132,11 +99,7 @@ async fn post(
     }
     let response = request.send().await.expect("request sent");
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = response.json().await.unwrap_or(Value::Null);
     (status, content_type, body)
 }
@@ -163,48 +126,22 @@ async fn deliver(adapter: &Adapter, name: &str, gzipped: Option<bool>) -> Value 
 #[tokio::test]
 async fn a_text_message_is_published_with_the_business_scoped_identity_and_retries_keep_its_id() {
     let adapter = spawn(1 << 20).await;
-    assert_eq!(
-        deliver(&adapter, "text_message.json", None).await["published"],
-        1
-    );
-    assert_eq!(
-        deliver(&adapter, "text_message.json", Some(true)).await["published"],
-        1,
-        "the same message, compressed"
-    );
+    assert_eq!(deliver(&adapter, "text_message.json", None).await["published"], 1);
+    assert_eq!(deliver(&adapter, "text_message.json", Some(true)).await["published"], 1, "the same message, compressed");
 
-    let messages = adapter
-        .kafka
-        .reader(topics::INTERACTIONS_INGESTED)
-        .take(2, Duration::from_secs(30))
-        .await;
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
     let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
-    assert_eq!(
-        first["interaction_id"], retry["interaction_id"],
-        "a redelivery keeps the deterministic id"
-    );
+    assert_eq!(first["interaction_id"], retry["interaction_id"], "a redelivery keeps the deterministic id");
     assert_eq!(first["v"], 1);
     assert_eq!(first["tenant_id"], "acme");
     assert_eq!(first["channel"], "apple");
     assert_eq!(first["direction"], "inbound");
-    assert_eq!(
-        first["provider_ref"],
-        "6f3a9c1e-0b7d-4c52-9e84-2a1d5b7c8e90"
-    );
-    assert_eq!(
-        first["identities"],
-        json!([{"kind": "apple", "value": CUSTOMER, "scope": BUSINESS}])
-    );
+    assert_eq!(first["provider_ref"], "6f3a9c1e-0b7d-4c52-9e84-2a1d5b7c8e90");
+    assert_eq!(first["identities"], json!([{"kind": "apple", "value": CUSTOMER, "scope": BUSINESS}]));
     assert_eq!(first["conversation_ref"], format!("{BUSINESS}:{CUSTOMER}"));
-    assert!(first["content"]["text"]
-        .as_str()
-        .expect("text")
-        .starts_with("Dobrý den, v pátek jsem si u vás objednal pračku"));
+    assert!(first["content"]["text"].as_str().expect("text").starts_with("Dobrý den, v pátek jsem si u vás objednal pračku"));
     assert_eq!(first["parameters"]["locale"], "cs_CZ");
-    assert_eq!(
-        first["parameters"]["capabilities"],
-        "QUICK,LIST,TIME,AUTH,AUTH2,FORM"
-    );
+    assert_eq!(first["parameters"]["capabilities"], "QUICK,LIST,TIME,AUTH,AUTH2,FORM");
     assert_eq!(first["parameters"]["device_agent"], "iPhone OS");
     assert_eq!(first["parameters"]["group"], "servis");
     assert_eq!(first["parameters"]["intent"], "objednavka");
@@ -219,41 +156,19 @@ async fn gzip_bodies_attachments_interactive_answers_and_closes_are_normalized()
     deliver(&adapter, "time_picker_reply.json", None).await;
     deliver(&adapter, "quick_reply.json", None).await;
     deliver(&adapter, "close.json", None).await;
-    assert_eq!(
-        deliver(&adapter, "typing_start.json", None).await["published"],
-        0,
-        "typing is acknowledged, not stored"
-    );
+    assert_eq!(deliver(&adapter, "typing_start.json", None).await["published"], 0, "typing is acknowledged, not stored");
 
-    let messages = adapter
-        .kafka
-        .reader(topics::INTERACTIONS_INGESTED)
-        .take(5, Duration::from_secs(30))
-        .await;
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(5, Duration::from_secs(30)).await;
     let events: Vec<Value> = messages.iter().map(testkit::json).collect();
-    let by_ref = |id: &str| {
-        events
-            .iter()
-            .find(|e| e["provider_ref"] == id)
-            .unwrap_or_else(|| panic!("{id} published"))
-    };
+    let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("{id} published"));
 
     let photo = by_ref("0c5e7b2a-91d4-4f3e-b8a6-5d2c1e9f7a34");
-    assert_eq!(
-        photo["content"]["text"], "Posílám fotku poškozeného balíku a dodací list",
-        "attachment placeholders removed"
-    );
+    assert_eq!(photo["content"]["text"], "Posílám fotku poškozeného balíku a dodací list", "attachment placeholders removed");
     assert_eq!(photo["content"]["attachments"][0]["name"], "IMG_4821.jpeg");
     assert_eq!(photo["content"]["attachments"][0]["mime"], "image/jpeg");
     assert_eq!(photo["content"]["attachments"][0]["size"], 1_843_216);
-    assert_eq!(
-        photo["content"]["attachments"][1]["mime"],
-        "application/pdf"
-    );
-    assert!(
-        !photo.to_string().contains("00a1b2c3d4e5f6"),
-        "attachment decryption keys never reach Kafka"
-    );
+    assert_eq!(photo["content"]["attachments"][1]["mime"], "application/pdf");
+    assert!(!photo.to_string().contains("00a1b2c3d4e5f6"), "attachment decryption keys never reach Kafka");
 
     let list = by_ref("3d8b1f6a-2c4e-4a9b-8d7f-1e5a3c9b7d20");
     assert_eq!(list["content"]["text"], "Praha – Anděl");
@@ -261,15 +176,9 @@ async fn gzip_bodies_attachments_interactive_answers_and_closes_are_normalized()
     assert_eq!(list["parameters"]["selected_identifiers"], "praha-smichov");
 
     let time = by_ref("9a2e5c7b-4d1f-4e8a-b6c3-7f0d2a8e5b19");
-    assert_eq!(
-        time["content"]["text"],
-        "čtvrtek 27. listopadu 9:00–11:00 – Instalace pračky"
-    );
+    assert_eq!(time["content"]["text"], "čtvrtek 27. listopadu 9:00–11:00 – Instalace pračky");
     assert_eq!(time["parameters"]["interactive_type"], "time_picker");
-    assert_eq!(
-        time["parameters"]["time_slot_start"],
-        "2025-11-27T08:00+0000"
-    );
+    assert_eq!(time["parameters"]["time_slot_start"], "2025-11-27T08:00+0000");
     assert_eq!(time["parameters"]["time_slot_duration_s"], "7200");
 
     let quick = by_ref("e4b7d1a9-6c3f-4b2e-a8d5-0f9c7e3b1a62");
@@ -291,132 +200,52 @@ async fn forged_expired_malformed_unknown_and_oversized_requests_are_refused_and
         async move { post(&url, bytes, token.as_deref(), &headers).await }
     };
 
-    let (status, content_type, problem) =
-        send(body.clone().into_bytes(), None, headers.clone()).await;
-    assert_eq!(
-        (status, content_type.as_deref()),
-        (401, Some("application/problem+json")),
-        "missing token"
-    );
+    let (status, content_type, problem) = send(body.clone().into_bytes(), None, headers.clone()).await;
+    assert_eq!((status, content_type.as_deref()), (401, Some("application/problem+json")), "missing token");
     assert_eq!(problem["status"], 401);
-    assert_eq!(
-        send(
-            body.clone().into_bytes(),
-            Some("not.a.jwt".into()),
-            headers.clone()
-        )
-        .await
-        .0,
-        401,
-        "garbage token"
-    );
+    assert_eq!(send(body.clone().into_bytes(), Some("not.a.jwt".into()), headers.clone()).await.0, 401, "garbage token");
 
     let claims = json!({"aud": MSP_ID, "iat": now(), "exp": now() + 300});
     let refused = [
-        (
-            "forged",
-            jwt(Algorithm::HS256, b"guessed-secret", claims.clone()),
-        ),
-        (
-            "signed with the base64 text",
-            jwt(Algorithm::HS256, SECRET_B64.as_bytes(), claims.clone()),
-        ),
-        (
-            "other algorithm",
-            jwt(Algorithm::HS512, SIGNING_KEY, claims),
-        ),
-        (
-            "expired",
-            jwt(
-                Algorithm::HS256,
-                SIGNING_KEY,
-                json!({"aud": MSP_ID, "iat": now() - 7200, "exp": now() - 3600}),
-            ),
-        ),
-        (
-            "other audience",
-            jwt(
-                Algorithm::HS256,
-                SIGNING_KEY,
-                json!({"aud": "someone-else", "iat": now(), "exp": now() + 300}),
-            ),
-        ),
-        (
-            "never expires",
-            jwt(Algorithm::HS256, SIGNING_KEY, json!({"aud": MSP_ID})),
-        ),
+        ("forged", jwt(Algorithm::HS256, b"guessed-secret", claims.clone())),
+        ("signed with the base64 text", jwt(Algorithm::HS256, SECRET_B64.as_bytes(), claims.clone())),
+        ("other algorithm", jwt(Algorithm::HS512, SIGNING_KEY, claims)),
+        ("expired", jwt(Algorithm::HS256, SIGNING_KEY, json!({"aud": MSP_ID, "iat": now() - 7200, "exp": now() - 3600}))),
+        ("other audience", jwt(Algorithm::HS256, SIGNING_KEY, json!({"aud": "someone-else", "iat": now(), "exp": now() + 300}))),
+        ("never expires", jwt(Algorithm::HS256, SIGNING_KEY, json!({"aud": MSP_ID}))),
     ];
     for (case, token) in refused {
-        let (status, content_type, _) =
-            send(body.clone().into_bytes(), Some(token), headers.clone()).await;
-        assert_eq!(
-            (status, content_type.as_deref()),
-            (403, Some("application/problem+json")),
-            "{case}"
-        );
+        let (status, content_type, _) = send(body.clone().into_bytes(), Some(token), headers.clone()).await;
+        assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")), "{case}");
     }
 
     let token = || Some(apple_token());
     let garbage = b"{\"type\": \"text\", \"body\": ".to_vec();
     let (status, content_type, problem) = send(garbage, token(), headers.clone()).await;
-    assert_eq!(
-        (status, content_type.as_deref()),
-        (400, Some("application/problem+json")),
-        "malformed JSON"
-    );
-    assert!(problem["detail"]
-        .as_str()
-        .expect("detail")
-        .contains("malformed"));
+    assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "malformed JSON");
+    assert!(problem["detail"].as_str().expect("detail").contains("malformed"));
 
     let mut gz_headers = headers.clone();
     gz_headers.push(("content-encoding", "gzip".to_owned()));
-    assert_eq!(
-        send(body.clone().into_bytes(), token(), gz_headers.clone())
-            .await
-            .0,
-        400,
-        "says gzip, is not"
-    );
+    assert_eq!(send(body.clone().into_bytes(), token(), gz_headers.clone()).await.0, 400, "says gzip, is not");
 
     let mut mismatch = headers.clone();
     mismatch.retain(|(name, _)| *name != "source-id");
     mismatch.push(("source-id", "urn:mbid:SOMEONE-ELSE".to_owned()));
-    assert_eq!(
-        send(body.clone().into_bytes(), token(), mismatch).await.0,
-        400,
-        "header and body disagree"
-    );
+    assert_eq!(send(body.clone().into_bytes(), token(), mismatch).await.0, 400, "header and body disagree");
 
     let unknown = fixture("apple/unknown_business.json");
     let (status, _, problem) = send(unknown.clone().into_bytes(), token(), routing(&unknown)).await;
     assert_eq!(status, 404, "{problem}");
 
-    let bomb =
-        gzip(format!("{{\"type\":\"text\",\"body\":\"{}\"}}", " ".repeat(200_000)).as_bytes());
+    let bomb = gzip(format!("{{\"type\":\"text\",\"body\":\"{}\"}}", " ".repeat(200_000)).as_bytes());
     assert!(bomb.len() < 4096, "the bomb itself fits the body limit");
     let (status, content_type, _) = send(bomb, token(), gz_headers).await;
-    assert_eq!(
-        (status, content_type.as_deref()),
-        (413, Some("application/problem+json")),
-        "inflates past 10× the limit"
-    );
+    assert_eq!((status, content_type.as_deref()), (413, Some("application/problem+json")), "inflates past 10× the limit");
 
     let huge = format!("{{\"type\":\"text\",\"body\":\"{}\"}}", "x".repeat(8192));
-    assert_eq!(
-        send(huge.into_bytes(), token(), headers).await.0,
-        413,
-        "raw body over the limit"
-    );
+    assert_eq!(send(huge.into_bytes(), token(), headers).await.0, 413, "raw body over the limit");
 
-    let published = adapter
-        .kafka
-        .reader(topics::INTERACTIONS_INGESTED)
-        .drain(Duration::from_secs(3))
-        .await;
-    assert!(
-        published.is_empty(),
-        "refused requests published {} messages",
-        published.len()
-    );
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }

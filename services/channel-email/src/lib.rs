@@ -49,10 +49,8 @@ pub fn parse(raw: &[u8], mailboxes: &mapping::Mailboxes) -> Result<channel::Acco
 
 /// Builds the router of the adapter.
 pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Router> {
-    let credentials = verify::Credentials {
-        relay_token: config.relay_token.clone(),
-        signing_secret: config.signing_secret.clone(),
-    };
+    let credentials =
+        verify::Credentials { relay_token: config.relay_token.clone(), signing_secret: config.signing_secret.clone() };
     anyhow::ensure!(
         credentials.relay_token.is_some() || credentials.signing_secret.is_some(),
         "email: relay_token or signing_secret is required"
@@ -105,9 +103,23 @@ mod tests {
     fn header_name() -> impl Strategy<Value = String> {
         prop_oneof![
             prop::sample::select(vec![
-                "From", "To", "Cc", "Delivered-To", "X-Original-To", "Subject", "Date", "Message-ID", "References",
-                "In-Reply-To", "Reply-To", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
-                "Auto-Submitted", "Precedence", "X-Autoreply",
+                "From",
+                "To",
+                "Cc",
+                "Delivered-To",
+                "X-Original-To",
+                "Subject",
+                "Date",
+                "Message-ID",
+                "References",
+                "In-Reply-To",
+                "Reply-To",
+                "Content-Type",
+                "Content-Transfer-Encoding",
+                "Content-Disposition",
+                "Auto-Submitted",
+                "Precedence",
+                "X-Autoreply",
             ])
             .prop_map(str::to_owned),
             "[A-Za-z-]{1,20}",

@@ -84,7 +84,8 @@ pub fn interaction(mail: InboundMail, mailboxes: &Mailboxes) -> AccountInteracti
     if let Some(customer) = &customer {
         match identity::normalize_email(&customer.address) {
             Ok(address) => {
-                profile = display_name(customer, &address).map(|name| Profile { name: Some(name), name_source: NameSource::Channel });
+                profile =
+                    display_name(customer, &address).map(|name| Profile { name: Some(name), name_source: NameSource::Channel });
                 identities.push(Identity::new(IdentityKind::Email, address, None));
             }
             Err(error) => {

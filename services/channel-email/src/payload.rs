@@ -9,8 +9,8 @@
 //! - Delivery status notifications (`multipart/report`): <https://www.rfc-editor.org/rfc/rfc3464>
 //! - mail-parser: <https://docs.rs/mail-parser/0.11>
 
-use chrono::{DateTime, Utc};
 use channel::WebhookError;
+use chrono::{DateTime, Utc};
 use mail_parser::{Addr, Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders};
 use sha2::{Digest, Sha256};
 
@@ -104,11 +104,8 @@ impl TryFrom<&[u8]> for InboundMail {
             .and_then(mailbox)
             .ok_or_else(|| WebhookError::Malformed("the message has no From address".into()))?;
         let auto = auto_submission(&message, &from);
-        let bounced_recipients = if auto.as_ref().is_some_and(|a| a.kind == AutoKind::Bounce) {
-            final_recipients(&message)
-        } else {
-            Vec::new()
-        };
+        let bounced_recipients =
+            if auto.as_ref().is_some_and(|a| a.kind == AutoKind::Bounce) { final_recipients(&message) } else { Vec::new() };
         Ok(InboundMail {
             message_id: message.message_id().map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned),
             raw_sha256: hex::encode(Sha256::digest(raw)),
@@ -200,12 +197,7 @@ fn attachment(part: &MessagePart<'_>) -> AttachmentMeta {
 }
 
 fn header_raw<'a>(message: &'a Message<'_>, name: &str) -> Option<&'a str> {
-    message
-        .headers()
-        .iter()
-        .find(|h| h.name().eq_ignore_ascii_case(name))
-        .and_then(|h| h.value().as_text())
-        .map(str::trim)
+    message.headers().iter().find(|h| h.name().eq_ignore_ascii_case(name)).and_then(|h| h.value().as_text()).map(str::trim)
 }
 
 /// Whether the message was sent by a machine, strongest signal first: a delivery report or the
@@ -254,9 +246,9 @@ fn final_recipients(message: &Message<'_>) -> Vec<String> {
     for part in &message.parts {
         let is_status = part.content_type().is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("message")
-                && ct
-                    .subtype()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("delivery-status") || s.eq_ignore_ascii_case("global-delivery-status"))
+                && ct.subtype().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("delivery-status") || s.eq_ignore_ascii_case("global-delivery-status")
+                })
         });
         if !is_status {
             continue;
@@ -312,8 +304,9 @@ mod tests {
         let iso_8859_2 = b"\xAElu\xBBou\xE8k\xFD k\xF9\xF2";
         let windows_1250 = b"\x8Elu\x9Dou\xE8k\xFD k\xF9\xF2";
         for (charset, body) in [("iso-8859-2", &iso_8859_2[..]), ("windows-1250", &windows_1250[..])] {
-            let mut raw = format!("From: a@b.cz\nContent-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n")
-                .into_bytes();
+            let mut raw =
+                format!("From: a@b.cz\nContent-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n")
+                    .into_bytes();
             raw.extend_from_slice(body);
             let mail = InboundMail::try_from(raw.as_slice()).expect("valid message");
             assert_eq!(mail.text.as_deref(), Some("Žluťoučký kůň"), "{charset}");

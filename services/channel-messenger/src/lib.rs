@@ -12,9 +12,9 @@ use channel::{meta, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
 use contracts::Channel;
 use runtime::http::Readiness;
 use runtime::kafka::Publisher;
+use runtime::shutdown::CancellationToken;
 use runtime::Running;
 use secrecy::{ExposeSecret, SecretString};
-use runtime::shutdown::CancellationToken;
 
 pub use config::Config;
 

@@ -27,11 +27,8 @@ fn interaction(page_id: &str, entry_time: Option<i64>, event: Messaging) -> Opti
     let occurred_at = event.timestamp.or(entry_time).and_then(DateTime::from_timestamp_millis).unwrap_or_else(Utc::now);
     let mut parameters = BTreeMap::new();
     let (direction, psid, provider_ref, content) = if let Some(message) = event.message {
-        let (direction, psid) = if message.is_echo {
-            (Direction::Outbound, event.recipient.id)
-        } else {
-            (Direction::Inbound, event.sender.id)
-        };
+        let (direction, psid) =
+            if message.is_echo { (Direction::Outbound, event.recipient.id) } else { (Direction::Inbound, event.sender.id) };
         if let Some(quick_reply) = message.quick_reply {
             parameters.insert("quick_reply_payload".to_owned(), quick_reply.payload);
         }
@@ -51,9 +48,7 @@ fn interaction(page_id: &str, entry_time: Option<i64>, event: Messaging) -> Opti
         (direction, psid, message.mid, Content { text: message.text, subject: None, attachments })
     } else if let Some(postback) = event.postback {
         let psid = event.sender.id;
-        let provider_ref = postback
-            .mid
-            .unwrap_or_else(|| format!("postback:{psid}:{}", occurred_at.timestamp_millis()));
+        let provider_ref = postback.mid.unwrap_or_else(|| format!("postback:{psid}:{}", occurred_at.timestamp_millis()));
         if let Some(payload) = postback.payload {
             parameters.insert("postback_payload".to_owned(), payload);
         }

@@ -63,12 +63,10 @@ impl ChannelAdapter for Vk {
     }
 
     fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {
-        let event: payload::Event =
-            serde_json::from_slice(&request.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let event: payload::Event = serde_json::from_slice(&request.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         if event.kind == payload::event::CONFIRMATION {
             let group = event.group_id.to_string();
-            let confirmation =
-                self.confirmations.get(&group).ok_or_else(|| WebhookError::UnknownAccount(group.clone()))?;
+            let confirmation = self.confirmations.get(&group).ok_or_else(|| WebhookError::UnknownAccount(group.clone()))?;
             tracing::info!(group = %group, "answering the Callback API confirmation");
             return Ok(Parsed::Reply(text(confirmation.clone())));
         }
@@ -126,11 +124,45 @@ mod tests {
     /// code instead of stopping at the first unknown key.
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
         let key = prop::sample::select(vec![
-            "type", "group_id", "secret", "event_id", "v", "object", "message", "client_info", "id", "date",
-            "update_time", "from_id", "peer_id", "out", "text", "conversation_message_id", "attachments",
-            "fwd_messages", "reply_message", "payload", "admin_author_id", "geo", "coordinates", "latitude", "photo",
-            "sizes", "url", "width", "height", "doc", "ext", "size", "audio_message", "link_ogg", "sticker",
-            "images", "video", "title", "owner_id",
+            "type",
+            "group_id",
+            "secret",
+            "event_id",
+            "v",
+            "object",
+            "message",
+            "client_info",
+            "id",
+            "date",
+            "update_time",
+            "from_id",
+            "peer_id",
+            "out",
+            "text",
+            "conversation_message_id",
+            "attachments",
+            "fwd_messages",
+            "reply_message",
+            "payload",
+            "admin_author_id",
+            "geo",
+            "coordinates",
+            "latitude",
+            "photo",
+            "sizes",
+            "url",
+            "width",
+            "height",
+            "doc",
+            "ext",
+            "size",
+            "audio_message",
+            "link_ogg",
+            "sticker",
+            "images",
+            "video",
+            "title",
+            "owner_id",
         ]);
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),

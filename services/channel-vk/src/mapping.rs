@@ -253,7 +253,11 @@ fn attachment(item: &payload::Attachment) -> Attachment {
         };
     }
     if let Some(link) = &item.link {
-        return Attachment { name: link.title.clone().or_else(|| link.url.clone()), url: link.url.clone(), ..Attachment::default() };
+        return Attachment {
+            name: link.title.clone().or_else(|| link.url.clone()),
+            url: link.url.clone(),
+            ..Attachment::default()
+        };
     }
     Attachment { name: Some(item.kind.clone()).filter(|k| !k.is_empty()), ..Attachment::default() }
 }
@@ -296,11 +300,9 @@ mod tests {
 
     #[test]
     fn a_new_message_is_inbound_from_its_author_scoped_to_the_community() {
-        let got = map(
-            r#"{"type":"message_new","group_id":218374651,"event_id":"e1","v":"5.199","object":{"message":
+        let got = map(r#"{"type":"message_new","group_id":218374651,"event_id":"e1","v":"5.199","object":{"message":
                 {"date":1764070199,"from_id":512093847,"id":841,"out":0,"peer_id":512093847,"text":"Dobrý den",
-                 "conversation_message_id":17,"attachments":[],"fwd_messages":[]},"client_info":{"lang_id":0}}}"#,
-        )
+                 "conversation_message_id":17,"attachments":[],"fwd_messages":[]},"client_info":{"lang_id":0}}}"#)
         .expect("an interaction");
         assert_eq!(got.account, "218374651");
         let body = got.body;
@@ -393,9 +395,11 @@ mod tests {
     #[test]
     fn other_events_are_not_interactions_and_messages_without_ids_are_malformed() {
         assert!(map(r#"{"type":"group_join","group_id":1,"object":{"user_id":5,"join_type":"join"}}"#).is_none());
-        let event: Event = serde_json::from_str(r#"{"type":"message_new","group_id":1,"object":{"message":{"text":"x"}}}"#).expect("event");
+        let event: Event =
+            serde_json::from_str(r#"{"type":"message_new","group_id":1,"object":{"message":{"text":"x"}}}"#).expect("event");
         assert!(matches!(interaction(&event), Err(WebhookError::Malformed(_))));
-        let event: Event = serde_json::from_str(r#"{"type":"message_reply","group_id":1,"object":{"peer_id":5}}"#).expect("event");
+        let event: Event =
+            serde_json::from_str(r#"{"type":"message_reply","group_id":1,"object":{"peer_id":5}}"#).expect("event");
         assert!(matches!(interaction(&event), Err(WebhookError::Malformed(_))));
     }
 }

@@ -14,12 +14,10 @@ use crate::payload::Credentials;
 /// Missing secret → 401; unknown community → 404; wrong secret → 403; a body that is not a
 /// Callback API event → 400.
 pub fn verify(secrets: &BTreeMap<String, SecretString>, request: &RawRequest) -> Result<(), WebhookError> {
-    let credentials: Credentials = serde_json::from_slice(&request.body)
-        .map_err(|e| WebhookError::Malformed(format!("not a Callback API event: {e}")))?;
-    let given = credentials
-        .secret
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| WebhookError::Unauthenticated("missing secret".into()))?;
+    let credentials: Credentials =
+        serde_json::from_slice(&request.body).map_err(|e| WebhookError::Malformed(format!("not a Callback API event: {e}")))?;
+    let given =
+        credentials.secret.filter(|s| !s.is_empty()).ok_or_else(|| WebhookError::Unauthenticated("missing secret".into()))?;
     let group = credentials.group_id.to_string();
     let expected = secrets.get(&group).ok_or_else(|| WebhookError::UnknownAccount(group.clone()))?;
     if secrets_equal(&given, expected.expose_secret()) {
@@ -48,8 +46,14 @@ mod tests {
     #[test]
     fn a_missing_secret_is_unauthenticated_and_a_wrong_one_forbidden() {
         assert!(matches!(check(r#"{"type":"message_new","group_id":218374651}"#), Err(WebhookError::Unauthenticated(_))));
-        assert!(matches!(check(r#"{"type":"message_new","group_id":218374651,"secret":""}"#), Err(WebhookError::Unauthenticated(_))));
-        assert!(matches!(check(r#"{"type":"message_new","group_id":218374651,"secret":"guess"}"#), Err(WebhookError::Forbidden(_))));
+        assert!(matches!(
+            check(r#"{"type":"message_new","group_id":218374651,"secret":""}"#),
+            Err(WebhookError::Unauthenticated(_))
+        ));
+        assert!(matches!(
+            check(r#"{"type":"message_new","group_id":218374651,"secret":"guess"}"#),
+            Err(WebhookError::Forbidden(_))
+        ));
     }
 
     #[test]

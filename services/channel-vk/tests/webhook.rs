@@ -34,11 +34,8 @@ impl Drop for Adapter {
 
 async fn spawn(body_limit: usize) -> Adapter {
     let kafka = TestKafka::start().await;
-    let community = Community {
-        tenant: "acme".into(),
-        secret: Some(SecretString::from(SECRET)),
-        confirmation: Some(CONFIRMATION.into()),
-    };
+    let community =
+        Community { tenant: "acme".into(), secret: Some(SecretString::from(SECRET)), confirmation: Some(CONFIRMATION.into()) };
     let config = Config {
         http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
         communities: BTreeMap::from([(GROUP.to_owned(), community)]),
@@ -184,7 +181,8 @@ async fn missing_or_wrong_secrets_malformed_unknown_and_oversized_requests_are_r
     let answer = post(&adapter.url, &garbage).await;
     assert_eq!((answer.status, answer.content_type.as_deref()), (400, Some("application/problem+json")));
     assert!(answer.body.contains("malformed"));
-    let no_ids = format!(r#"{{"type":"message_new","group_id":{GROUP},"secret":"{SECRET}","object":{{"message":{{"text":"x"}}}}}}"#);
+    let no_ids =
+        format!(r#"{{"type":"message_new","group_id":{GROUP},"secret":"{SECRET}","object":{{"message":{{"text":"x"}}}}}}"#);
     assert_eq!(post(&adapter.url, &no_ids).await.status, 400);
 
     assert_eq!(post(&adapter.url, &fixture("vk/unknown_community.json")).await.status, 404);

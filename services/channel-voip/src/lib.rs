@@ -79,19 +79,18 @@ impl ChannelAdapter for Pbx {
 }
 
 /// Normalizes a CDR body (one record or an array).
-pub fn parse_cdrs(body: &[u8], numbers: &Numbers, recording_base_url: Option<&str>) -> Result<Vec<AccountInteraction>, WebhookError> {
+pub fn parse_cdrs(
+    body: &[u8],
+    numbers: &Numbers,
+    recording_base_url: Option<&str>,
+) -> Result<Vec<AccountInteraction>, WebhookError> {
     let records = payload::cdrs(body)?;
     Ok(records.into_iter().filter_map(|cdr| mapping::from_cdr(cdr, numbers, recording_base_url)).collect())
 }
 
 /// Builds the router of the adapter: each provider's endpoint when its secret is configured.
 pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Router> {
-    let region = config
-        .default_region
-        .as_deref()
-        .map(identity::Region::parse)
-        .transpose()
-        .context("voip: default_region")?;
+    let region = config.default_region.as_deref().map(identity::Region::parse).transpose().context("voip: default_region")?;
     let numbers = Arc::new(Numbers::new(&config.numbers, region));
     anyhow::ensure!(
         config.twilio_auth_token.is_some() || config.cdr_secret.is_some(),
@@ -152,11 +151,8 @@ mod tests {
 
     #[test]
     fn the_router_refuses_incomplete_settings() {
-        let twilio = Config {
-            twilio_auth_token: Some("t".into()),
-            public_url: Some("https://hooks.acme.cz".into()),
-            ..Config::default()
-        };
+        let twilio =
+            Config { twilio_auth_token: Some("t".into()), public_url: Some("https://hooks.acme.cz".into()), ..Config::default() };
         assert!(router(&twilio, publisher()).is_ok());
         let cdr_only = Config { cdr_secret: Some("s".into()), ..Config::default() };
         assert!(router(&cdr_only, publisher()).is_ok());
@@ -174,16 +170,36 @@ mod tests {
     fn twilio_pair() -> impl Strategy<Value = String> {
         let name = prop_oneof![
             prop::sample::select(vec![
-                "CallSid", "CallStatus", "Direction", "From", "To", "Caller", "Called", "CallDuration", "Timestamp",
-                "ParentCallSid", "CallerName", "RecordingUrl", "SequenceNumber",
+                "CallSid",
+                "CallStatus",
+                "Direction",
+                "From",
+                "To",
+                "Caller",
+                "Called",
+                "CallDuration",
+                "Timestamp",
+                "ParentCallSid",
+                "CallerName",
+                "RecordingUrl",
+                "SequenceNumber",
             ])
             .prop_map(str::to_owned),
             "[A-Za-z%+]{1,12}",
         ];
         let value = prop_oneof![
             prop::sample::select(vec![
-                "%2B420222333444", "%2B420777123456", "anonymous", "inbound", "outbound-dial", "completed", "no-answer",
-                "ringing", "18446744073709551615", "Thu%2C+14+Mar+2024+09%3A16%3A00+%2B0000", "sip%3A%40",
+                "%2B420222333444",
+                "%2B420777123456",
+                "anonymous",
+                "inbound",
+                "outbound-dial",
+                "completed",
+                "no-answer",
+                "ringing",
+                "18446744073709551615",
+                "Thu%2C+14+Mar+2024+09%3A16%3A00+%2B0000",
+                "sip%3A%40",
             ])
             .prop_map(str::to_owned),
             "[ -~]{0,30}",
@@ -194,8 +210,24 @@ mod tests {
     /// CDR-like JSON objects with known keys and arbitrary scalar values.
     fn cdr_json() -> impl Strategy<Value = String> {
         let key = prop::sample::select(vec![
-            "linkedid", "uniqueid", "uuid", "src", "dst", "clid", "start", "answer", "end", "duration", "billsec",
-            "disposition", "hangup_cause", "direction", "recordingfile", "accountcode", "start_epoch", "answer_epoch",
+            "linkedid",
+            "uniqueid",
+            "uuid",
+            "src",
+            "dst",
+            "clid",
+            "start",
+            "answer",
+            "end",
+            "duration",
+            "billsec",
+            "disposition",
+            "hangup_cause",
+            "direction",
+            "recordingfile",
+            "accountcode",
+            "start_epoch",
+            "answer_epoch",
         ]);
         let value = prop_oneof![
             any::<i64>().prop_map(|n| n.to_string()),

@@ -180,7 +180,10 @@ impl Numbers {
 fn dial_string(raw: &str) -> Option<&str> {
     let mut number = raw.trim();
     for scheme in ["tel:", "sip:", "sips:"] {
-        if number.len() >= scheme.len() && number.is_char_boundary(scheme.len()) && number[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        if number.len() >= scheme.len()
+            && number.is_char_boundary(scheme.len())
+            && number[..scheme.len()].eq_ignore_ascii_case(scheme)
+        {
             number = &number[scheme.len()..];
         }
     }
@@ -298,10 +301,7 @@ pub fn from_cdr(cdr: Cdr, numbers: &Numbers, recording_base_url: Option<&str>) -
         parameters.insert("recording_file".to_owned(), file.to_owned());
         recording_base_url.map(|base| format!("{}/{}", base.trim_end_matches('/'), file.trim_start_matches('/')))
     });
-    let talk_time = cdr
-        .answer
-        .zip(cdr.end)
-        .and_then(|(answer, end)| u64::try_from((end - answer).num_seconds()).ok());
+    let talk_time = cdr.answer.zip(cdr.end).and_then(|(answer, end)| u64::try_from((end - answer).num_seconds()).ok());
     let facts = CallFacts {
         conversation_ref: cdr.call_id.clone(),
         call_id: cdr.call_id,
@@ -359,7 +359,9 @@ fn interaction(mut call: CallFacts, numbers: &Numbers) -> Option<AccountInteract
         }
     }
     let profile = match (direction, &call.caller_name) {
-        (Direction::Inbound, Some(name)) if !identities.is_empty() && dial_string(name).is_some() && numbers.e164(name).is_none() => {
+        (Direction::Inbound, Some(name))
+            if !identities.is_empty() && dial_string(name).is_some() && numbers.e164(name).is_none() =>
+        {
             Some(Profile { name: Some(name.clone()), name_source: NameSource::Channel })
         }
         _ => None,
@@ -395,7 +397,10 @@ mod tests {
 
     fn numbers() -> Numbers {
         let region = Region::parse("CZ").expect("CZ is a region");
-        Numbers::new(&AccountMap([("+420 222 333 444".to_owned(), "acme".to_owned()), ("ACC7".to_owned(), "beta".to_owned())].into()), Some(region))
+        Numbers::new(
+            &AccountMap([("+420 222 333 444".to_owned(), "acme".to_owned()), ("ACC7".to_owned(), "beta".to_owned())].into()),
+            Some(region),
+        )
     }
 
     fn twilio(body: &str) -> Option<AccountInteraction> {
@@ -403,7 +408,8 @@ mod tests {
     }
 
     fn cdr(json: &str) -> AccountInteraction {
-        from_cdr(cdrs(json.as_bytes()).expect("valid").remove(0), &numbers(), Some("https://pbx.acme.cz/rec/")).expect("published")
+        from_cdr(cdrs(json.as_bytes()).expect("valid").remove(0), &numbers(), Some("https://pbx.acme.cz/rec/"))
+            .expect("published")
     }
 
     fn call(got: &AccountInteraction) -> &Call {
@@ -437,7 +443,8 @@ mod tests {
     #[test]
     fn unanswered_inbound_calls_are_missed() {
         for state in ["busy", "no-answer", "canceled"] {
-            let got = twilio(&format!("CallSid=CA3&CallStatus={state}&Direction=inbound&From=%2B420777123456&To=%2B420222333444"));
+            let got =
+                twilio(&format!("CallSid=CA3&CallStatus={state}&Direction=inbound&From=%2B420777123456&To=%2B420222333444"));
             assert_eq!(got.and_then(|g| g.body.call).and_then(|c| c.status).as_deref(), Some(status::MISSED), "{state}");
         }
     }
@@ -445,8 +452,10 @@ mod tests {
     #[test]
     fn withheld_callers_give_no_identity_but_are_published() {
         for from in ["anonymous", "%2B266696687", "Restricted", "", "sip%3Aanonymous%40anonymous.invalid"] {
-            let got = twilio(&format!("CallSid=CA4&CallStatus=ringing&Direction=inbound&From={from}&To=%2B420222333444&CallerName=Anonymous"))
-                .expect("published");
+            let got = twilio(&format!(
+                "CallSid=CA4&CallStatus=ringing&Direction=inbound&From={from}&To=%2B420222333444&CallerName=Anonymous"
+            ))
+            .expect("published");
             assert!(got.body.identities.is_empty(), "{from}");
             assert_eq!(got.body.profile, None, "{from}");
             assert_eq!(got.body.parameters.get("caller_withheld").map(String::as_str), Some("true"), "{from}");
@@ -455,9 +464,11 @@ mod tests {
 
     #[test]
     fn a_dial_leg_between_no_tenant_numbers_is_dropped_but_a_tenant_callerid_leg_is_outbound() {
-        let agent_leg = "CallSid=CA6&ParentCallSid=CA5&CallStatus=completed&Direction=outbound-dial&From=%2B420777123456&To=%2B420601000000";
+        let agent_leg =
+            "CallSid=CA6&ParentCallSid=CA5&CallStatus=completed&Direction=outbound-dial&From=%2B420777123456&To=%2B420601000000";
         assert_eq!(twilio(agent_leg), None);
-        let customer_leg = "CallSid=CA7&ParentCallSid=CA5&CallStatus=completed&Direction=outbound-dial&From=%2B420222333444&To=%2B420777123456";
+        let customer_leg =
+            "CallSid=CA7&ParentCallSid=CA5&CallStatus=completed&Direction=outbound-dial&From=%2B420222333444&To=%2B420777123456";
         let got = twilio(customer_leg).expect("published");
         assert_eq!(got.body.direction, Direction::Outbound);
         assert_eq!(got.body.conversation_ref.as_deref(), Some("CA5"), "a leg belongs to its parent's conversation");
@@ -477,7 +488,9 @@ mod tests {
         assert_eq!((inbound.account.as_str(), inbound.body.direction), (TENANT, Direction::Inbound));
         assert_eq!(call(&inbound).status.as_deref(), Some(status::MISSED));
         assert_eq!(call(&inbound).from.as_deref(), Some("+420777123456"));
-        let outbound = cdr(r#"{"linkedid":"L2","src":"00420222333444","dst":"420777123456","disposition":"ANSWERED","billsec":"31","recordingfile":"2024/L2.wav"}"#);
+        let outbound = cdr(
+            r#"{"linkedid":"L2","src":"00420222333444","dst":"420777123456","disposition":"ANSWERED","billsec":"31","recordingfile":"2024/L2.wav"}"#,
+        );
         assert_eq!((outbound.account.as_str(), outbound.body.direction), (TENANT, Direction::Outbound));
         assert_eq!(outbound.body.identities[0].value, "+420777123456", "trunk-style international digits");
         assert_eq!(call(&outbound).status.as_deref(), Some(status::COMPLETED));
@@ -487,7 +500,9 @@ mod tests {
 
     #[test]
     fn an_extension_call_falls_back_on_the_account_code() {
-        let got = cdr(r#"{"uniqueid":"U1","src":"101","dst":"777123456","accountcode":"ACC7","direction":"outbound","disposition":"NO ANSWER"}"#);
+        let got = cdr(
+            r#"{"uniqueid":"U1","src":"101","dst":"777123456","accountcode":"ACC7","direction":"outbound","disposition":"NO ANSWER"}"#,
+        );
         assert_eq!((got.account.as_str(), got.body.direction), ("ACC7", Direction::Outbound));
         assert_eq!(got.body.identities[0].value, "+420777123456");
         assert_eq!(call(&got).from, None, "an extension is no E.164 number");

@@ -11,8 +11,8 @@
 //!   or FreeSWITCH's (flat, or `mod_json_cdr`'s `variables` object),
 //!   <https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules/mod_json_cdr_1048992/>.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use channel::WebhookError;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 /// `application/x-www-form-urlencoded` pairs in body order, decoded like browsers and the WHATWG
@@ -102,9 +102,7 @@ impl TryFrom<&[(String, String)]> for TwilioCallStatus {
             call_duration: get("CallDuration").and_then(|d| d.parse().ok()),
             recording_url: get("RecordingUrl"),
             recording_sid: get("RecordingSid"),
-            timestamp: get("Timestamp")
-                .and_then(|t| DateTime::parse_from_rfc2822(&t).ok())
-                .map(|t| t.with_timezone(&Utc)),
+            timestamp: get("Timestamp").and_then(|t| DateTime::parse_from_rfc2822(&t).ok()).map(|t| t.with_timezone(&Utc)),
             callback_source: get("CallbackSource"),
             sequence_number: get("SequenceNumber"),
             parent_call_sid: get("ParentCallSid"),
@@ -235,11 +233,8 @@ impl Fields {
             _ => None,
         };
         let own = aliases.iter().filter_map(|a| self.record.get(*a)).filter_map(scalar);
-        let variables = aliases
-            .iter()
-            .filter_map(|a| self.variables.get(*a))
-            .filter_map(scalar)
-            .map(|v| form_decode(v.as_bytes()));
+        let variables =
+            aliases.iter().filter_map(|a| self.variables.get(*a)).filter_map(scalar).map(|v| form_decode(v.as_bytes()));
         let channel = aliases.iter().filter_map(|a| self.channel_data.get(*a)).filter_map(scalar);
         own.chain(variables).chain(channel).find(|v| !v.is_empty())
     }
@@ -286,7 +281,9 @@ mod tests {
 
     #[test]
     fn a_twilio_callback_needs_a_call_sid_and_status() {
-        let pairs = form_pairs(b"CallSid=CA1&CallStatus=ringing&Caller=%2B1&Called=%2B2&Timestamp=Thu%2C+14+Mar+2024+09%3A15%3A00+%2B0000");
+        let pairs = form_pairs(
+            b"CallSid=CA1&CallStatus=ringing&Caller=%2B1&Called=%2B2&Timestamp=Thu%2C+14+Mar+2024+09%3A15%3A00+%2B0000",
+        );
         let status = TwilioCallStatus::try_from(pairs.as_slice()).expect("valid");
         assert_eq!((status.from.as_deref(), status.to.as_deref()), (Some("+1"), Some("+2")), "Caller/Called stand in");
         assert_eq!(status.timestamp.map(|t| t.to_rfc3339()), Some("2024-03-14T09:15:00+00:00".to_owned()));
@@ -297,9 +294,12 @@ mod tests {
 
     #[test]
     fn asterisk_cdrs_read_strings_numbers_and_clid_names() {
-        let got = cdrs(r#"{"uniqueid":"1710.2","linkedid":"1710.1","src":"777123456","dst":"222333444",
+        let got = cdrs(
+            r#"{"uniqueid":"1710.2","linkedid":"1710.1","src":"777123456","dst":"222333444",
             "clid":"\"Jan Novák\" <777123456>","start":"2024-03-14 09:15:00","answer":"","end":"2024-03-14 09:15:20",
-            "duration":"20","billsec":0,"disposition":"NO ANSWER"}"#.as_bytes())
+            "duration":"20","billsec":0,"disposition":"NO ANSWER"}"#
+                .as_bytes(),
+        )
         .expect("valid");
         let cdr = &got[0];
         assert_eq!(cdr.call_id, "1710.1");
@@ -312,9 +312,11 @@ mod tests {
 
     #[test]
     fn freeswitch_json_cdrs_read_their_variables() {
-        let got = cdrs(br#"[{"channel_data":{"direction":"inbound"},"variables":{"uuid":"a-b","call_uuid":"a-b",
+        let got = cdrs(
+            br#"[{"channel_data":{"direction":"inbound"},"variables":{"uuid":"a-b","call_uuid":"a-b",
             "caller_id_number":"%2B420777123456","destination_number":"%2B420222333444","caller_id_name":"Jan%20Nov%C3%A1k",
-            "start_epoch":"1710407700","answer_epoch":"0","billsec":"42","hangup_cause":"NORMAL_CLEARING"}}]"#)
+            "start_epoch":"1710407700","answer_epoch":"0","billsec":"42","hangup_cause":"NORMAL_CLEARING"}}]"#,
+        )
         .expect("valid");
         let cdr = &got[0];
         assert_eq!(cdr.call_id, "a-b");

@@ -99,9 +99,15 @@ mod tests {
     const URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
 
     fn params() -> Vec<(String, String)> {
-        [("CallSid", "CA1234567890ABCDE"), ("Digits", "1234"), ("From", "+14158675309"), ("To", "+18005551212"), ("Caller", "+14158675309")]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .into()
+        [
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Digits", "1234"),
+            ("From", "+14158675309"),
+            ("To", "+18005551212"),
+            ("Caller", "+14158675309"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into()
     }
 
     #[test]

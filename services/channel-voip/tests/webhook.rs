@@ -56,7 +56,12 @@ fn twilio_signature(token: &str, path_and_query: &str, body: &str) -> String {
     verify::twilio_signature(token.as_bytes(), &format!("{PUBLIC_URL}{path_and_query}"), &params)
 }
 
-async fn post_twilio(adapter: &Adapter, path_and_query: &str, body: &str, signature: Option<String>) -> (u16, Option<String>, Value) {
+async fn post_twilio(
+    adapter: &Adapter,
+    path_and_query: &str,
+    body: &str,
+    signature: Option<String>,
+) -> (u16, Option<String>, Value) {
     let mut request = testkit::http()
         .post(format!("{}{path_and_query}", adapter.base))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -68,8 +73,10 @@ async fn post_twilio(adapter: &Adapter, path_and_query: &str, body: &str, signat
 }
 
 async fn post_cdr(adapter: &Adapter, body: &str, signature: Option<String>) -> (u16, Option<String>, Value) {
-    let mut request =
-        testkit::http().post(format!("{}{CDR_PATH}", adapter.base)).header("content-type", "application/json").body(body.to_owned());
+    let mut request = testkit::http()
+        .post(format!("{}{CDR_PATH}", adapter.base))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
     if let Some(signature) = signature {
         request = request.header("x-webhook-signature", signature);
     }
@@ -91,7 +98,8 @@ fn form(name: &str) -> String {
 async fn twilio_fixtures(adapter: &Adapter, names: &[&str]) {
     for name in names {
         let body = form(name);
-        let (status, _, answer) = post_twilio(adapter, TWILIO_PATH, &body, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body))).await;
+        let (status, _, answer) =
+            post_twilio(adapter, TWILIO_PATH, &body, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body))).await;
         assert_eq!(status, 200, "{name}: {answer}");
         assert_eq!(answer["published"], 1, "{name}");
     }
@@ -233,7 +241,8 @@ async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish
     assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")));
 
     let unknown = form("twilio_unknown_number.form");
-    let (status, _, problem) = post_twilio(&adapter, TWILIO_PATH, &unknown, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &unknown))).await;
+    let (status, _, problem) =
+        post_twilio(&adapter, TWILIO_PATH, &unknown, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &unknown))).await;
     assert_eq!(status, 404, "{problem}");
 
     let cdr = fixture("voip/asterisk_answered.json");

@@ -35,11 +35,6 @@ pub struct Site {
 impl Config {
     /// Site id → tenant, the kit's view of the sites.
     pub fn accounts(&self) -> AccountMap {
-        AccountMap(
-            self.sites
-                .iter()
-                .map(|(site, s)| (site.clone(), s.tenant.clone()))
-                .collect(),
-        )
+        AccountMap(self.sites.iter().map(|(site, s)| (site.clone(), s.tenant.clone())).collect())
     }
 }

@@ -32,17 +32,8 @@ pub struct Webchat {
 
 impl Webchat {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            !config.sites.is_empty(),
-            "webchat: configure at least one site ([service.sites.<id>] tenant, secret)"
-        );
-        Ok(Self {
-            secrets: config
-                .sites
-                .iter()
-                .map(|(id, site)| (id.clone(), site.secret.clone()))
-                .collect(),
-        })
+        anyhow::ensure!(!config.sites.is_empty(), "webchat: configure at least one site ([service.sites.<id>] tenant, secret)");
+        Ok(Self { secrets: config.sites.iter().map(|(id, site)| (id.clone(), site.secret.clone())).collect() })
     }
 }
 
@@ -55,44 +46,24 @@ impl ChannelAdapter for Webchat {
 
     fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {
         let site = verify::claimed_site(request)?;
-        let message: payload::Message = serde_json::from_slice(&request.body)
-            .map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        Ok(Parsed::Interactions(vec![mapping::interaction(
-            &site, message,
-        )?]))
+        let message: payload::Message =
+            serde_json::from_slice(&request.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        Ok(Parsed::Interactions(vec![mapping::interaction(&site, message)?]))
     }
 }
 
 /// Builds the router of the adapter.
 pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Router> {
-    let kit = Kit {
-        adapter: Webchat::new(config)?,
-        accounts: config.accounts(),
-        publisher,
-        body_limit: config.http.body_limit_bytes,
-    };
+    let kit =
+        Kit { adapter: Webchat::new(config)?, accounts: config.accounts(), publisher, body_limit: config.http.body_limit_bytes };
     Ok(channel::webhook_router(WEBHOOK_PATH, kit))
 }
 
 /// Starts the adapter's HTTP server.
-pub async fn start(
-    config: &Config,
-    publisher: Publisher,
-    shutdown: CancellationToken,
-) -> anyhow::Result<Running> {
+pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let routes = router(config, publisher.clone())?;
-    let readiness = Readiness {
-        database: None,
-        kafka: Some(publisher),
-    };
-    let (addr, server) = runtime::http::serve(
-        "channel-webchat",
-        config.http.bind,
-        routes,
-        readiness,
-        shutdown,
-    )
-    .await?;
+    let readiness = Readiness { database: None, kafka: Some(publisher) };
+    let (addr, server) = runtime::http::serve("channel-webchat", config.http.bind, routes, readiness, shutdown).await?;
     let mut running = Running::new("channel-webchat").with_http(addr);
     running.spawn(async move { server.await? });
     Ok(running)
@@ -106,15 +77,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn adapter() -> Webchat {
-        let site = Site {
-            tenant: "acme".into(),
-            secret: SecretString::from("s"),
-        };
-        Webchat::new(&Config {
-            sites: [("eshop-cz".to_owned(), site)].into(),
-            ..Config::default()
-        })
-        .expect("valid config")
+        let site = Site { tenant: "acme".into(), secret: SecretString::from("s") };
+        Webchat::new(&Config { sites: [("eshop-cz".to_owned(), site)].into(), ..Config::default() }).expect("valid config")
     }
 
     fn request(body: Vec<u8>, site_header: bool) -> RawRequest {
@@ -122,11 +86,7 @@ mod tests {
         if site_header {
             headers.insert(verify::SITE_HEADER, HeaderValue::from_static("eshop-cz"));
         }
-        RawRequest {
-            headers,
-            uri: Uri::from_static("/webhooks/webchat"),
-            body: Bytes::from(body),
-        }
+        RawRequest { headers, uri: Uri::from_static("/webhooks/webchat"), body: Bytes::from(body) }
     }
 
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -171,11 +131,8 @@ mod tests {
         leaf.prop_recursive(3, 48, 10, move |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
-                prop::collection::btree_map(key.clone(), inner, 0..10).prop_map(|m| {
-                    serde_json::Value::Object(
-                        m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-                    )
-                }),
+                prop::collection::btree_map(key.clone(), inner, 0..10)
+                    .prop_map(|m| { serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),) }),
             ]
         })
     }

@@ -14,25 +14,15 @@
 use std::collections::BTreeMap;
 
 use channel::{AccountInteraction, WebhookError};
-use contracts::{
-    Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource,
-    Profile,
-};
+use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
 
 use crate::payload::{self, Message};
 
 /// Normalizes a message that arrived for `site`.
 pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, WebhookError> {
-    if let Some(in_body) = message
-        .site_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(in_body) = message.site_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if in_body != site {
-            return Err(WebhookError::Malformed(
-                "X-Webchat-Site header and body site_id disagree".into(),
-            ));
+            return Err(WebhookError::Malformed("X-Webchat-Site header and body site_id disagree".into()));
         }
     }
     let session_id = required(&message.session_id, "session_id")?;
@@ -44,10 +34,7 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
         identities.push(Identity::new(IdentityKind::ContactId, contact_id, None));
     }
     for (parameter, value) in visitor.custom {
-        let (parameter, value) = (
-            parameter.trim().to_owned(),
-            value.into_text().trim().to_owned(),
-        );
+        let (parameter, value) = (parameter.trim().to_owned(), value.into_text().trim().to_owned());
         if !parameter.is_empty() && !value.is_empty() {
             identities.push(Identity::new(IdentityKind::Custom, value, Some(parameter)));
         }
@@ -58,10 +45,7 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
     if let Some(phone) = present(visitor.phone) {
         identities.push(Identity::new(IdentityKind::Phone, phone, None));
     }
-    let profile = present(visitor.name).map(|name| Profile {
-        name: Some(name),
-        name_source: NameSource::Form,
-    });
+    let profile = present(visitor.name).map(|name| Profile { name: Some(name), name_source: NameSource::Form });
 
     let mut parameters = BTreeMap::from([("site_id".to_owned(), site.to_owned())]);
     if message.operator_invitation {
@@ -91,29 +75,19 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
             attachments: message
                 .attachments
                 .into_iter()
-                .map(|a| Attachment {
-                    name: a.name,
-                    mime: a.mime,
-                    size: a.size,
-                    url: a.url,
-                })
+                .map(|a| Attachment { name: a.name, mime: a.mime, size: a.size, url: a.url })
                 .collect(),
         }),
         call: None,
         parameters,
     };
-    Ok(AccountInteraction {
-        account: site.to_owned(),
-        body,
-    })
+    Ok(AccountInteraction { account: site.to_owned(), body })
 }
 
 fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, WebhookError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(WebhookError::Malformed(format!(
-            "`{field}` must not be empty"
-        )));
+        return Err(WebhookError::Malformed(format!("`{field}` must not be empty")));
     }
     Ok(value)
 }
@@ -127,14 +101,10 @@ mod tests {
     use super::*;
 
     fn map(json: &str) -> Result<AccountInteraction, WebhookError> {
-        interaction(
-            "eshop-cz",
-            serde_json::from_str(json).expect("valid message"),
-        )
+        interaction("eshop-cz", serde_json::from_str(json).expect("valid message"))
     }
 
-    const BASE: &str =
-        r#""session_id":"s-1","message_id":"m-1","sent_at":"2025-11-25T10:15:03+01:00""#;
+    const BASE: &str = r#""session_id":"s-1","message_id":"m-1","sent_at":"2025-11-25T10:15:03+01:00""#;
 
     #[test]
     fn a_visitor_message_carries_the_form_identities_and_name() {
@@ -146,41 +116,22 @@ mod tests {
         .expect("valid");
         assert_eq!(got.account, "eshop-cz");
         let body = got.body;
-        assert_eq!(
-            (body.channel, body.direction),
-            (Channel::Webchat, Direction::Inbound)
-        );
+        assert_eq!((body.channel, body.direction), (Channel::Webchat, Direction::Inbound));
         assert_eq!(body.provider_ref, "eshop-cz:m-1");
         assert_eq!(body.conversation_ref.as_deref(), Some("eshop-cz:s-1"));
         assert_eq!(body.occurred_at.to_rfc3339(), "2025-11-25T09:15:03+00:00");
         assert_eq!(
             body.identities,
             vec![
-                Identity::new(
-                    IdentityKind::Custom,
-                    "C-100234",
-                    Some("crm_customer_no".into())
-                ),
+                Identity::new(IdentityKind::Custom, "C-100234", Some("crm_customer_no".into())),
                 Identity::new(IdentityKind::Custom, "4711", Some("loyalty_card".into())),
                 Identity::new(IdentityKind::Email, "jana.novakova@example.cz", None),
                 Identity::new(IdentityKind::Phone, "+420 601 123 456", None),
             ]
         );
-        assert_eq!(
-            body.profile,
-            Some(Profile {
-                name: Some("Jana Nováková".into()),
-                name_source: NameSource::Form
-            })
-        );
-        assert_eq!(
-            body.content.and_then(|c| c.text).as_deref(),
-            Some("Dobrý den, kde je moje zásilka?")
-        );
-        assert_eq!(
-            body.parameters.get("site_id").map(String::as_str),
-            Some("eshop-cz")
-        );
+        assert_eq!(body.profile, Some(Profile { name: Some("Jana Nováková".into()), name_source: NameSource::Form }));
+        assert_eq!(body.content.and_then(|c| c.text).as_deref(), Some("Dobrý den, kde je moje zásilka?"));
+        assert_eq!(body.parameters.get("site_id").map(String::as_str), Some("eshop-cz"));
     }
 
     #[test]
@@ -190,14 +141,7 @@ mod tests {
         ))
         .expect("valid")
         .body;
-        assert_eq!(
-            body.identities[0],
-            Identity::new(
-                IdentityKind::ContactId,
-                "7d1e6f0a-3b2c-4d5e-8f90-a1b2c3d4e5f6",
-                None
-            )
-        );
+        assert_eq!(body.identities[0], Identity::new(IdentityKind::ContactId, "7d1e6f0a-3b2c-4d5e-8f90-a1b2c3d4e5f6", None));
         assert_eq!(body.profile, None);
     }
 
@@ -210,48 +154,26 @@ mod tests {
         .expect("valid")
         .body;
         assert_eq!(body.direction, Direction::Outbound);
-        assert_eq!(
-            body.parameters
-                .get("operator_invitation")
-                .map(String::as_str),
-            Some("true")
-        );
-        assert_eq!(
-            body.parameters.get("operator_id").map(String::as_str),
-            Some("op-17")
-        );
-        assert_eq!(
-            body.content.expect("content").attachments[0].size,
-            Some(48_213)
-        );
-        assert!(
-            body.identities.is_empty(),
-            "an anonymous visitor has no identities, only the conversation"
-        );
+        assert_eq!(body.parameters.get("operator_invitation").map(String::as_str), Some("true"));
+        assert_eq!(body.parameters.get("operator_id").map(String::as_str), Some("op-17"));
+        assert_eq!(body.content.expect("content").attachments[0].size, Some(48_213));
+        assert!(body.identities.is_empty(), "an anonymous visitor has no identities, only the conversation");
     }
 
     #[test]
     fn invalid_looking_contact_details_pass_through_for_the_resolver() {
-        let body = map(&format!(
-            r#"{{{BASE},"direction":"inbound","visitor":{{"email":"jana@","phone":"nevím"}}}}"#
-        ))
-        .expect("valid")
-        .body;
+        let body = map(&format!(r#"{{{BASE},"direction":"inbound","visitor":{{"email":"jana@","phone":"nevím"}}}}"#))
+            .expect("valid")
+            .body;
         assert_eq!(body.identities.len(), 2);
     }
 
     #[test]
     fn empty_ids_and_a_site_mismatch_are_malformed() {
         let empty_session = r#"{"session_id":" ","message_id":"m","sent_at":"2025-11-25T10:15:03Z","direction":"inbound"}"#;
-        assert!(matches!(
-            map(empty_session),
-            Err(WebhookError::Malformed(_))
-        ));
+        assert!(matches!(map(empty_session), Err(WebhookError::Malformed(_))));
         let empty_message = r#"{"session_id":"s","message_id":"","sent_at":"2025-11-25T10:15:03Z","direction":"inbound"}"#;
-        assert!(matches!(
-            map(empty_message),
-            Err(WebhookError::Malformed(_))
-        ));
+        assert!(matches!(map(empty_message), Err(WebhookError::Malformed(_))));
         let other_site = format!(r#"{{{BASE},"site_id":"other","direction":"inbound"}}"#);
         assert!(matches!(map(&other_site), Err(WebhookError::Malformed(_))));
     }

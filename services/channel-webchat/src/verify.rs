@@ -22,43 +22,23 @@ struct SiteOnly {
 
 /// The site a request claims to come from: the header, else the body's `site_id`.
 pub fn claimed_site(request: &RawRequest) -> Result<String, WebhookError> {
-    let header = request
-        .headers
-        .get(SITE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
+    let header = request.headers.get(SITE_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
     if let Some(site) = header {
         return Ok(site.to_owned());
     }
-    let peek: SiteOnly = serde_json::from_slice(&request.body)
-        .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let peek: SiteOnly = serde_json::from_slice(&request.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     peek.site_id
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            WebhookError::Malformed(
-                "no site: send `site_id` in the body or the X-Webchat-Site header".into(),
-            )
-        })
+        .ok_or_else(|| WebhookError::Malformed("no site: send `site_id` in the body or the X-Webchat-Site header".into()))
 }
 
-pub fn verify(
-    secrets: &BTreeMap<String, SecretString>,
-    request: &RawRequest,
-) -> Result<(), WebhookError> {
-    let header = request
-        .headers
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
+pub fn verify(secrets: &BTreeMap<String, SecretString>, request: &RawRequest) -> Result<(), WebhookError> {
+    let header = request.headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     if header.is_none() {
-        return Err(WebhookError::Unauthenticated(
-            "missing X-Webchat-Signature header".into(),
-        ));
+        return Err(WebhookError::Unauthenticated("missing X-Webchat-Signature header".into()));
     }
     let site = claimed_site(request)?;
-    let secret = secrets
-        .get(&site)
-        .ok_or(WebhookError::UnknownAccount(site))?;
+    let secret = secrets.get(&site).ok_or(WebhookError::UnknownAccount(site))?;
     signature::verify_sha256_header(secret.expose_secret().as_bytes(), &request.body, header)
 }

@@ -33,62 +33,24 @@ impl Drop for Adapter {
 async fn spawn(body_limit: usize) -> Adapter {
     let kafka = TestKafka::start().await;
     let sites = [
-        (
-            SITE.to_owned(),
-            Site {
-                tenant: "acme".into(),
-                secret: SecretString::from(SECRET),
-            },
-        ),
-        (
-            "blog-sk".to_owned(),
-            Site {
-                tenant: "globex".into(),
-                secret: SecretString::from("blog-sk-secret"),
-            },
-        ),
+        (SITE.to_owned(), Site { tenant: "acme".into(), secret: SecretString::from(SECRET) }),
+        ("blog-sk".to_owned(), Site { tenant: "globex".into(), secret: SecretString::from("blog-sk-secret") }),
     ];
-    let config = Config {
-        http: HttpSettings {
-            body_limit_bytes: body_limit,
-            ..HttpSettings::default()
-        },
-        sites: sites.into(),
-    };
+    let config = Config { http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() }, sites: sites.into() };
     let shutdown = CancellationToken::new();
     let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_webchat::start(&config, publisher, shutdown.clone())
-        .await
-        .expect("adapter starts");
-    let url = format!(
-        "http://{}{WEBHOOK_PATH}",
-        running.http_addr.expect("http address")
-    );
+    let running = channel_webchat::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
+    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
     tokio::spawn(running.wait());
-    Adapter {
-        url,
-        kafka,
-        shutdown,
-    }
+    Adapter { url, kafka, shutdown }
 }
 
 fn sign(secret: &str, body: &str) -> String {
-    format!(
-        "sha256={}",
-        hmac_sha256_hex(secret.as_bytes(), body.as_bytes())
-    )
+    format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), body.as_bytes()))
 }
 
-async fn post(
-    url: &str,
-    body: &str,
-    signature: Option<String>,
-    site: Option<&str>,
-) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_owned());
+async fn post(url: &str, body: &str, signature: Option<String>, site: Option<&str>) -> (u16, Option<String>, Value) {
+    let mut request = testkit::http().post(url).header("content-type", "application/json").body(body.to_owned());
     if let Some(signature) = signature {
         request = request.header("x-webchat-signature", signature);
     }
@@ -97,11 +59,7 @@ async fn post(
     }
     let response = request.send().await.expect("request sent");
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = response.json().await.unwrap_or(Value::Null);
     (status, content_type, body)
 }
@@ -116,26 +74,16 @@ async fn a_signed_visitor_message_is_published_with_the_form_identities_and_retr
         assert_eq!(answer["published"], 1);
     }
 
-    let messages = adapter
-        .kafka
-        .reader(topics::INTERACTIONS_INGESTED)
-        .take(2, Duration::from_secs(30))
-        .await;
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
     let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
-    assert_eq!(
-        first["interaction_id"], retry["interaction_id"],
-        "a retry keeps the deterministic id"
-    );
+    assert_eq!(first["interaction_id"], retry["interaction_id"], "a retry keeps the deterministic id");
     assert_eq!(first["v"], 1);
     assert_eq!(first["tenant_id"], "acme");
     assert_eq!(first["channel"], "webchat");
     assert_eq!(first["direction"], "inbound");
     assert_eq!(first["occurred_at"], "2025-11-25T09:15:03Z");
     assert_eq!(first["provider_ref"], "eshop-cz:01JDB8Z4K7QW3N5XH2M9C6V1RT");
-    assert_eq!(
-        first["conversation_ref"], "eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64",
-        "the session is the conversation"
-    );
+    assert_eq!(first["conversation_ref"], "eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64", "the session is the conversation");
     assert_eq!(
         first["identities"],
         json!([
@@ -145,46 +93,27 @@ async fn a_signed_visitor_message_is_published_with_the_form_identities_and_retr
             {"kind": "phone", "value": "+420 601 123 456", "scope": null},
         ])
     );
-    assert_eq!(
-        first["profile"],
-        json!({"name": "Jana Nováková", "name_source": "form"})
-    );
-    assert!(first["content"]["text"]
-        .as_str()
-        .expect("text")
-        .contains("„čeká na platbu“"));
+    assert_eq!(first["profile"], json!({"name": "Jana Nováková", "name_source": "form"}));
+    assert!(first["content"]["text"].as_str().expect("text").contains("„čeká na platbu“"));
     assert_eq!(first["parameters"]["site_id"], SITE);
-    assert_eq!(
-        first["parameters"]["page_url"],
-        "https://eshop.example.cz/kosik"
-    );
+    assert_eq!(first["parameters"]["page_url"], "https://eshop.example.cz/kosik");
     assert_eq!(testkit::key(&messages[0]), "acme|webchat|C-100234");
 }
 
 #[tokio::test]
 async fn logged_in_visitors_operator_invitations_and_unparseable_contact_details_are_published() {
     let adapter = spawn(1 << 20).await;
-    for (name, site_header) in [
-        ("logged_in_visitor.json", None),
-        ("operator_invitation.json", Some(SITE)),
-        ("invalid_contact_details.json", None),
-    ] {
+    for (name, site_header) in
+        [("logged_in_visitor.json", None), ("operator_invitation.json", Some(SITE)), ("invalid_contact_details.json", None)]
+    {
         let body = fixture(&format!("webchat/{name}"));
-        let (status, _, answer) =
-            post(&adapter.url, &body, Some(sign(SECRET, &body)), site_header).await;
+        let (status, _, answer) = post(&adapter.url, &body, Some(sign(SECRET, &body)), site_header).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
-    let messages = adapter
-        .kafka
-        .reader(topics::INTERACTIONS_INGESTED)
-        .take(3, Duration::from_secs(30))
-        .await;
+    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(3, Duration::from_secs(30)).await;
     let events: Vec<Value> = messages.iter().map(testkit::json).collect();
     let by_ref = |id: &str| {
-        events
-            .iter()
-            .find(|e| e["provider_ref"] == format!("{SITE}:{id}"))
-            .unwrap_or_else(|| panic!("{id} published"))
+        events.iter().find(|e| e["provider_ref"] == format!("{SITE}:{id}")).unwrap_or_else(|| panic!("{id} published"))
     };
 
     let logged_in = by_ref("01JDB9A1F3H5K7M9P2R4T6V8XZ");
@@ -198,153 +127,52 @@ async fn logged_in_visitors_operator_invitations_and_unparseable_contact_details
     assert_eq!(invitation["direction"], "outbound");
     assert_eq!(invitation["parameters"]["operator_invitation"], "true");
     assert_eq!(invitation["parameters"]["operator_id"], "op-17");
-    assert_eq!(
-        invitation["content"]["attachments"][0]["name"],
-        "cenik-pracky-listopad.pdf"
-    );
+    assert_eq!(invitation["content"]["attachments"][0]["name"], "cenik-pracky-listopad.pdf");
     assert_eq!(invitation["content"]["attachments"][0]["size"], 48_213);
-    assert_eq!(
-        invitation["identities"],
-        json!([]),
-        "an anonymous visitor is known by the conversation only"
-    );
+    assert_eq!(invitation["identities"], json!([]), "an anonymous visitor is known by the conversation only");
 
     let unparseable = by_ref("01JDBB7F9H1K3M5P7R9T1V3X5Z");
-    let kinds: Vec<&str> = unparseable["identities"]
-        .as_array()
-        .expect("identities")
-        .iter()
-        .filter_map(|i| i["kind"].as_str())
-        .collect();
-    assert_eq!(
-        kinds,
-        ["email", "phone"],
-        "the resolver, not the adapter, decides what an invalid detail is worth"
-    );
+    let kinds: Vec<&str> =
+        unparseable["identities"].as_array().expect("identities").iter().filter_map(|i| i["kind"].as_str()).collect();
+    assert_eq!(kinds, ["email", "phone"], "the resolver, not the adapter, decides what an invalid detail is worth");
 }
 
 #[tokio::test]
-async fn unsigned_forged_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing()
-{
+async fn unsigned_forged_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing() {
     let adapter = spawn(4096).await;
     let body = fixture("webchat/visitor_form_message.json");
 
     let (status, content_type, problem) = post(&adapter.url, &body, None, None).await;
-    assert_eq!(
-        (status, content_type.as_deref()),
-        (401, Some("application/problem+json")),
-        "missing signature"
-    );
+    assert_eq!((status, content_type.as_deref()), (401, Some("application/problem+json")), "missing signature");
     assert_eq!(problem["status"], 401);
-    assert_eq!(
-        post(&adapter.url, &body, Some("md5=abc".into()), None)
-            .await
-            .0,
-        401,
-        "not a sha256= signature"
-    );
+    assert_eq!(post(&adapter.url, &body, Some("md5=abc".into()), None).await.0, 401, "not a sha256= signature");
 
-    let (status, content_type, _) =
-        post(&adapter.url, &body, Some(sign("guessed", &body)), None).await;
-    assert_eq!(
-        (status, content_type.as_deref()),
-        (403, Some("application/problem+json")),
-        "forged"
-    );
-    assert_eq!(
-        post(
-            &adapter.url,
-            &body,
-            Some(sign("blog-sk-secret", &body)),
-            None
-        )
-        .await
-        .0,
-        403,
-        "another site's secret"
-    );
+    let (status, content_type, _) = post(&adapter.url, &body, Some(sign("guessed", &body)), None).await;
+    assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")), "forged");
+    assert_eq!(post(&adapter.url, &body, Some(sign("blog-sk-secret", &body)), None).await.0, 403, "another site's secret");
     let tampered = body.replace("C-100234", "C-999999");
+    assert_eq!(post(&adapter.url, &tampered, Some(sign(SECRET, &body)), None).await.0, 403, "tampered body");
     assert_eq!(
-        post(&adapter.url, &tampered, Some(sign(SECRET, &body)), None)
-            .await
-            .0,
-        403,
-        "tampered body"
-    );
-    assert_eq!(
-        post(
-            &adapter.url,
-            &body,
-            Some(sign("blog-sk-secret", &body)),
-            Some("blog-sk")
-        )
-        .await
-        .0,
+        post(&adapter.url, &body, Some(sign("blog-sk-secret", &body)), Some("blog-sk")).await.0,
         400,
         "header names another site"
     );
 
     let missing = fixture("webchat/missing_session.json");
-    let (status, content_type, problem) =
-        post(&adapter.url, &missing, Some(sign(SECRET, &missing)), None).await;
-    assert_eq!(
-        (status, content_type.as_deref()),
-        (400, Some("application/problem+json")),
-        "no session_id"
-    );
-    assert!(problem["detail"]
-        .as_str()
-        .expect("detail")
-        .contains("session_id"));
+    let (status, content_type, problem) = post(&adapter.url, &missing, Some(sign(SECRET, &missing)), None).await;
+    assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "no session_id");
+    assert!(problem["detail"].as_str().expect("detail").contains("session_id"));
     let garbage = "{\"site_id\": \"eshop-cz\", \"session_id\": ";
-    assert_eq!(
-        post(
-            &adapter.url,
-            garbage,
-            Some(sign(SECRET, garbage)),
-            Some(SITE)
-        )
-        .await
-        .0,
-        400,
-        "not JSON"
-    );
+    assert_eq!(post(&adapter.url, garbage, Some(sign(SECRET, garbage)), Some(SITE)).await.0, 400, "not JSON");
     let no_site = r#"{"session_id":"s","message_id":"m","sent_at":"2025-11-25T10:15:03Z","direction":"inbound"}"#;
-    assert_eq!(
-        post(&adapter.url, no_site, Some(sign(SECRET, no_site)), None)
-            .await
-            .0,
-        400,
-        "no site at all"
-    );
+    assert_eq!(post(&adapter.url, no_site, Some(sign(SECRET, no_site)), None).await.0, 400, "no site at all");
 
     let unknown = fixture("webchat/unknown_site.json");
-    assert_eq!(
-        post(&adapter.url, &unknown, Some(sign(SECRET, &unknown)), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(post(&adapter.url, &unknown, Some(sign(SECRET, &unknown)), None).await.0, 404);
 
-    let huge = format!(
-        "{{\"site_id\":\"eshop-cz\",\"text\":\"{}\"}}",
-        "x".repeat(8192)
-    );
-    assert_eq!(
-        post(&adapter.url, &huge, Some(sign(SECRET, &huge)), None)
-            .await
-            .0,
-        413
-    );
+    let huge = format!("{{\"site_id\":\"eshop-cz\",\"text\":\"{}\"}}", "x".repeat(8192));
+    assert_eq!(post(&adapter.url, &huge, Some(sign(SECRET, &huge)), None).await.0, 413);
 
-    let published = adapter
-        .kafka
-        .reader(topics::INTERACTIONS_INGESTED)
-        .drain(Duration::from_secs(3))
-        .await;
-    assert!(
-        published.is_empty(),
-        "refused requests published {} messages",
-        published.len()
-    );
+    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }

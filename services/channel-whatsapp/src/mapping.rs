@@ -84,8 +84,8 @@ pub fn interactions(notification: Notification) -> Result<Vec<AccountInteraction
                 tracing::debug!(field = %change.field, "ignoring a change that is not about messages");
                 continue;
             }
-            let value: MessagesValue = serde_json::from_value(change.value)
-                .map_err(|e| WebhookError::Malformed(format!("messages change: {e}")))?;
+            let value: MessagesValue =
+                serde_json::from_value(change.value).map_err(|e| WebhookError::Malformed(format!("messages change: {e}")))?;
             out.extend(from_value(value));
         }
     }
@@ -317,12 +317,7 @@ fn attachment(media: &Media, parameters: &mut Parameters) -> Attachment {
     parameters.set(param::MEDIA_SHA256, media.sha256.clone());
     parameters.flag(param::VOICE, media.voice);
     parameters.flag(param::ANIMATED, media.animated);
-    Attachment {
-        name: media.filename.clone().or_else(|| media.id.clone()),
-        mime: media.mime_type.clone(),
-        size: None,
-        url: None,
-    }
+    Attachment { name: media.filename.clone().or_else(|| media.id.clone()), mime: media.mime_type.clone(), size: None, url: None }
 }
 
 fn join<'a>(separator: &str, parts: impl IntoIterator<Item = Option<&'a str>>) -> Option<String> {

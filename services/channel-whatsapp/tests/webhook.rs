@@ -113,7 +113,10 @@ async fn media_interactive_location_reaction_contacts_and_unsupported_messages_a
     assert!(events.iter().all(|e| e["direction"] == "inbound" && e["identities"][0]["value"] == WA_ID));
 
     let image = by_type(&events, "image");
-    assert_eq!(image["content"]["attachments"], json!([{"name": "1003383421387256", "mime": "image/jpeg", "size": null, "url": null}]));
+    assert_eq!(
+        image["content"]["attachments"],
+        json!([{"name": "1003383421387256", "mime": "image/jpeg", "size": null, "url": null}])
+    );
     assert_eq!(image["content"]["text"], "Takhle vypadá poškozený obal");
     assert_eq!(image["parameters"]["media_id"], "1003383421387256");
     let document = by_type(&events, "document");
@@ -166,7 +169,12 @@ async fn delivery_statuses_update_the_outbound_message_interaction_instead_of_cr
     }
     let delivery: Vec<(&str, &str)> = states
         .iter()
-        .map(|s| (s["parameters"]["delivery_status"].as_str().unwrap_or(""), s["parameters"]["delivery_status_at"].as_str().unwrap_or("")))
+        .map(|s| {
+            (
+                s["parameters"]["delivery_status"].as_str().unwrap_or(""),
+                s["parameters"]["delivery_status_at"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(
         delivery,
@@ -201,7 +209,8 @@ async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish
 
     let not_whatsapp = r#"{"object":"page","entry":[]}"#;
     assert_eq!(post(&adapter.url, not_whatsapp, Some(meta_signature(SECRET, not_whatsapp.as_bytes()))).await.0, 400);
-    let no_metadata = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[]}}]}]}"#;
+    let no_metadata =
+        r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[]}}]}]}"#;
     assert_eq!(post(&adapter.url, no_metadata, Some(meta_signature(SECRET, no_metadata.as_bytes()))).await.0, 400);
 
     let unknown = fixture("whatsapp/unknown_phone_number.json");

@@ -137,7 +137,11 @@ pub async fn run() -> anyhow::Result<()> {
     for contact in &contacts {
         let ids: Vec<String> = contact["identities"]
             .as_array()
-            .map(|ids| ids.iter().map(|i| format!("{}:{}", i["kind"].as_str().unwrap_or(""), i["value"].as_str().unwrap_or(""))).collect())
+            .map(|ids| {
+                ids.iter()
+                    .map(|i| format!("{}:{}", i["kind"].as_str().unwrap_or(""), i["value"].as_str().unwrap_or("")))
+                    .collect()
+            })
             .unwrap_or_default();
         println!(
             "   {}  {:<18} ({:<9}) {}",
@@ -147,12 +151,11 @@ pub async fn run() -> anyhow::Result<()> {
             ids.join(", ")
         );
     }
-    let jana = contacts
-        .iter()
-        .max_by_key(|c| c["identities"].as_array().map_or(0, Vec::len))
-        .context("the directory is empty")?;
+    let jana =
+        contacts.iter().max_by_key(|c| c["identities"].as_array().map_or(0, Vec::len)).context("the directory is empty")?;
     let contact_id = jana["contact_id"].as_str().context("contact id")?;
-    let timeline = get_json(&http, &format!("http://{}/v1/contacts/{contact_id}/timeline?limit=50", stack.timeline), &token).await?;
+    let timeline =
+        get_json(&http, &format!("http://{}/v1/contacts/{contact_id}/timeline?limit=50", stack.timeline), &token).await?;
 
     println!("\n== Card of the customer who used the most channels");
     println!("{}", serde_json::to_string_pretty(jana)?);

@@ -159,11 +159,14 @@ pub async fn start(mut settings: Settings<Services>, shutdown: CancellationToken
         None
     };
     let publisher = Publisher::new(&settings.kafka)?;
-    let resolver = resolver::start(&settings.with_service(settings.service.resolver.clone()), publisher.clone(), shutdown.clone()).await?;
-    let timeline = timeline::start(&settings.with_service(settings.service.timeline.clone()), publisher.clone(), shutdown.clone()).await?;
+    let resolver =
+        resolver::start(&settings.with_service(settings.service.resolver.clone()), publisher.clone(), shutdown.clone()).await?;
+    let timeline =
+        timeline::start(&settings.with_service(settings.service.timeline.clone()), publisher.clone(), shutdown.clone()).await?;
     let routes = webhook_routes(&settings.service, &publisher)?;
     let readiness = Readiness { database: None, kafka: Some(publisher) };
-    let (webhooks, server) = runtime::http::serve("webhooks", settings.service.webhooks.bind, routes, readiness, shutdown.clone()).await?;
+    let (webhooks, server) =
+        runtime::http::serve("webhooks", settings.service.webhooks.bind, routes, readiness, shutdown.clone()).await?;
     let addr = |r: &Running| r.http_addr.context("service without HTTP address");
     let (resolver_addr, timeline_addr) = (addr(&resolver)?, addr(&timeline)?);
     let mut running = Running::new("contactd");

@@ -3,7 +3,9 @@
 //! the contact is gone). Nothing is written when nothing changed: callers only call on a change.
 
 use chrono::Utc;
-use contracts::{topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange, Identity, IdentityKind, NameSource};
+use contracts::{
+    topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange, Identity, IdentityKind, NameSource,
+};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;

@@ -22,6 +22,13 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { http: HttpSettings::default(), default_region: Some("CZ".into()), auto_create: true, shared_value_limit: 3, max_per_kind: 10, outbox_poll_ms: 200 }
+        Self {
+            http: HttpSettings::default(),
+            default_region: Some("CZ".into()),
+            auto_create: true,
+            shared_value_limit: 3,
+            max_per_kind: 10,
+            outbox_poll_ms: 200,
+        }
     }
 }

@@ -37,19 +37,25 @@ async fn screen(conn: &mut PgConnection, tenant: &str, defaults: &TenantRules, r
     }
     let mut rules = store::rules(conn, tenant, defaults).await?;
     if raw.kind == IdentityKind::Custom {
-        let name = raw.scope.as_deref().ok_or_else(|| DirectoryError::Invalid("a custom identifier needs `scope` = its parameter name".into()))?;
-        let defined: Option<(String,)> = sqlx::query_as("SELECT name FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2")
-            .bind(tenant)
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let name = raw
+            .scope
+            .as_deref()
+            .ok_or_else(|| DirectoryError::Invalid("a custom identifier needs `scope` = its parameter name".into()))?;
+        let defined: Option<(String,)> =
+            sqlx::query_as("SELECT name FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant)
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await?;
         if defined.is_none() {
             return Err(DirectoryError::Invalid(format!("no custom identifier definition `{name}`")));
         }
         // Operators may store values of parameters that do not identify the client; they just never match.
         rules.identifying_custom.insert(name.to_owned());
     }
-    rules.screen(raw).map_err(|ignored| DirectoryError::Invalid(format!("{} `{}` refused: {}", ignored.kind, ignored.value, ignored.reason)))
+    rules
+        .screen(raw)
+        .map_err(|ignored| DirectoryError::Invalid(format!("{} `{}` refused: {}", ignored.kind, ignored.value, ignored.reason)))
 }
 
 async fn lock_live(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> Result<(Option<String>, Option<String>)> {
@@ -81,7 +87,14 @@ async fn other_holder(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, i
 }
 
 /// A new contact with a name and identifiers, all from the operator.
-pub async fn create(pool: &PgPool, defaults: &TenantRules, tenant: &str, actor: &Actor, name: Option<&str>, identities: &[Identity]) -> Result<Uuid> {
+pub async fn create(
+    pool: &PgPool,
+    defaults: &TenantRules,
+    tenant: &str,
+    actor: &Actor,
+    name: Option<&str>,
+    identities: &[Identity],
+) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
     let mut screened = Vec::new();
     for raw in identities {
@@ -96,14 +109,22 @@ pub async fn create(pool: &PgPool, defaults: &TenantRules, tenant: &str, actor: 
     let contact_id = Uuid::new_v4();
     let profile = name.map(|n| contracts::Profile { name: Some(n.trim().to_owned()), name_source: NameSource::Operator });
     store::create_contact(&mut tx, tenant, contact_id, profile.as_ref(), chrono::Utc::now()).await?;
-    sqlx::query("UPDATE contacts SET last_interaction_at = NULL WHERE contact_id = $1").bind(contact_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE contacts SET last_interaction_at = NULL WHERE contact_id = $1")
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?;
     let inserted = store::insert_identities(&mut tx, tenant, contact_id, &screened, "operator").await?;
     if inserted.len() != screened.len() {
         return Err(DirectoryError::Conflict("an identifier was claimed concurrently; retry".into()));
     }
-    let mut fields: Vec<FieldChange> = name.map(|n| FieldChange { field: "name".into(), before: None, after: Some(json!(n.trim())) }).into_iter().collect();
+    let mut fields: Vec<FieldChange> =
+        name.map(|n| FieldChange { field: "name".into(), before: None, after: Some(json!(n.trim())) }).into_iter().collect();
     fields.extend(inserted.iter().map(changes::identity_added));
-    changes::record(&mut tx, Change::new(tenant, contact_id, ContactChangeKind::Created, actor, "created by an operator").with(fields)).await?;
+    changes::record(
+        &mut tx,
+        Change::new(tenant, contact_id, ContactChangeKind::Created, actor, "created by an operator").with(fields),
+    )
+    .await?;
     tx.commit().await?;
     Ok(contact_id)
 }
@@ -121,7 +142,11 @@ pub async fn rename(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &Actor
     }
     store::set_name(&mut tx, contact_id, name, NameSource::Operator).await?;
     let field = FieldChange { field: "name".into(), before: current.map(|n| json!(n)), after: Some(json!(name)) };
-    changes::record(&mut tx, Change::new(tenant, contact_id, ContactChangeKind::NameChanged, actor, "set by an operator").with(vec![field])).await?;
+    changes::record(
+        &mut tx,
+        Change::new(tenant, contact_id, ContactChangeKind::NameChanged, actor, "set by an operator").with(vec![field]),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -157,13 +182,15 @@ pub async fn add_identity(
             return Err(DirectoryError::Owned { kind: identity.kind, value: identity.value, owner });
         }
         // Both holders now hold it knowingly shared, so the unique index allows both.
-        sqlx::query("UPDATE contact_identities SET shared = true WHERE tenant_id = $1 AND kind = $2 AND scope = $3 AND value = $4")
-            .bind(tenant)
-            .bind(identity.kind.as_str())
-            .bind(identity.scope.clone().unwrap_or_default())
-            .bind(&identity.value)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE contact_identities SET shared = true WHERE tenant_id = $1 AND kind = $2 AND scope = $3 AND value = $4",
+        )
+        .bind(tenant)
+        .bind(identity.kind.as_str())
+        .bind(identity.scope.clone().unwrap_or_default())
+        .bind(&identity.value)
+        .execute(&mut *tx)
+        .await?;
     }
     let identity_id = Uuid::new_v4();
     sqlx::query(
@@ -232,9 +259,13 @@ pub async fn edit_identity(
         .execute(&mut *tx)
         .await?;
     touch(&mut tx, contact_id).await?;
-    let field = FieldChange { field: format!("identities.{}", after.kind), before: Some(json!(before)), after: Some(json!(after)) };
-    changes::record(&mut tx, Change::new(tenant, contact_id, ContactChangeKind::IdentifierEdited, actor, "edited by an operator").with(vec![field]))
-        .await?;
+    let field =
+        FieldChange { field: format!("identities.{}", after.kind), before: Some(json!(before)), after: Some(json!(after)) };
+    changes::record(
+        &mut tx,
+        Change::new(tenant, contact_id, ContactChangeKind::IdentifierEdited, actor, "edited by an operator").with(vec![field]),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -269,10 +300,16 @@ pub async fn delete(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &Actor
         .await?;
     let fields = removed
         .into_iter()
-        .filter_map(|(kind, value, scope)| IdentityKind::parse(&kind).map(|k| Identity::new(k, if erase { "[erased]".into() } else { value }, scope)))
+        .filter_map(|(kind, value, scope)| {
+            IdentityKind::parse(&kind).map(|k| Identity::new(k, if erase { "[erased]".into() } else { value }, scope))
+        })
         .map(|i| changes::identity_removed(&i))
         .collect();
-    changes::record(&mut tx, Change::new(tenant, contact_id, ContactChangeKind::Deleted, actor, "deleted by an operator").with(fields)).await?;
+    changes::record(
+        &mut tx,
+        Change::new(tenant, contact_id, ContactChangeKind::Deleted, actor, "deleted by an operator").with(fields),
+    )
+    .await?;
     if erase {
         changes::record(&mut tx, Change::new(tenant, contact_id, ContactChangeKind::Erased, actor, "erasure requested")).await?;
     }
@@ -340,11 +377,12 @@ pub async fn merge(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid, ac
     .bind(merged)
     .fetch_all(&mut *tx)
     .await?;
-    let links: Vec<(String,)> = sqlx::query_as("UPDATE conversation_links SET contact_id = $1 WHERE contact_id = $2 RETURNING conversation_ref")
-        .bind(survivor)
-        .bind(merged)
-        .fetch_all(&mut *tx)
-        .await?;
+    let links: Vec<(String,)> =
+        sqlx::query_as("UPDATE conversation_links SET contact_id = $1 WHERE contact_id = $2 RETURNING conversation_ref")
+            .bind(survivor)
+            .bind(merged)
+            .fetch_all(&mut *tx)
+            .await?;
     let mut fields: Vec<FieldChange> = moved
         .iter()
         .filter_map(|(_, kind, value, scope)| IdentityKind::parse(kind).map(|k| Identity::new(k, value.clone(), scope.clone())))
@@ -358,9 +396,17 @@ pub async fn merge(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid, ac
             .bind(&merged_src)
             .execute(&mut *tx)
             .await?;
-        fields.push(FieldChange { field: "name".into(), before: survivor_name.as_ref().map(|n| json!(n)), after: merged_name.as_ref().map(|n| json!(n)) });
+        fields.push(FieldChange {
+            field: "name".into(),
+            before: survivor_name.as_ref().map(|n| json!(n)),
+            after: merged_name.as_ref().map(|n| json!(n)),
+        });
     }
-    sqlx::query("UPDATE contacts SET merged_into = $1, updated_at = now() WHERE contact_id = $2").bind(survivor).bind(merged).execute(&mut *tx).await?;
+    sqlx::query("UPDATE contacts SET merged_into = $1, updated_at = now() WHERE contact_id = $2")
+        .bind(survivor)
+        .bind(merged)
+        .execute(&mut *tx)
+        .await?;
     touch(&mut tx, survivor).await?;
     let merge_id = Uuid::new_v4();
     let actor_id = actor_id(actor);
@@ -386,7 +432,8 @@ pub async fn merge(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid, ac
         .bind(high)
         .execute(&mut *tx)
         .await?;
-    let change = Change::new(tenant, survivor, ContactChangeKind::Merged, actor, "merged by an operator").with(fields).related(merged);
+    let change =
+        Change::new(tenant, survivor, ContactChangeKind::Merged, actor, "merged by an operator").with(fields).related(merged);
     changes::record(&mut tx, change).await?;
     changes::snapshot(&mut tx, tenant, merged).await?;
     tx.commit().await?;
@@ -405,7 +452,8 @@ pub async fn unmerge(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &Actor)
     .bind(merge_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (survivor, merged, identities, links, old_name, old_src) = row.ok_or_else(|| DirectoryError::NotFound(format!("open merge {merge_id}")))?;
+    let (survivor, merged, identities, links, old_name, old_src) =
+        row.ok_or_else(|| DirectoryError::NotFound(format!("open merge {merge_id}")))?;
     lock_live(&mut tx, tenant, survivor).await?;
     let back: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2 AND identity_id = ANY($3) RETURNING kind, value, nullif(scope, '')",
@@ -415,17 +463,27 @@ pub async fn unmerge(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &Actor)
     .bind(&identities)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("UPDATE conversation_links SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3 AND conversation_ref = ANY($4)")
+    sqlx::query(
+        "UPDATE conversation_links SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3 AND conversation_ref = ANY($4)",
+    )
+    .bind(merged)
+    .bind(tenant)
+    .bind(survivor)
+    .bind(&links)
+    .execute(&mut *tx)
+    .await?;
+    if old_name.is_some() {
+        sqlx::query("UPDATE contacts SET name = $2, name_source = $3 WHERE contact_id = $1")
+            .bind(survivor)
+            .bind(&old_name)
+            .bind(&old_src)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE contacts SET merged_into = NULL, updated_at = now() WHERE contact_id = $1")
         .bind(merged)
-        .bind(tenant)
-        .bind(survivor)
-        .bind(&links)
         .execute(&mut *tx)
         .await?;
-    if old_name.is_some() {
-        sqlx::query("UPDATE contacts SET name = $2, name_source = $3 WHERE contact_id = $1").bind(survivor).bind(&old_name).bind(&old_src).execute(&mut *tx).await?;
-    }
-    sqlx::query("UPDATE contacts SET merged_into = NULL, updated_at = now() WHERE contact_id = $1").bind(merged).execute(&mut *tx).await?;
     touch(&mut tx, survivor).await?;
     sqlx::query("UPDATE merge_journal SET unmerged_at = now() WHERE merge_id = $1").bind(merge_id).execute(&mut *tx).await?;
     let fields = back
@@ -433,7 +491,9 @@ pub async fn unmerge(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &Actor)
         .filter_map(|(kind, value, scope)| IdentityKind::parse(&kind).map(|k| Identity::new(k, value, scope)))
         .map(|i| changes::identity_removed(&i))
         .collect();
-    let change = Change::new(tenant, survivor, ContactChangeKind::Unmerged, actor, "merge reversed by an operator").with(fields).related(merged);
+    let change = Change::new(tenant, survivor, ContactChangeKind::Unmerged, actor, "merge reversed by an operator")
+        .with(fields)
+        .related(merged);
     changes::record(&mut tx, change).await?;
     changes::snapshot(&mut tx, tenant, merged).await?;
     tx.commit().await?;
@@ -490,10 +550,12 @@ pub struct Definition {
 }
 
 pub async fn definitions(pool: &PgPool, tenant: &str) -> Result<Vec<Definition>> {
-    Ok(sqlx::query_as("SELECT name, label, identifies_client FROM custom_identifier_definitions WHERE tenant_id = $1 ORDER BY name")
-        .bind(tenant)
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT name, label, identifies_client FROM custom_identifier_definitions WHERE tenant_id = $1 ORDER BY name",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Creates or updates a definition; turning `identifies_client` off stops its values matching.
@@ -516,7 +578,11 @@ pub async fn put_definition(pool: &PgPool, tenant: &str, definition: &Definition
 }
 
 pub async fn delete_definition(pool: &PgPool, tenant: &str, name: &str) -> Result<()> {
-    let done = sqlx::query("DELETE FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2").bind(tenant).bind(name).execute(pool).await?;
+    let done = sqlx::query("DELETE FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2")
+        .bind(tenant)
+        .bind(name)
+        .execute(pool)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(DirectoryError::NotFound(format!("definition {name}")));
     }

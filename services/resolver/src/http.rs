@@ -109,7 +109,11 @@ struct Page {
     next_cursor: Option<String>,
 }
 
-async fn list_contacts(auth: TenantAuth, State(state): State<ApiState>, Query(query): Query<ListQuery>) -> Result<Json<Page>, ApiError> {
+async fn list_contacts(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     let region = state.defaults.default_region;
     let mut filter = store::ListFilter {
@@ -127,7 +131,8 @@ async fn list_contacts(auth: TenantAuth, State(state): State<ApiState>, Query(qu
         filter.identity = Some((IdentityKind::Phone, value));
     }
     if let Some(identifier) = &query.identifier {
-        let (kind, value) = identifier.split_once(':').ok_or_else(|| ApiError::BadRequest("identifier must be `kind:value`".into()))?;
+        let (kind, value) =
+            identifier.split_once(':').ok_or_else(|| ApiError::BadRequest("identifier must be `kind:value`".into()))?;
         let kind = IdentityKind::parse(kind).ok_or_else(|| ApiError::BadRequest(format!("unknown identifier kind `{kind}`")))?;
         filter.identity = Some((kind, value.trim().to_owned()));
     }
@@ -163,9 +168,14 @@ struct NewContact {
     identities: Vec<NewIdentity>,
 }
 
-async fn create_contact(auth: TenantAuth, State(state): State<ApiState>, Json(body): Json<NewContact>) -> Result<Response, ApiError> {
+async fn create_contact(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Json(body): Json<NewContact>,
+) -> Result<Response, ApiError> {
     let identities: Vec<Identity> = body.identities.into_iter().map(|i| Identity::new(i.kind, i.value, i.scope)).collect();
-    let id = directory::create(&state.pool, &state.defaults, auth.tenant(), &actor(&auth), body.name.as_deref(), &identities).await?;
+    let id =
+        directory::create(&state.pool, &state.defaults, auth.tenant(), &actor(&auth), body.name.as_deref(), &identities).await?;
     Ok((StatusCode::CREATED, Json(card(&state.pool, auth.tenant(), id).await?)).into_response())
 }
 
@@ -175,7 +185,12 @@ struct Rename {
     name: String,
 }
 
-async fn rename_contact(auth: TenantAuth, State(state): State<ApiState>, Path(id): Path<String>, Json(body): Json<Rename>) -> Result<Json<Card>, ApiError> {
+async fn rename_contact(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(body): Json<Rename>,
+) -> Result<Json<Card>, ApiError> {
     let id = parse_id(&id)?;
     directory::rename(&state.pool, auth.tenant(), id, &actor(&auth), &body.name).await?;
     Ok(Json(card(&state.pool, auth.tenant(), id).await?))
@@ -223,7 +238,16 @@ async fn edit_identity(
     Json(body): Json<EditIdentity>,
 ) -> Result<Json<Card>, ApiError> {
     let id = parse_id(&id)?;
-    directory::edit_identity(&state.pool, &state.defaults, auth.tenant(), id, parse_id(&identity_id)?, &actor(&auth), &body.value).await?;
+    directory::edit_identity(
+        &state.pool,
+        &state.defaults,
+        auth.tenant(),
+        id,
+        parse_id(&identity_id)?,
+        &actor(&auth),
+        &body.value,
+    )
+    .await?;
     Ok(Json(card(&state.pool, auth.tenant(), id).await?))
 }
 
@@ -245,9 +269,15 @@ struct MergeBody {
     name: NameChoice,
 }
 
-async fn merge(auth: TenantAuth, State(state): State<ApiState>, Path(id): Path<String>, Json(body): Json<MergeBody>) -> Result<Response, ApiError> {
+async fn merge(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(body): Json<MergeBody>,
+) -> Result<Response, ApiError> {
     let survivor = parse_id(&id)?;
-    let merge_id = directory::merge(&state.pool, auth.tenant(), survivor, body.merged_contact_id, &actor(&auth), body.name).await?;
+    let merge_id =
+        directory::merge(&state.pool, auth.tenant(), survivor, body.merged_contact_id, &actor(&auth), body.name).await?;
     let card = card(&state.pool, auth.tenant(), survivor).await?;
     Ok(Json(json!({ "merge_id": merge_id, "survivor": card })).into_response())
 }
@@ -269,7 +299,11 @@ struct Pair {
     contact_b: Uuid,
 }
 
-async fn dismiss_duplicate(auth: TenantAuth, State(state): State<ApiState>, Json(pair): Json<Pair>) -> Result<StatusCode, ApiError> {
+async fn dismiss_duplicate(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Json(pair): Json<Pair>,
+) -> Result<StatusCode, ApiError> {
     directory::dismiss(&state.pool, auth.tenant(), pair.contact_a, pair.contact_b).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -290,7 +324,11 @@ async fn link(
     Ok(Json(json!({ "conversation_ref": conversation_ref, "contact_id": body.contact_id, "changed": changed })).into_response())
 }
 
-async fn unlink(auth: TenantAuth, State(state): State<ApiState>, Path(conversation_ref): Path<String>) -> Result<StatusCode, ApiError> {
+async fn unlink(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(conversation_ref): Path<String>,
+) -> Result<StatusCode, ApiError> {
     directory::unlink(&state.pool, auth.tenant(), &conversation_ref).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -299,7 +337,11 @@ async fn list_definitions(auth: TenantAuth, State(state): State<ApiState>) -> Re
     Ok(Json(json!({ "items": directory::definitions(&state.pool, auth.tenant()).await? })).into_response())
 }
 
-async fn create_definition(auth: TenantAuth, State(state): State<ApiState>, Json(body): Json<Definition>) -> Result<Response, ApiError> {
+async fn create_definition(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Json(body): Json<Definition>,
+) -> Result<Response, ApiError> {
     auth.require(&[Role::Admin])?;
     directory::put_definition(&state.pool, auth.tenant(), &body).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -333,7 +375,11 @@ async fn update_definition(
     Ok(Json(updated))
 }
 
-async fn delete_definition(auth: TenantAuth, State(state): State<ApiState>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_definition(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::Admin])?;
     directory::delete_definition(&state.pool, auth.tenant(), &name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -352,7 +398,11 @@ fn blocked_reason() -> String {
     "blocked".into()
 }
 
-async fn block_value(auth: TenantAuth, State(state): State<ApiState>, Json(body): Json<BlockBody>) -> Result<StatusCode, ApiError> {
+async fn block_value(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Json(body): Json<BlockBody>,
+) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::Admin])?;
     directory::block_value(&state.pool, auth.tenant(), body.kind, &body.pattern, &body.reason).await?;
     Ok(StatusCode::CREATED)

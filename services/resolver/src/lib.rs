@@ -41,7 +41,8 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
         blocked: Vec::new(),
         identifying_custom: Default::default(),
     };
-    let handler = Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults: defaults.clone() });
+    let handler =
+        Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults: defaults.clone() });
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("resolver")?);
 
     let routes = http::router(http::ApiState { pool: pool.clone(), verifier, defaults: Arc::new(defaults) });

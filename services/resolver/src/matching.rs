@@ -43,12 +43,18 @@ pub fn decide(lookups: &[Lookup], shared_limit: usize, auto_create: bool) -> (De
     let mut usable: Vec<&Lookup> = Vec::new();
     for lookup in lookups {
         if lookup.owners.len() >= shared_limit {
-            ignored.push(IgnoredIdentity { kind: lookup.identity.kind, value: lookup.identity.value.clone(), reason: "shared".into() });
+            ignored.push(IgnoredIdentity {
+                kind: lookup.identity.kind,
+                value: lookup.identity.value.clone(),
+                reason: "shared".into(),
+            });
         } else {
             usable.push(lookup);
         }
     }
-    let storable = |l: &&&Lookup| l.owners.is_empty() && !matches!(l.identity.kind, IdentityKind::ContactId | IdentityKind::ConversationLink);
+    let storable = |l: &&&Lookup| {
+        l.owners.is_empty() && !matches!(l.identity.kind, IdentityKind::ContactId | IdentityKind::ConversationLink)
+    };
     let fresh = || unique(usable.iter().filter(storable).map(|l| l.identity.clone()));
     let strongest = usable.iter().filter(|l| !l.owners.is_empty()).min_by_key(|l| l.identity.kind.strength());
     let decision = match strongest {
@@ -107,7 +113,10 @@ mod tests {
 
     #[test]
     fn an_unknown_identity_creates_a_contact_holding_it() {
-        assert_eq!(decision(&[lookup(IdentityKind::Psid, "1", &[])]), Decision::Create { identities: vec![id(IdentityKind::Psid, "1")] });
+        assert_eq!(
+            decision(&[lookup(IdentityKind::Psid, "1", &[])]),
+            Decision::Create { identities: vec![id(IdentityKind::Psid, "1")] }
+        );
     }
 
     #[test]
@@ -154,7 +163,8 @@ mod tests {
         ]);
         let Decision::Attach { contact_id, .. } = got else { panic!("expected attach") };
         assert_eq!(contact_id, Uuid::from_u128(9));
-        let linked = decision(&[lookup(IdentityKind::Custom, "CRM-1", &[1]), lookup(IdentityKind::ConversationLink, "conv-1", &[8])]);
+        let linked =
+            decision(&[lookup(IdentityKind::Custom, "CRM-1", &[1]), lookup(IdentityKind::ConversationLink, "conv-1", &[8])]);
         let Decision::Attach { contact_id, .. } = linked else { panic!("expected attach") };
         assert_eq!(contact_id, Uuid::from_u128(8));
         let created = decision(&[lookup(IdentityKind::ContactId, "x", &[]), lookup(IdentityKind::Psid, "2", &[])]);
@@ -163,7 +173,11 @@ mod tests {
 
     #[test]
     fn a_value_held_by_too_many_contacts_is_ignored_as_shared() {
-        let (got, ignored) = decide(&[lookup(IdentityKind::Phone, "+420222111000", &[1, 2, 3]), lookup(IdentityKind::Email, "e@x.cz", &[])], 3, true);
+        let (got, ignored) = decide(
+            &[lookup(IdentityKind::Phone, "+420222111000", &[1, 2, 3]), lookup(IdentityKind::Email, "e@x.cz", &[])],
+            3,
+            true,
+        );
         assert_eq!(got, Decision::Create { identities: vec![id(IdentityKind::Email, "e@x.cz")] });
         assert_eq!(ignored[0].reason, "shared");
     }

@@ -35,12 +35,11 @@ pub async fn relay_once(pool: &PgPool, publisher: &Publisher) -> anyhow::Result<
     if !locked {
         return Ok(0);
     }
-    let rows: Vec<(i64, String, String, String, Option<serde_json::Value>)> = sqlx::query_as(
-        "SELECT id, topic, key, event_type, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
-    )
-    .bind(BATCH)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows: Vec<(i64, String, String, String, Option<serde_json::Value>)> =
+        sqlx::query_as("SELECT id, topic, key, event_type, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1")
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
     if rows.is_empty() {
         return Ok(0);
     }

@@ -5,7 +5,8 @@
 //! run again, so both end on one contact.
 
 use contracts::{
-    Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoredIdentity, InteractionEvent, Resolution, ResolvedInteraction,
+    Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoredIdentity, InteractionEvent, Resolution,
+    ResolvedInteraction,
 };
 use serde_json::json;
 use sqlx::{Acquire, PgConnection};
@@ -29,7 +30,11 @@ pub enum ResolveError {
 /// Resolves `event` under the tenant's `rules` (or returns the stored decision when it was
 /// resolved before). `None`: nothing matched and auto-creation is off.
 #[tracing::instrument(skip_all, fields(tenant = %event.tenant_id, interaction_id = %event.interaction_id))]
-pub async fn resolve(conn: &mut PgConnection, rules: &TenantRules, event: &InteractionEvent) -> Result<Option<ResolvedInteraction>, ResolveError> {
+pub async fn resolve(
+    conn: &mut PgConnection,
+    rules: &TenantRules,
+    event: &InteractionEvent,
+) -> Result<Option<ResolvedInteraction>, ResolveError> {
     if let Some(done) = store::processed(conn, &event.tenant_id, event.interaction_id).await? {
         // Redelivery, or a later state of the same interaction (a call's progress, a delivery
         // status): the decision stands, the interaction content is the newest one.
@@ -87,7 +92,8 @@ async fn attempt(
 ) -> Result<Option<Option<ResolvedInteraction>>, ResolveError> {
     let tenant = event.tenant_id.as_str();
     let owners = store::owners(conn, tenant, identities).await?;
-    let lookups: Vec<Lookup> = identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
+    let lookups: Vec<Lookup> =
+        identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
     let (decision, shared) = decide(&lookups, rules.shared_value_limit, rules.auto_create);
     ignored.extend(shared);
     let actor = Actor::Channel { channel: event.body.channel.to_string(), interaction_id: event.interaction_id };
@@ -111,7 +117,8 @@ async fn attempt(
                 fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
             }
             fields.extend(inserted.iter().map(changes::identity_added));
-            let created = Change::new(tenant, contact_id, ContactChangeKind::Created, &actor, "created from an interaction nobody matched");
+            let created =
+                Change::new(tenant, contact_id, ContactChangeKind::Created, &actor, "created from an interaction nobody matched");
             changes::record(conn, created.with(fields)).await?;
             (contact_id, Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored })
         }
@@ -120,10 +127,15 @@ async fn attempt(
             let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
             let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
             for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
-                ignored.push(IgnoredIdentity { kind: skipped.kind, value: skipped.value.clone(), reason: "owned_by_other".into() });
+                ignored.push(IgnoredIdentity {
+                    kind: skipped.kind,
+                    value: skipped.value.clone(),
+                    reason: "owned_by_other".into(),
+                });
             }
             if !inserted.is_empty() {
-                let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, &actor, "learned from an interaction");
+                let added =
+                    Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, &actor, "learned from an interaction");
                 changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
             }
             update_name(conn, tenant, contact_id, event, &actor).await?;
@@ -133,7 +145,13 @@ async fn attempt(
         }
     };
     store::touch_interaction(conn, contact_id, event.body.occurred_at).await?;
-    let resolved = ResolvedInteraction { v: contracts::SCHEMA_VERSION, tenant_id: tenant.to_owned(), contact_id, interaction: event.clone(), resolution };
+    let resolved = ResolvedInteraction {
+        v: contracts::SCHEMA_VERSION,
+        tenant_id: tenant.to_owned(),
+        contact_id,
+        interaction: event.clone(),
+        resolution,
+    };
     store::record_processed(conn, tenant, event.interaction_id, Some(&resolved)).await?;
     metrics::counter!(
         runtime::http::metrics::RESOLUTIONS,
@@ -159,7 +177,11 @@ fn within_limits(
             *next += 1;
             let fits = held + *next <= max_per_kind;
             if !fits {
-                ignored.push(IgnoredIdentity { kind: identity.kind, value: identity.value.clone(), reason: "limit_per_kind".into() });
+                ignored.push(IgnoredIdentity {
+                    kind: identity.kind,
+                    value: identity.value.clone(),
+                    reason: "limit_per_kind".into(),
+                });
             }
             fits
         })
@@ -167,13 +189,29 @@ fn within_limits(
 }
 
 /// Other contacts matched by the same interaction go to the duplicates queue (once per pair).
-async fn suggest_duplicates(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, candidates: &[Candidate], actor: &Actor) -> sqlx::Result<()> {
+async fn suggest_duplicates(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    candidates: &[Candidate],
+    actor: &Actor,
+) -> sqlx::Result<()> {
     for candidate in candidates {
         if store::suggest_duplicate(conn, tenant, contact_id, candidate.contact_id, &candidate.identity).await? {
-            let field = FieldChange { field: format!("identities.{}", candidate.identity.kind), before: None, after: Some(json!(candidate.identity)) };
-            let change = Change::new(tenant, contact_id, ContactChangeKind::DuplicateSuggested, actor, "another contact matched the same interaction")
-                .with(vec![field])
-                .related(candidate.contact_id);
+            let field = FieldChange {
+                field: format!("identities.{}", candidate.identity.kind),
+                before: None,
+                after: Some(json!(candidate.identity)),
+            };
+            let change = Change::new(
+                tenant,
+                contact_id,
+                ContactChangeKind::DuplicateSuggested,
+                actor,
+                "another contact matched the same interaction",
+            )
+            .with(vec![field])
+            .related(candidate.contact_id);
             changes::record(conn, change).await?;
         }
     }
@@ -182,7 +220,13 @@ async fn suggest_duplicates(conn: &mut PgConnection, tenant: &str, contact_id: U
 
 /// Takes the profile name when its source ranks above the current one (an operator's name is
 /// never replaced automatically; equal sources keep the name already there).
-async fn update_name(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, event: &InteractionEvent, actor: &Actor) -> sqlx::Result<()> {
+async fn update_name(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    event: &InteractionEvent,
+    actor: &Actor,
+) -> sqlx::Result<()> {
     let Some(profile) = &event.body.profile else { return Ok(()) };
     let Some(new_name) = profile.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) else { return Ok(()) };
     let (current, current_source) = store::name(conn, contact_id).await?;

@@ -48,7 +48,8 @@ impl TenantRules {
         if raw.kind == IdentityKind::ConversationLink {
             return Err(ignore("not_accepted_from_channels"));
         }
-        let placeholder_number = matches!(raw.kind, IdentityKind::Phone | IdentityKind::Whatsapp) && one_repeated_digit(&raw.value);
+        let placeholder_number =
+            matches!(raw.kind, IdentityKind::Phone | IdentityKind::Whatsapp) && one_repeated_digit(&raw.value);
         if placeholder_number || PLACEHOLDERS.contains(&raw.value.trim().to_lowercase().as_str()) {
             return Err(ignore("blocked"));
         }
@@ -62,7 +63,9 @@ impl TenantRules {
         if is_blocked_by_default(&identity) {
             return Err(ignore("blocked"));
         }
-        if let Some(blocked) = self.blocked.iter().find(|b| b.kind.is_none_or(|k| k == identity.kind) && glob(&b.pattern, &identity.value)) {
+        if let Some(blocked) =
+            self.blocked.iter().find(|b| b.kind.is_none_or(|k| k == identity.kind) && glob(&b.pattern, &identity.value))
+        {
             return Err(ignore(&blocked.reason));
         }
         Ok(identity)
@@ -146,7 +149,9 @@ mod tests {
 
     #[test]
     fn test_example_and_no_reply_addresses_are_blocked() {
-        for value in ["test@test.com", "jan@example.com", "x@mail.example.org", "a@shop.test", "NoReply@acme.cz", "no-reply@bank.cz"] {
+        for value in
+            ["test@test.com", "jan@example.com", "x@mail.example.org", "a@shop.test", "NoReply@acme.cz", "no-reply@bank.cz"]
+        {
             assert_eq!(screen(IdentityKind::Email, value, None), Err("blocked".into()), "{value}");
         }
         assert_eq!(screen(IdentityKind::Email, "jan@novak.cz", None), Ok("jan@novak.cz".into()));

@@ -9,7 +9,11 @@ use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 /// The stored outcome of an interaction processed before: `Some(None)` means it matched nothing.
-pub async fn processed(conn: &mut PgConnection, tenant: &str, interaction_id: Uuid) -> sqlx::Result<Option<Option<ResolvedInteraction>>> {
+pub async fn processed(
+    conn: &mut PgConnection,
+    tenant: &str,
+    interaction_id: Uuid,
+) -> sqlx::Result<Option<Option<ResolvedInteraction>>> {
     let row: Option<(Option<Json<ResolvedInteraction>>,)> =
         sqlx::query_as("SELECT resolved FROM processed_interactions WHERE tenant_id = $1 AND interaction_id = $2")
             .bind(tenant)
@@ -111,11 +115,12 @@ pub async fn live_contact(conn: &mut PgConnection, tenant: &str, id: Uuid) -> sq
 
 /// The contact an operator linked `conversation_ref` to.
 pub async fn linked_contact(conn: &mut PgConnection, tenant: &str, conversation_ref: &str) -> sqlx::Result<Option<Uuid>> {
-    let row: Option<(Uuid,)> = sqlx::query_as("SELECT contact_id FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2")
-        .bind(tenant)
-        .bind(conversation_ref)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<(Uuid,)> =
+        sqlx::query_as("SELECT contact_id FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2")
+            .bind(tenant)
+            .bind(conversation_ref)
+            .fetch_optional(&mut *conn)
+            .await?;
     match row {
         Some((id,)) => live_contact(conn, tenant, id).await,
         None => Ok(None),
@@ -125,12 +130,19 @@ pub async fn linked_contact(conn: &mut PgConnection, tenant: &str, conversation_
 /// How many identities of each kind the contact holds.
 pub async fn kind_counts(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<std::collections::HashMap<String, i64>> {
     let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT kind, count(*) FROM contact_identities WHERE contact_id = $1 GROUP BY kind").bind(contact_id).fetch_all(conn).await?;
+        sqlx::query_as("SELECT kind, count(*) FROM contact_identities WHERE contact_id = $1 GROUP BY kind")
+            .bind(contact_id)
+            .fetch_all(conn)
+            .await?;
     Ok(rows.into_iter().collect())
 }
 
 /// The tenant's rules, with `defaults` where the tenant has no settings row.
-pub async fn rules(conn: &mut PgConnection, tenant: &str, defaults: &crate::rules::TenantRules) -> sqlx::Result<crate::rules::TenantRules> {
+pub async fn rules(
+    conn: &mut PgConnection,
+    tenant: &str,
+    defaults: &crate::rules::TenantRules,
+) -> sqlx::Result<crate::rules::TenantRules> {
     let mut rules = defaults.clone();
     let settings: Option<(Option<String>, bool, i32, i32)> = sqlx::query_as(
         "SELECT default_region, auto_create, shared_value_limit, max_per_kind FROM tenant_settings WHERE tenant_id = $1",
@@ -147,7 +159,10 @@ pub async fn rules(conn: &mut PgConnection, tenant: &str, defaults: &crate::rule
         rules.max_per_kind = max_per_kind.max(1) as usize;
     }
     let blocked: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1").bind(tenant).fetch_all(&mut *conn).await?;
+        sqlx::query_as("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_all(&mut *conn)
+            .await?;
     rules.blocked = blocked
         .into_iter()
         .map(|(kind, pattern, reason)| crate::rules::Blocked { kind: IdentityKind::parse(&kind), pattern, reason })
@@ -178,7 +193,13 @@ pub async fn suggest_duplicate(conn: &mut PgConnection, tenant: &str, a: Uuid, b
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn create_contact(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, profile: Option<&Profile>, at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn create_contact(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    profile: Option<&Profile>,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     let name = profile.and_then(|p| p.name.clone());
     let source = name.as_ref().and(profile).map(|p| p.name_source.as_str());
     sqlx::query(
@@ -252,7 +273,13 @@ pub async fn touch_interaction(conn: &mut PgConnection, contact_id: Uuid, at: Da
 }
 
 /// Writes an event to the outbox in the caller's transaction; `None` is a tombstone.
-pub async fn enqueue<T: Serialize>(conn: &mut PgConnection, topic: &str, key: &str, event_type: &str, payload: Option<&T>) -> sqlx::Result<()> {
+pub async fn enqueue<T: Serialize>(
+    conn: &mut PgConnection,
+    topic: &str,
+    key: &str,
+    event_type: &str,
+    payload: Option<&T>,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)")
         .bind(topic)
         .bind(key)
@@ -331,7 +358,8 @@ pub struct ListFilter {
 
 /// Contact ids of `tenant` matching `filter`, newest first.
 pub async fn list(pool: &PgPool, tenant: &str, filter: &ListFilter, limit: i64) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
-    let pattern = filter.q.as_ref().map(|q| format!("%{}%", q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let pattern =
+        filter.q.as_ref().map(|q| format!("%{}%", q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     sqlx::query_as(
         "SELECT c.contact_id, c.created_at FROM contacts c
          WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.merged_into IS NULL

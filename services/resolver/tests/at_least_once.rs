@@ -15,7 +15,8 @@ use testkit::{eventually, fresh_database, json, TestKafka};
 
 async fn publish_all(publisher: &Publisher, events: &[InteractionEvent]) {
     let keys: Vec<String> = events.iter().map(InteractionEvent::key).collect();
-    let sends = events.iter().zip(&keys).map(|(e, k)| publisher.publish(topics::INTERACTIONS_INGESTED, k, "interaction.ingested", e));
+    let sends =
+        events.iter().zip(&keys).map(|(e, k)| publisher.publish(topics::INTERACTIONS_INGESTED, k, "interaction.ingested", e));
     for result in futures::future::join_all(sends).await {
         result.expect("published");
     }
@@ -53,8 +54,10 @@ async fn a_resolver_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
     assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await as usize, PEOPLE, "one contact per person");
     assert_eq!(count(&pool, "SELECT count(*) FROM contact_identities").await as usize, PEOPLE);
     // At least once: the batch in flight at the kill may be published twice; count distinct ids.
-    let distinct = |messages: &[rdkafka::message::OwnedMessage]| testkit::distinct_nested(messages, "interaction", "interaction_id").len();
-    let resolved = kafka.reader(topics::INTERACTIONS_RESOLVED).until(Duration::from_secs(60), |m| distinct(m) == events.len()).await;
+    let distinct =
+        |messages: &[rdkafka::message::OwnedMessage]| testkit::distinct_nested(messages, "interaction", "interaction_id").len();
+    let resolved =
+        kafka.reader(topics::INTERACTIONS_RESOLVED).until(Duration::from_secs(60), |m| distinct(m) == events.len()).await;
     let mut contact_of: HashMap<String, String> = HashMap::new();
     let mut seen = HashSet::new();
     for message in resolved.iter().map(json) {
@@ -76,8 +79,18 @@ async fn two_resolvers_creating_the_same_new_identity_at_once_converge_on_one_co
     let mut events = Vec::new();
     for i in 0..PAIRS {
         let phone = format!("+42077{:07}", 1_000_000 + i);
-        events.push(interaction("acme", &format!("a-{i}"), vec![id(IdentityKind::Email, &format!("a{i}@example.cz")), id(IdentityKind::Phone, &phone)], None));
-        events.push(interaction("acme", &format!("b-{i}"), vec![id(IdentityKind::Email, &format!("b{i}@example.cz")), id(IdentityKind::Phone, &phone)], None));
+        events.push(interaction(
+            "acme",
+            &format!("a-{i}"),
+            vec![id(IdentityKind::Email, &format!("a{i}@example.cz")), id(IdentityKind::Phone, &phone)],
+            None,
+        ));
+        events.push(interaction(
+            "acme",
+            &format!("b-{i}"),
+            vec![id(IdentityKind::Email, &format!("b{i}@example.cz")), id(IdentityKind::Phone, &phone)],
+            None,
+        ));
     }
     let (one, two) = (start(&kafka, &db, 20).await, start(&kafka, &db, 20).await);
     // Let both instances join the group before the burst.
@@ -85,14 +98,24 @@ async fn two_resolvers_creating_the_same_new_identity_at_once_converge_on_one_co
     publish_all(&publisher, &events).await;
 
     // A rebalance while both instances settle may publish a batch twice: count distinct ids.
-    let distinct = |messages: &[rdkafka::message::OwnedMessage]| testkit::distinct_nested(messages, "interaction", "interaction_id").len();
-    let resolved: Vec<Value> =
-        kafka.reader(topics::INTERACTIONS_RESOLVED).until(Duration::from_secs(120), |m| distinct(m) == events.len()).await.iter().map(json).collect();
+    let distinct =
+        |messages: &[rdkafka::message::OwnedMessage]| testkit::distinct_nested(messages, "interaction", "interaction_id").len();
+    let resolved: Vec<Value> = kafka
+        .reader(topics::INTERACTIONS_RESOLVED)
+        .until(Duration::from_secs(120), |m| distinct(m) == events.len())
+        .await
+        .iter()
+        .map(json)
+        .collect();
     let mut contact_of_pair: HashMap<String, String> = HashMap::new();
     for r in &resolved {
         let pair = r["interaction"]["provider_ref"].as_str().unwrap_or_default()[2..].to_owned();
         let contact = r["contact_id"].as_str().unwrap_or_default().to_owned();
-        assert_eq!(contact_of_pair.entry(pair).or_insert_with(|| contact.clone()), &contact, "a shared phone split into two contacts");
+        assert_eq!(
+            contact_of_pair.entry(pair).or_insert_with(|| contact.clone()),
+            &contact,
+            "a shared phone split into two contacts"
+        );
     }
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await as usize, PAIRS);

@@ -37,7 +37,11 @@ async fn setup() -> Setup {
 fn identities(card: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = card["identities"]
         .as_array()
-        .map(|ids| ids.iter().map(|i| (i["kind"].as_str().unwrap_or("").to_owned(), i["value"].as_str().unwrap_or("").to_owned())).collect())
+        .map(|ids| {
+            ids.iter()
+                .map(|i| (i["kind"].as_str().unwrap_or("").to_owned(), i["value"].as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -55,10 +59,15 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
     let a = create(&s.operator, json!({"name": "Jan Novák", "identities": [{"kind": "email", "value": "jan@novak.cz"}]})).await;
     let b = create(&s.operator, json!({"name": "Honza", "identities": [{"kind": "phone", "value": "777 123 456"}, {"kind": "psid", "value": "P1", "scope": "page"}]})).await;
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
-    assert_eq!(s.operator.call("POST", &format!("/v1/conversations/conv-b/link"), Some(json!({"contact_id": b_id}))).await.0, 200);
+    assert_eq!(
+        s.operator.call("POST", &format!("/v1/conversations/conv-b/link"), Some(json!({"contact_id": b_id}))).await.0,
+        200
+    );
 
-    let (status, merged) =
-        s.operator.call("POST", &format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id, "name": "merged"}))).await;
+    let (status, merged) = s
+        .operator
+        .call("POST", &format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id, "name": "merged"})))
+        .await;
     assert_eq!(status, 200, "{merged}");
     let merge_id = merged["merge_id"].as_str().expect("merge id").to_owned();
     assert_eq!(merged["survivor"]["name"], "Honza", "the operator chose the merged contact's name");
@@ -68,7 +77,16 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
 
     // An interaction by the merged contact's PSID, or in its linked conversation, now lands on the survivor.
     let reader = s.kafka.reader(topics::INTERACTIONS_RESOLVED);
-    publish(&s.publisher, &[interaction("acme", "after-merge", vec![contracts::Identity::new(IdentityKind::Psid, "P1", Some("page".into()))], None)]).await;
+    publish(
+        &s.publisher,
+        &[interaction(
+            "acme",
+            "after-merge",
+            vec![contracts::Identity::new(IdentityKind::Psid, "P1", Some("page".into()))],
+            None,
+        )],
+    )
+    .await;
     assert_eq!(testkit::json(&reader.take(1, WAIT).await[0])["contact_id"], a_id);
 
     let (status, restored) = s.operator.call("POST", &format!("/v1/merges/{merge_id}/unmerge"), None).await;
@@ -85,16 +103,14 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
     assert_eq!(kinds, ["created", "created", "merged", "unmerged"]);
     assert_eq!(changes[2]["related_contact_id"], b_id);
     assert_eq!(changes[2]["actor"], json!({"type": "operator", "id": "test-operator"}));
-    let name_change = changes[2]["changes"].as_array().expect("fields").iter().find(|f| f["field"] == "name").expect("name moved");
+    let name_change =
+        changes[2]["changes"].as_array().expect("fields").iter().find(|f| f["field"] == "name").expect("name moved");
     assert_eq!((&name_change["before"], &name_change["after"]), (&json!("Jan Novák"), &json!("Honza")));
 
     // The compacted snapshot topic: B's card, B's tombstone at the merge, B's card again after unmerge.
     let snapshots = s.kafka.reader(topics::CONTACTS_SNAPSHOT).take(6, WAIT).await;
-    let of_b: Vec<bool> = snapshots
-        .iter()
-        .filter(|m| testkit::key(m).ends_with(b_id))
-        .map(|m| rdkafka::Message::payload(m).is_some())
-        .collect();
+    let of_b: Vec<bool> =
+        snapshots.iter().filter(|m| testkit::key(m).ends_with(b_id)).map(|m| rdkafka::Message::payload(m).is_some()).collect();
     assert_eq!(of_b, [true, false, true], "card, tombstone on merge-away, card after unmerge");
 }
 
@@ -105,20 +121,42 @@ async fn identifiers_are_validated_owned_once_and_every_change_is_an_event() {
     let b = create(&s.operator, json!({})).await;
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
 
-    let (status, problem) = s.operator.call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "phone", "value": "00420777111222"}))).await;
+    let (status, problem) = s
+        .operator
+        .call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "phone", "value": "00420777111222"})))
+        .await;
     assert_eq!(status, 409, "the same number in another format is the same identifier");
     assert_eq!(problem["owner_contact_id"], a_id);
-    let (status, _) = s.operator.call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "email", "value": "not-an-address"}))).await;
+    let (status, _) = s
+        .operator
+        .call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "email", "value": "not-an-address"})))
+        .await;
     assert_eq!(status, 422);
-    let (status, _) = s.operator.call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "email", "value": "test@test.com"}))).await;
+    let (status, _) = s
+        .operator
+        .call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "email", "value": "test@test.com"})))
+        .await;
     assert_eq!(status, 422, "blocked values are refused");
-    let (status, _) = s.operator.call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "email", "value": "x@y.cz", "colour": "red"}))).await;
+    let (status, _) = s
+        .operator
+        .call(
+            "POST",
+            &format!("/v1/contacts/{b_id}/identities"),
+            Some(json!({"kind": "email", "value": "x@y.cz", "colour": "red"})),
+        )
+        .await;
     assert_eq!(status, 422, "unknown fields are rejected");
 
-    let (status, card) = s.operator.call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "email", "value": "Eva@Example.CZ"}))).await;
+    let (status, card) = s
+        .operator
+        .call("POST", &format!("/v1/contacts/{b_id}/identities"), Some(json!({"kind": "email", "value": "Eva@Example.CZ"})))
+        .await;
     assert_eq!(status, 201);
     let email_id = card["identities"][0]["identity_id"].as_str().expect("identity id").to_owned();
-    let (status, card) = s.operator.call("PATCH", &format!("/v1/contacts/{b_id}/identities/{email_id}"), Some(json!({"value": "eva@novak.cz"}))).await;
+    let (status, card) = s
+        .operator
+        .call("PATCH", &format!("/v1/contacts/{b_id}/identities/{email_id}"), Some(json!({"value": "eva@novak.cz"})))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(card["identities"][0]["value"], "eva@novak.cz");
     assert_eq!(s.operator.call("DELETE", &format!("/v1/contacts/{b_id}/identities/{email_id}"), None).await.0, 204);
@@ -137,15 +175,31 @@ async fn identifiers_are_validated_owned_once_and_every_change_is_an_event() {
 
     // An operator's name is never overwritten by a channel or a form.
     let reader = s.kafka.reader(topics::INTERACTIONS_RESOLVED);
-    publish(&s.publisher, &[interaction("acme", "n", vec![id(IdentityKind::Phone, "+420777111222")], Some(("Someone Else", NameSource::Form)))]).await;
+    publish(
+        &s.publisher,
+        &[interaction("acme", "n", vec![id(IdentityKind::Phone, "+420777111222")], Some(("Someone Else", NameSource::Form)))],
+    )
+    .await;
     reader.take(1, WAIT).await;
     let (_, a_card) = s.operator.call("GET", &format!("/v1/contacts/{a_id}"), None).await;
     assert_eq!(a_card["name"], "Someone Else", "a form name fills a contact without a name");
-    publish(&s.publisher, &[interaction("acme", "n2", vec![id(IdentityKind::Phone, "+420777111222")], Some(("Channel Name", NameSource::Channel)))]).await;
+    publish(
+        &s.publisher,
+        &[interaction("acme", "n2", vec![id(IdentityKind::Phone, "+420777111222")], Some(("Channel Name", NameSource::Channel)))],
+    )
+    .await;
     reader.take(1, WAIT).await;
-    assert_eq!(s.operator.call("GET", &format!("/v1/contacts/{a_id}"), None).await.1["name"], "Someone Else", "a channel name ranks below a form name");
+    assert_eq!(
+        s.operator.call("GET", &format!("/v1/contacts/{a_id}"), None).await.1["name"],
+        "Someone Else",
+        "a channel name ranks below a form name"
+    );
     s.operator.call("PATCH", &format!("/v1/contacts/{a_id}"), Some(json!({"name": "Operátor Jméno"}))).await;
-    publish(&s.publisher, &[interaction("acme", "n3", vec![id(IdentityKind::Phone, "+420777111222")], Some(("Form Again", NameSource::Form)))]).await;
+    publish(
+        &s.publisher,
+        &[interaction("acme", "n3", vec![id(IdentityKind::Phone, "+420777111222")], Some(("Form Again", NameSource::Form)))],
+    )
+    .await;
     reader.take(1, WAIT).await;
     assert_eq!(s.operator.call("GET", &format!("/v1/contacts/{a_id}"), None).await.1["name"], "Operátor Jméno");
 }
@@ -163,18 +217,45 @@ async fn linked_conversations_custom_identifiers_blocked_and_shared_values_steer
     };
 
     // Custom identifiers: only defined parameters flagged as identifying match.
-    assert_eq!(s.operator.call("POST", "/v1/identifier-definitions", Some(json!({"name": "crm_id", "label": "CRM", "identifies_client": true}))).await.0, 403);
-    assert_eq!(s.admin.call("POST", "/v1/identifier-definitions", Some(json!({"name": "crm_id", "label": "CRM", "identifies_client": true}))).await.0, 201);
+    assert_eq!(
+        s.operator
+            .call(
+                "POST",
+                "/v1/identifier-definitions",
+                Some(json!({"name": "crm_id", "label": "CRM", "identifies_client": true}))
+            )
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        s.admin
+            .call(
+                "POST",
+                "/v1/identifier-definitions",
+                Some(json!({"name": "crm_id", "label": "CRM", "identifies_client": true}))
+            )
+            .await
+            .0,
+        201
+    );
     let crm = create(&s.operator, json!({"identities": [{"kind": "custom", "value": "CRM-77", "scope": "crm_id"}]})).await;
     let mut by_crm = interaction("acme", "crm", vec![id(IdentityKind::Email, "new@novak.cz")], None);
     by_crm.body.parameters.insert("crm_id".into(), "CRM-77".into());
     let resolved = resolve(by_crm).await;
     assert_eq!(resolved["contact_id"], crm["contact_id"]);
     assert_eq!(resolved["resolution"]["matched_by"], json!({"kind": "custom", "value": "CRM-77", "scope": "crm_id"}));
-    assert_eq!(s.admin.call("PATCH", "/v1/identifier-definitions/crm_id", Some(json!({"identifies_client": false}))).await.0, 200);
+    assert_eq!(
+        s.admin.call("PATCH", "/v1/identifier-definitions/crm_id", Some(json!({"identifies_client": false}))).await.0,
+        200
+    );
     let mut off = interaction("acme", "crm-off", vec![id(IdentityKind::Email, "other@novak.cz")], None);
     off.body.parameters.insert("crm_id".into(), "CRM-77".into());
-    assert_ne!(resolve(off).await["contact_id"], crm["contact_id"], "a parameter that no longer identifies the client never matches");
+    assert_ne!(
+        resolve(off).await["contact_id"],
+        crm["contact_id"],
+        "a parameter that no longer identifies the client never matches"
+    );
 
     // A conversation linked by an operator wins over identifiers, and the contact learns them.
     let target = create(&s.operator, json!({"name": "Linked"})).await;
@@ -188,8 +269,19 @@ async fn linked_conversations_custom_identifiers_blocked_and_shared_values_steer
 
     // Blocked values never match nor attach; the decision says why.
     assert_eq!(s.admin.call("POST", "/v1/blocked-values", Some(json!({"kind": "phone", "pattern": "+420800*"}))).await.0, 201);
-    let blocked = resolve(interaction("acme", "blocked", vec![id(IdentityKind::Phone, "800 123 456"), id(IdentityKind::Email, "noreply@shop.cz")], None)).await;
-    let reasons: Vec<&str> = blocked["resolution"]["ignored"].as_array().expect("ignored").iter().map(|i| i["reason"].as_str().unwrap_or("")).collect();
+    let blocked = resolve(interaction(
+        "acme",
+        "blocked",
+        vec![id(IdentityKind::Phone, "800 123 456"), id(IdentityKind::Email, "noreply@shop.cz")],
+        None,
+    ))
+    .await;
+    let reasons: Vec<&str> = blocked["resolution"]["ignored"]
+        .as_array()
+        .expect("ignored")
+        .iter()
+        .map(|i| i["reason"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(reasons, ["blocked", "blocked"]);
 
     // A value held by three contacts (knowingly shared) stops being used for matching.
@@ -197,7 +289,8 @@ async fn linked_conversations_custom_identifiers_blocked_and_shared_values_steer
     for _ in 0..3 {
         let contact = create(&s.operator, json!({})).await;
         let path = format!("/v1/contacts/{}/identities", contact["contact_id"].as_str().expect("id"));
-        let (status, _) = s.operator.call("POST", &path, Some(json!({"kind": "phone", "value": "+420222111000", "shared": true}))).await;
+        let (status, _) =
+            s.operator.call("POST", &path, Some(json!({"kind": "phone", "value": "+420222111000", "shared": true}))).await;
         assert_eq!(status, 201);
         holders.push(contact["contact_id"].clone());
     }
@@ -236,7 +329,8 @@ async fn no_endpoint_that_takes_an_id_crosses_tenants() {
     let b = create(&s.operator, json!({})).await;
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
     let identity_id = a["identities"][0]["identity_id"].as_str().expect("identity id");
-    let (_, merged) = s.operator.call("POST", &format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id}))).await;
+    let (_, merged) =
+        s.operator.call("POST", &format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id}))).await;
     let merge_id = merged["merge_id"].as_str().expect("merge id");
     let foreign = &s.other_tenant;
     for (method, path, body) in [
@@ -263,7 +357,8 @@ async fn no_endpoint_that_takes_an_id_crosses_tenants() {
 #[tokio::test]
 async fn the_contact_list_filters_by_text_without_diacritics_email_phone_and_identifier() {
     let s = setup().await;
-    let jiri = create(&s.operator, json!({"name": "Jiří Novák", "identities": [{"kind": "phone", "value": "+420 602 123 456"}]})).await;
+    let jiri =
+        create(&s.operator, json!({"name": "Jiří Novák", "identities": [{"kind": "phone", "value": "+420 602 123 456"}]})).await;
     create(&s.operator, json!({"name": "Eva Svobodová", "identities": [{"kind": "email", "value": "eva@svoboda.cz"}]})).await;
     let names = |page: &Value| -> Vec<String> {
         page["items"].as_array().expect("items").iter().map(|c| c["name"].as_str().unwrap_or("").to_owned()).collect()

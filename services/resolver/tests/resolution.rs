@@ -34,7 +34,10 @@ async fn a_new_identity_creates_a_contact_and_the_next_interaction_attaches_to_i
 
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await, 1);
-    assert_eq!(count(&pool, "SELECT count(*) FROM contact_identities WHERE kind = 'psid' AND scope = '104729361234567'").await, 1);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM contact_identities WHERE kind = 'psid' AND scope = '104729361234567'").await,
+        1
+    );
     assert_eq!(count(&pool, "SELECT count(*) FROM processed_interactions").await, 2);
 
     let change = json(&kafka.reader(topics::CONTACTS_CHANGES).take(1, WAIT).await[0]);
@@ -51,7 +54,12 @@ async fn redelivered_interactions_change_nothing() {
     let (kafka, db) = (TestKafka::start().await, fresh_database());
     let _resolver = start(&kafka, &db, 50).await;
     let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let event = interaction("acme", "dup-1", vec![id(IdentityKind::Email, "jan.novak@example.cz")], Some(("Jan Novák", NameSource::Form)));
+    let event = interaction(
+        "acme",
+        "dup-1",
+        vec![id(IdentityKind::Email, "jan.novak@example.cz")],
+        Some(("Jan Novák", NameSource::Form)),
+    );
     publish(&publisher, &[event.clone(), event.clone(), event]).await;
 
     let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(3, WAIT).await.iter().map(json).collect();
@@ -74,7 +82,12 @@ async fn phone_and_email_format_variants_resolve_to_one_contact_which_learns_new
     let mut resolved: Vec<Value> = Vec::new();
     for event in [
         interaction("acme", "a", vec![id(IdentityKind::Email, "  Jan.Novak@Example.CZ ")], Some(("Jan Novák", NameSource::Form))),
-        interaction("acme", "b", vec![id(IdentityKind::Phone, "+420 777 123 456"), id(IdentityKind::Email, "jan.novak@example.cz")], None),
+        interaction(
+            "acme",
+            "b",
+            vec![id(IdentityKind::Phone, "+420 777 123 456"), id(IdentityKind::Email, "jan.novak@example.cz")],
+            None,
+        ),
         interaction("acme", "c", vec![id(IdentityKind::Phone, "00420777123456")], Some(("jnovak", NameSource::Channel))),
         interaction("acme", "d", vec![id(IdentityKind::Phone, "777123456")], None),
     ] {
@@ -87,12 +100,11 @@ async fn phone_and_email_format_variants_resolve_to_one_contact_which_learns_new
     assert_eq!(resolved[3]["resolution"]["matched_by"]["value"], "+420777123456", "a national number in the default region");
 
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
-    let identities: Vec<(String, String)> = sqlx::query_as("SELECT kind, value FROM contact_identities ORDER BY kind")
-        .fetch_all(&pool)
-        .await
-        .expect("identities");
+    let identities: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, value FROM contact_identities ORDER BY kind").fetch_all(&pool).await.expect("identities");
     assert_eq!(identities, vec![("email".into(), "jan.novak@example.cz".into()), ("phone".into(), "+420777123456".into())]);
-    let name: (String, String) = sqlx::query_as("SELECT name, name_source FROM contacts").fetch_one(&pool).await.expect("contact");
+    let name: (String, String) =
+        sqlx::query_as("SELECT name, name_source FROM contacts").fetch_one(&pool).await.expect("contact");
     assert_eq!(name, ("Jan Novák".into(), "form".into()), "a channel profile name never replaces a form name");
 }
 
@@ -106,7 +118,12 @@ async fn conflicting_identities_attach_to_the_strongest_and_never_merge() {
     for event in [
         interaction("acme", "p", vec![id(IdentityKind::Phone, "+420777000111")], None),
         interaction("acme", "e", vec![id(IdentityKind::Email, "eva@example.cz")], None),
-        interaction("acme", "both", vec![id(IdentityKind::Phone, "+420777000111"), id(IdentityKind::Email, "eva@example.cz")], None),
+        interaction(
+            "acme",
+            "both",
+            vec![id(IdentityKind::Phone, "+420777000111"), id(IdentityKind::Email, "eva@example.cz")],
+            None,
+        ),
     ] {
         publish(&publisher, &[event]).await;
         resolved.push(json(&reader.take(1, WAIT).await[0]));
@@ -137,7 +154,10 @@ async fn poison_messages_are_dead_lettered_and_the_rest_still_resolves() {
     for message in &dead {
         let headers = rdkafka::Message::headers(message).expect("error headers");
         let keys: Vec<&str> = rdkafka::message::Headers::iter(headers).map(|h| h.key).collect();
-        assert!(keys.contains(&contracts::headers::DLQ_ERROR) && keys.contains(&contracts::headers::DLQ_ORIGIN_OFFSET), "{keys:?}");
+        assert!(
+            keys.contains(&contracts::headers::DLQ_ERROR) && keys.contains(&contracts::headers::DLQ_ORIGIN_OFFSET),
+            "{keys:?}"
+        );
     }
     let resolved = json(&kafka.reader(topics::INTERACTIONS_RESOLVED).take(1, WAIT).await[0]);
     assert_eq!(resolved["interaction"]["provider_ref"], "ok");

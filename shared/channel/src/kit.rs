@@ -33,9 +33,7 @@ pub fn webhook_router<A: ChannelAdapter>(path: &str, kit: Kit<A>) -> Router {
 #[tracing::instrument(skip_all, fields(channel = %A::CHANNEL), err(level = "warn"))]
 async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Request) -> Result<Response, Rejected> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, kit.body_limit)
-        .await
-        .map_err(|_| Rejected::TooLarge(kit.body_limit))?;
+    let body = axum::body::to_bytes(body, kit.body_limit).await.map_err(|_| Rejected::TooLarge(kit.body_limit))?;
     let raw = RawRequest { headers: parts.headers, uri: parts.uri, body };
     kit.adapter.verify(&raw)?;
     let interactions = match kit.adapter.parse(&raw)? {
@@ -59,9 +57,10 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
     }
 
     let keys: Vec<String> = events.iter().map(InteractionEvent::key).collect();
-    let publishes = events.iter().zip(&keys).map(|(event, key)| {
-        kit.publisher.publish(topics::INTERACTIONS_INGESTED, key, "interaction.ingested", event)
-    });
+    let publishes = events
+        .iter()
+        .zip(&keys)
+        .map(|(event, key)| kit.publisher.publish(topics::INTERACTIONS_INGESTED, key, "interaction.ingested", event));
     for result in futures::future::join_all(publishes).await {
         result.map_err(|e| Rejected::Kafka(e.to_string()))?;
     }

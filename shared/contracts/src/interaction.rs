@@ -36,17 +36,9 @@ impl Channel {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Channel::Messenger,
-            Channel::Whatsapp,
-            Channel::Vk,
-            Channel::Apple,
-            Channel::Email,
-            Channel::Voip,
-            Channel::Webchat,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+        [Channel::Messenger, Channel::Whatsapp, Channel::Vk, Channel::Apple, Channel::Email, Channel::Voip, Channel::Webchat]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -270,7 +262,8 @@ impl InteractionEvent {
     /// Message key: `tenant|channel|channel_identity`; an interaction without identities (an
     /// anonymous web chat visitor) is keyed by its conversation, so it still keeps its order.
     pub fn key(&self) -> String {
-        let identity = self.body.identities.first().map(|i| i.value.as_str()).or(self.body.conversation_ref.as_deref()).unwrap_or("");
+        let identity =
+            self.body.identities.first().map(|i| i.value.as_str()).or(self.body.conversation_ref.as_deref()).unwrap_or("");
         format!("{}|{}|{}", self.tenant_id, self.body.channel, identity)
     }
 }

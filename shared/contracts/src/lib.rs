@@ -9,8 +9,7 @@ pub mod topics;
 
 pub use changes::{Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange};
 pub use interaction::{
-    Attachment, Call, Channel, Content, Direction, Identity, IdentityKind, InteractionBody,
-    InteractionEvent, NameSource, Profile,
+    Attachment, Call, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile,
 };
 pub use resolved::{IgnoredIdentity, MatchedBy, Resolution, ResolvedInteraction};
 

@@ -10,12 +10,7 @@ pub const CONTACTS_CHANGES: &str = "contacts.changes";
 pub const CONTACTS_SNAPSHOT: &str = "contacts.snapshot";
 
 /// Every topic the system uses, with its dead-letter twin where it has consumers.
-pub const ALL: [&str; 4] = [
-    INTERACTIONS_INGESTED,
-    INTERACTIONS_RESOLVED,
-    CONTACTS_CHANGES,
-    CONTACTS_SNAPSHOT,
-];
+pub const ALL: [&str; 4] = [INTERACTIONS_INGESTED, INTERACTIONS_RESOLVED, CONTACTS_CHANGES, CONTACTS_SNAPSHOT];
 
 /// The dead-letter topic of `topic`: `<topic>.dlq`.
 pub fn dead_letter(topic: &str) -> String {

@@ -25,11 +25,7 @@ pub struct Region(country::Id);
 
 impl Region {
     pub fn parse(code: &str) -> Result<Self> {
-        code.trim()
-            .to_ascii_uppercase()
-            .parse::<country::Id>()
-            .map(Region)
-            .map_err(|_| Error::InvalidRegion(code.to_owned()))
+        code.trim().to_ascii_uppercase().parse::<country::Id>().map(Region).map_err(|_| Error::InvalidRegion(code.to_owned()))
     }
 }
 
@@ -42,8 +38,7 @@ pub fn normalize_phone(raw: &str, region: Option<Region>) -> Result<String> {
     } else {
         trimmed.to_owned()
     };
-    let number = phonenumber::parse(region.map(|r| r.0), &candidate)
-        .map_err(|_| Error::InvalidPhone(raw.to_owned()))?;
+    let number = phonenumber::parse(region.map(|r| r.0), &candidate).map_err(|_| Error::InvalidPhone(raw.to_owned()))?;
     if !phonenumber::is_valid(&number) {
         return Err(Error::InvalidPhone(raw.to_owned()));
     }

@@ -54,19 +54,10 @@ impl<S: DeserializeOwned + Default> Settings<S> {
             builder = builder.add_source(config::File::from(file).required(false));
         }
         builder = builder
-            .add_source(
-                config::Environment::with_prefix("APP")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
+            .add_source(config::Environment::with_prefix("APP").prefix_separator("__").separator("__").try_parsing(true))
             .set_override_option("kafka.brokers", std::env::var("KAFKA_BROKERS").ok())?
             .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?;
-        builder
-            .build()
-            .context("reading settings")?
-            .try_deserialize()
-            .context("invalid settings (file or APP__* environment)")
+        builder.build().context("reading settings")?.try_deserialize().context("invalid settings (file or APP__* environment)")
     }
 }
 

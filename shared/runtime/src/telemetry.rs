@@ -38,17 +38,12 @@ pub fn init(service_name: &'static str, settings: &TelemetrySettings) -> anyhow:
     };
     let provider = match &settings.otlp_endpoint {
         Some(endpoint) => {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_endpoint(endpoint.clone())
-                .build()?;
+            let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().with_endpoint(endpoint.clone()).build()?;
             Some(tracer_provider(service_name, exporter))
         }
         None => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)).boxed());
+    let otel = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)).boxed());
     tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
     if let Some(provider) = &provider {
         opentelemetry::global::set_tracer_provider(provider.clone());

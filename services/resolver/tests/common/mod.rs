@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use contracts::{topics, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile};
+use contracts::{
+    topics, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile,
+};
 use runtime::kafka::Publisher;
 use runtime::settings::DatabaseSettings;
 use runtime::shutdown::CancellationToken;
@@ -28,7 +30,12 @@ pub async fn start(kafka: &TestKafka, database: &DatabaseSettings, batch_size: u
     Resolver { running, url, shutdown }
 }
 
-pub fn interaction(tenant: &str, provider_ref: &str, identities: Vec<Identity>, name: Option<(&str, NameSource)>) -> InteractionEvent {
+pub fn interaction(
+    tenant: &str,
+    provider_ref: &str,
+    identities: Vec<Identity>,
+    name: Option<(&str, NameSource)>,
+) -> InteractionEvent {
     InteractionEvent::new(
         tenant,
         InteractionBody {

@@ -71,7 +71,11 @@ pub fn issue_hs256(settings: &AuthSettings, sub: &str, tenant_id: &str, role: Ro
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
     };
-    Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.expose_secret().as_bytes()))?)
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.expose_secret().as_bytes()),
+    )?)
 }
 
 /// The authenticated caller; extracting it rejects requests without a valid bearer token.

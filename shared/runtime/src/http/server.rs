@@ -71,10 +71,7 @@ async fn ready(State(readiness): State<Readiness>) -> Response {
 async fn observe(service: &'static str, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span = tracing::info_span!("http", service, %method, route = %route, status = tracing::field::Empty);
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16().to_string();

@@ -13,10 +13,7 @@ use crate::settings::KafkaSettings;
 
 /// Every topic with its dead-letter twin.
 pub fn all_topics() -> Vec<String> {
-    contracts::topics::ALL
-        .iter()
-        .flat_map(|t| [t.to_string(), contracts::topics::dead_letter(t)])
-        .collect()
+    contracts::topics::ALL.iter().flat_map(|t| [t.to_string(), contracts::topics::dead_letter(t)]).collect()
 }
 
 /// Creates `topics` with `partitions` each; topics that already exist are left alone.

@@ -246,7 +246,11 @@ async fn apply_with_retry<H: BatchHandler>(
             Err(HandlerError::Poison(error)) => return Ok(Err(error)),
             Err(HandlerError::Transient(error)) => {
                 metrics::counter!(names::EVENTS_RETRIED, "topic" => options.topic).increment(1);
-                tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "transient failure, retrying batch");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "transient failure, retrying batch"
+                );
                 tokio::select! {
                     () = shutdown.cancelled() => return Err(Stopped),
                     () = tokio::time::sleep(backoff) => {},

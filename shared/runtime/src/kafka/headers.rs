@@ -17,11 +17,7 @@ struct HeaderReader<'a, H: Headers>(&'a H);
 
 impl<H: Headers> Extractor for HeaderReader<'_, H> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|h| h.key == key)
-            .and_then(|h| h.value)
-            .and_then(|v| std::str::from_utf8(v).ok())
+        self.0.iter().find(|h| h.key == key).and_then(|h| h.value).and_then(|v| std::str::from_utf8(v).ok())
     }
 
     fn keys(&self) -> Vec<&str> {

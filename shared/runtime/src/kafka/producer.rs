@@ -48,7 +48,13 @@ impl Publisher {
 
     /// Serializes `event` as JSON and writes it with the current trace context in its headers.
     #[tracing::instrument(skip_all, fields(topic, key), err)]
-    pub async fn publish<T: Serialize>(&self, topic: &str, key: &str, event_type: &str, event: &T) -> Result<Written, PublishError> {
+    pub async fn publish<T: Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        event_type: &str,
+        event: &T,
+    ) -> Result<Written, PublishError> {
         let payload = serde_json::to_vec(event).map_err(|source| PublishError::Encode { topic: topic.into(), source })?;
         let version = contracts::SCHEMA_VERSION.to_string();
         let headers = OwnedHeaders::new()
