@@ -17,7 +17,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use channel::{AccountInteraction, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
 use contracts::Channel;
-use runtime::http::Readiness;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
 use runtime::Running;
@@ -125,12 +124,7 @@ pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Rou
 
 /// Starts the adapter's HTTP server.
 pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let routes = router(config, publisher.clone())?;
-    let readiness = Readiness { database: None, kafka: Some(publisher) };
-    let (addr, server) = runtime::http::serve("channel-voip", config.http.bind, routes, readiness, shutdown).await?;
-    let mut running = Running::new("channel-voip").with_http(addr);
-    running.spawn(async move { server.await? });
-    Ok(running)
+    channel::serve("channel-voip", &config.http, router(config, publisher.clone())?, publisher, shutdown).await
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 
 use channel::{ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
 use contracts::Channel;
-use runtime::http::Readiness;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
 use runtime::Running;
@@ -61,12 +60,7 @@ pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Rou
 
 /// Starts the adapter's HTTP server.
 pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let routes = router(config, publisher.clone())?;
-    let readiness = Readiness { database: None, kafka: Some(publisher) };
-    let (addr, server) = runtime::http::serve("channel-webchat", config.http.bind, routes, readiness, shutdown).await?;
-    let mut running = Running::new("channel-webchat").with_http(addr);
-    running.spawn(async move { server.await? });
-    Ok(running)
+    channel::serve("channel-webchat", &config.http, router(config, publisher.clone())?, publisher, shutdown).await
 }
 
 #[cfg(test)]

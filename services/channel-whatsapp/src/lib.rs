@@ -12,7 +12,6 @@ pub mod verify;
 use anyhow::Context;
 use channel::{meta, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
 use contracts::Channel;
-use runtime::http::Readiness;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
 use runtime::Running;
@@ -68,12 +67,7 @@ pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Rou
 
 /// Starts the adapter's HTTP server.
 pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let routes = router(config, publisher.clone())?;
-    let readiness = Readiness { database: None, kafka: Some(publisher) };
-    let (addr, server) = runtime::http::serve("channel-whatsapp", config.http.bind, routes, readiness, shutdown).await?;
-    let mut running = Running::new("channel-whatsapp").with_http(addr);
-    running.spawn(async move { server.await? });
-    Ok(running)
+    channel::serve("channel-whatsapp", &config.http, router(config, publisher.clone())?, publisher, shutdown).await
 }
 
 #[cfg(test)]

@@ -47,10 +47,7 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
 
     let routes = http::router(http::ApiState { pool: pool.clone(), verifier, defaults: Arc::new(defaults) });
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
-    let (addr, server) = runtime::http::serve("resolver", config.http.bind, routes, readiness, shutdown.clone()).await?;
-
-    let mut running = Running::new("resolver").with_http(addr);
-    running.spawn(async move { server.await? });
+    let mut running = runtime::http::server::start("resolver", config.http.bind, routes, readiness, shutdown.clone()).await?;
     let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_INGESTED, "resolver");
     let kafka = settings.kafka.clone();
     let (consumer_publisher, consumer_shutdown) = (publisher.clone(), shutdown.clone());

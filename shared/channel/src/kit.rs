@@ -25,6 +25,19 @@ pub struct Kit<A> {
     pub body_limit: usize,
 }
 
+/// Runs an adapter's routes as its own service (the standalone `channel-<name>` binaries);
+/// ready when Kafka answers.
+pub async fn serve(
+    service: &'static str,
+    http: &runtime::settings::HttpSettings,
+    routes: Router,
+    publisher: Publisher,
+    shutdown: runtime::shutdown::CancellationToken,
+) -> anyhow::Result<runtime::Running> {
+    let readiness = runtime::http::Readiness { database: None, kafka: Some(publisher) };
+    runtime::http::server::start(service, http.bind, routes, readiness, shutdown).await
+}
+
 /// A router serving `POST path` with `kit`'s adapter.
 pub fn webhook_router<A: ChannelAdapter>(path: &str, kit: Kit<A>) -> Router {
     Router::new().route(path, post(receive::<A>)).with_state(Arc::new(kit))

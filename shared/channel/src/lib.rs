@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use contracts::{Channel, InteractionBody};
 
-pub use kit::{webhook_router, Kit};
+pub use kit::{serve, webhook_router, Kit};
 
 /// Re-exported so adapters need not depend on `bytes` themselves.
 pub use axum::body::Bytes;

@@ -54,6 +54,20 @@ pub async fn serve(
     Ok((addr, task))
 }
 
+/// [`serve`] wrapped as a started service: its address and the server task.
+pub async fn start(
+    service: &'static str,
+    bind: SocketAddr,
+    routes: Router,
+    readiness: Readiness,
+    shutdown: CancellationToken,
+) -> anyhow::Result<crate::Running> {
+    let (addr, server) = serve(service, bind, routes, readiness, shutdown).await?;
+    let mut running = crate::Running::new(service).with_http(addr);
+    running.spawn(async move { server.await? });
+    Ok(running)
+}
+
 async fn ready(State(readiness): State<Readiness>) -> Response {
     let database = match &readiness.database {
         Some(pool) => Some(crate::db::ping(pool).await),
