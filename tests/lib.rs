@@ -2,8 +2,6 @@
 //! wired on one Kafka (embedded mock cluster or a real broker over TCP) and a fresh database,
 //! driven only through their public interfaces (signed webhooks in, HTTP APIs and topics out).
 
-pub mod tansu;
-
 use std::time::Duration;
 
 use channel::AccountMap;

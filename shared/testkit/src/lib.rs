@@ -3,6 +3,8 @@
 //! a topic reader, operator tokens and signed-request helpers. Each test owns its database and
 //! consumer groups, so the suite runs in parallel.
 
+pub mod tansu;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,7 @@ pub fn token(tenant: &str, role: Role) -> String {
 pub struct TestKafka {
     pub settings: KafkaSettings,
     _embedded: Option<EmbeddedKafka>,
+    _tansu: Option<tansu::Tansu>,
 }
 
 impl TestKafka {
@@ -51,7 +54,7 @@ impl TestKafka {
             None => {
                 let embedded = EmbeddedKafka::start(&admin::all_topics(), 3).expect("embedded Kafka starts");
                 let settings = Self::base_settings(embedded.bootstrap_servers());
-                Self { settings, _embedded: Some(embedded) }
+                Self { settings, _embedded: Some(embedded), _tansu: None }
             }
         }
     }
@@ -60,7 +63,15 @@ impl TestKafka {
     pub async fn on_brokers(brokers: &str) -> Self {
         let settings = Self::base_settings(brokers);
         admin::ensure_topics(&settings, &admin::all_topics(), 3).await.expect("creating topics on the test broker");
-        Self { settings, _embedded: None }
+        Self { settings, _embedded: None, _tansu: None }
+    }
+
+    /// A tansu broker of this test's own, over TCP on loopback.
+    pub async fn tansu() -> Self {
+        let broker = tansu::Tansu::spawn();
+        let mut kafka = Self::on_brokers(&broker.brokers).await;
+        kafka._tansu = Some(broker);
+        kafka
     }
 
     fn base_settings(brokers: &str) -> KafkaSettings {

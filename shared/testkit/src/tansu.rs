@@ -1,6 +1,7 @@
-//! A real Kafka-protocol broker for end-to-end tests: tansu with in-memory storage on a free
-//! loopback port, killed when dropped. The binary comes from `TANSU_BIN`, `PATH`, or the cache
-//! that `scripts/test` installs it into.
+//! A real Kafka-protocol broker for tests over TCP: tansu with in-memory storage on a free
+//! loopback port, one per test (topic names are fixed, so tests must not share a broker),
+//! killed when dropped. The binary comes from `TANSU_BIN`, `PATH`, or the cache that
+//! `scripts/test` installs it into.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
