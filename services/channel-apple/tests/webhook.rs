@@ -4,20 +4,17 @@
 //! refused and publishes nothing.
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use channel::AccountMap;
 use channel_apple::{Config, SecretEncoding, WEBHOOK_PATH};
-use contracts::topics;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use runtime::kafka::Publisher;
 use runtime::settings::HttpSettings;
-use runtime::shutdown::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use testkit::{fixture, TestKafka};
+use testkit::{fixture, spawn_adapter, Reply, SpawnedService};
 
 /// The Messaging API secret as Apple issues it (base64 of the signing key).
 const SECRET_B64: &str = "c2VjcmV0LWZyb20tYXBwbGU=";
@@ -27,20 +24,7 @@ const BUSINESS: &str = "b7a4e1c2-5d3f-4a8e-9c1b-2f6d8e0a4b7c";
 const CUSTOMER: &str =
     "urn:mbid:AQAAY2p7Xq0Lw3FzR9kB1nCjEa8vT6uHdY0sG4iKmPqN2bV5xWcZ7yJ3fE1oL9tR8gU4hA6dS0kQ2mB5nX7vC3zY1pL8wF6jT4eK2=";
 
-struct Adapter {
-    url: String,
-    kafka: TestKafka,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn(body_limit: usize) -> Adapter {
-    let kafka = TestKafka::start().await;
+async fn spawn(body_limit: usize) -> SpawnedService {
     let config = Config {
         http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
         secret: Some(SecretString::from(SECRET_B64)),
@@ -49,12 +33,7 @@ async fn spawn(body_limit: usize) -> Adapter {
         businesses: AccountMap([(BUSINESS.to_owned(), "acme".to_owned())].into()),
         ..Config::default()
     };
-    let shutdown = CancellationToken::new();
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_apple::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
-    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
-    tokio::spawn(running.wait());
-    Adapter { url, kafka, shutdown }
+    spawn_adapter(move |publisher, shutdown| async move { channel_apple::start(&config, publisher, shutdown).await }).await
 }
 
 fn now() -> i64 {
@@ -89,24 +68,14 @@ fn routing(body: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn post(url: &str, body: Vec<u8>, token: Option<&str>, headers: &[(&str, String)]) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http().post(url).header("content-type", "application/json").body(body);
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, content_type, body)
+async fn post(adapter: &SpawnedService, body: Vec<u8>, token: Option<&str>, headers: &[(&str, String)]) -> Reply {
+    let headers = token.map(testkit::bearer).into_iter().chain(headers.iter().map(|(name, value)| (*name, value.clone())));
+    testkit::post(&adapter.url(WEBHOOK_PATH), "application/json", body, headers).await
 }
 
 /// Posts a fixture as Apple would, optionally gzip-compressed (`Some(true)`: with the
 /// `Content-Encoding` header, `Some(false)`: recognized by the magic bytes alone).
-async fn deliver(adapter: &Adapter, name: &str, gzipped: Option<bool>) -> Value {
+async fn deliver(adapter: &SpawnedService, name: &str, gzipped: Option<bool>) -> Value {
     let body = fixture(&format!("apple/{name}"));
     let mut headers = routing(&body);
     let bytes = match gzipped {
@@ -118,7 +87,7 @@ async fn deliver(adapter: &Adapter, name: &str, gzipped: Option<bool>) -> Value 
             gzip(body.as_bytes())
         }
     };
-    let (status, _, answer) = post(&adapter.url, bytes, Some(&apple_token()), &headers).await;
+    let Reply { status, body: answer, .. } = post(adapter, bytes, Some(&apple_token()), &headers).await;
     assert_eq!(status, 200, "{name}: {answer}");
     answer
 }
@@ -129,7 +98,7 @@ async fn a_text_message_is_published_with_the_business_scoped_identity_and_retri
     assert_eq!(deliver(&adapter, "text_message.json", None).await["published"], 1);
     assert_eq!(deliver(&adapter, "text_message.json", Some(true)).await["published"], 1, "the same message, compressed");
 
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(2).await;
     let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
     assert_eq!(first["interaction_id"], retry["interaction_id"], "a redelivery keeps the deterministic id");
     assert_eq!(first["v"], 1);
@@ -158,7 +127,7 @@ async fn gzip_bodies_attachments_interactive_answers_and_closes_are_normalized()
     deliver(&adapter, "close.json", None).await;
     assert_eq!(deliver(&adapter, "typing_start.json", None).await["published"], 0, "typing is acknowledged, not stored");
 
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(5, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(5).await;
     let events: Vec<Value> = messages.iter().map(testkit::json).collect();
     let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("{id} published"));
 
@@ -196,14 +165,14 @@ async fn forged_expired_malformed_unknown_and_oversized_requests_are_refused_and
     let body = fixture("apple/text_message.json");
     let headers = routing(&body);
     let send = |bytes: Vec<u8>, token: Option<String>, headers: Vec<(&'static str, String)>| {
-        let url = adapter.url.clone();
-        async move { post(&url, bytes, token.as_deref(), &headers).await }
+        let adapter = &adapter;
+        async move { post(adapter, bytes, token.as_deref(), &headers).await }
     };
 
-    let (status, content_type, problem) = send(body.clone().into_bytes(), None, headers.clone()).await;
+    let Reply { status, content_type, body: problem, .. } = send(body.clone().into_bytes(), None, headers.clone()).await;
     assert_eq!((status, content_type.as_deref()), (401, Some("application/problem+json")), "missing token");
     assert_eq!(problem["status"], 401);
-    assert_eq!(send(body.clone().into_bytes(), Some("not.a.jwt".into()), headers.clone()).await.0, 401, "garbage token");
+    assert_eq!(send(body.clone().into_bytes(), Some("not.a.jwt".into()), headers.clone()).await.status, 401, "garbage token");
 
     let claims = json!({"aud": MSP_ID, "iat": now(), "exp": now() + 300});
     let refused = [
@@ -215,37 +184,37 @@ async fn forged_expired_malformed_unknown_and_oversized_requests_are_refused_and
         ("never expires", jwt(Algorithm::HS256, SIGNING_KEY, json!({"aud": MSP_ID}))),
     ];
     for (case, token) in refused {
-        let (status, content_type, _) = send(body.clone().into_bytes(), Some(token), headers.clone()).await;
+        let Reply { status, content_type, .. } = send(body.clone().into_bytes(), Some(token), headers.clone()).await;
         assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")), "{case}");
     }
 
     let token = || Some(apple_token());
     let garbage = b"{\"type\": \"text\", \"body\": ".to_vec();
-    let (status, content_type, problem) = send(garbage, token(), headers.clone()).await;
+    let Reply { status, content_type, body: problem, .. } = send(garbage, token(), headers.clone()).await;
     assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "malformed JSON");
     assert!(problem["detail"].as_str().expect("detail").contains("malformed"));
 
     let mut gz_headers = headers.clone();
     gz_headers.push(("content-encoding", "gzip".to_owned()));
-    assert_eq!(send(body.clone().into_bytes(), token(), gz_headers.clone()).await.0, 400, "says gzip, is not");
+    assert_eq!(send(body.clone().into_bytes(), token(), gz_headers.clone()).await.status, 400, "says gzip, is not");
 
     let mut mismatch = headers.clone();
     mismatch.retain(|(name, _)| *name != "source-id");
     mismatch.push(("source-id", "urn:mbid:SOMEONE-ELSE".to_owned()));
-    assert_eq!(send(body.clone().into_bytes(), token(), mismatch).await.0, 400, "header and body disagree");
+    assert_eq!(send(body.clone().into_bytes(), token(), mismatch).await.status, 400, "header and body disagree");
 
     let unknown = fixture("apple/unknown_business.json");
-    let (status, _, problem) = send(unknown.clone().into_bytes(), token(), routing(&unknown)).await;
+    let Reply { status, body: problem, .. } = send(unknown.clone().into_bytes(), token(), routing(&unknown)).await;
     assert_eq!(status, 404, "{problem}");
 
     let bomb = gzip(format!("{{\"type\":\"text\",\"body\":\"{}\"}}", " ".repeat(200_000)).as_bytes());
     assert!(bomb.len() < 4096, "the bomb itself fits the body limit");
-    let (status, content_type, _) = send(bomb, token(), gz_headers).await;
+    let Reply { status, content_type, .. } = send(bomb, token(), gz_headers).await;
     assert_eq!((status, content_type.as_deref()), (413, Some("application/problem+json")), "inflates past 10× the limit");
 
     let huge = format!("{{\"type\":\"text\",\"body\":\"{}\"}}", "x".repeat(8192));
-    assert_eq!(send(huge.into_bytes(), token(), headers).await.0, 413, "raw body over the limit");
+    assert_eq!(send(huge.into_bytes(), token(), headers).await.status, 413, "raw body over the limit");
 
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }

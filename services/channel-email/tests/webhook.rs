@@ -2,34 +2,16 @@
 //! (charsets, transfer encodings, encoded words), threaded and published; what is forged,
 //! malformed, unowned or oversized is refused and publishes nothing.
 
-use std::time::Duration;
-
 use channel::AccountMap;
 use channel_email::{Config, WEBHOOK_PATH};
-use contracts::topics;
-use runtime::kafka::Publisher;
 use runtime::settings::HttpSettings;
-use runtime::shutdown::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use testkit::{fixture, TestKafka};
+use testkit::{fixture, spawn_adapter, Reply, SpawnedService};
 
 const TOKEN: &str = "relay-secret";
 
-struct Adapter {
-    url: String,
-    kafka: TestKafka,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn(body_limit: usize) -> Adapter {
-    let kafka = TestKafka::start().await;
+async fn spawn(body_limit: usize) -> SpawnedService {
     let config = Config {
         http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
         relay_token: Some(SecretString::from(TOKEN)),
@@ -38,35 +20,22 @@ async fn spawn(body_limit: usize) -> Adapter {
             [("Podpora@acme.cz".to_owned(), "acme".to_owned()), ("obchod@acme.cz".to_owned(), "acme".to_owned())].into(),
         ),
     };
-    let shutdown = CancellationToken::new();
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_email::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
-    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
-    tokio::spawn(running.wait());
-    Adapter { url, kafka, shutdown }
+    spawn_adapter(move |publisher, shutdown| async move { channel_email::start(&config, publisher, shutdown).await }).await
 }
 
-async fn post(url: &str, body: impl Into<Vec<u8>>, token: Option<&str>) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http().post(url).header("content-type", "message/rfc822").body(body.into());
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, content_type, body)
+async fn post(adapter: &SpawnedService, body: impl Into<Vec<u8>>, token: Option<&str>) -> Reply {
+    testkit::post(&adapter.url(WEBHOOK_PATH), "message/rfc822", body, token.map(testkit::bearer)).await
 }
 
 /// Posts fixtures in order and returns their events in the same order (each with its Kafka
 /// message key as `kafka_key`).
-async fn ingest(adapter: &Adapter, names: &[&str]) -> Vec<Value> {
+async fn ingest(adapter: &SpawnedService, names: &[&str]) -> Vec<Value> {
     for name in names {
-        let (status, _, answer) = post(&adapter.url, fixture(&format!("email/{name}")), Some(TOKEN)).await;
+        let Reply { status, body: answer, .. } = post(adapter, fixture(&format!("email/{name}")), Some(TOKEN)).await;
         assert_eq!(status, 200, "{name}: {answer}");
         assert_eq!(answer["published"], 1, "{name}");
     }
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(names.len(), Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(names.len()).await;
     let events: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -186,9 +155,9 @@ async fn a_relay_retry_keeps_the_interaction_id() {
     let adapter = spawn(1 << 20).await;
     let raw = fixture("email/plain_czech_qp.eml");
     for _ in 0..2 {
-        assert_eq!(post(&adapter.url, raw.clone(), Some(TOKEN)).await.0, 200);
+        assert_eq!(post(&adapter, raw.clone(), Some(TOKEN)).await.status, 200);
     }
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(2).await;
     assert_eq!(testkit::json(&messages[0])["interaction_id"], testkit::json(&messages[1])["interaction_id"]);
 }
 
@@ -197,21 +166,21 @@ async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish
     let adapter = spawn(4096).await;
     let raw = fixture("email/plain_czech_qp.eml");
 
-    let (status, content_type, problem) = post(&adapter.url, raw.clone(), Some("guess")).await;
+    let Reply { status, content_type, body: problem, .. } = post(&adapter, raw.clone(), Some("guess")).await;
     assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")));
     assert_eq!(problem["status"], 403);
-    assert_eq!(post(&adapter.url, raw.clone(), None).await.0, 401, "missing token");
+    assert_eq!(post(&adapter, raw.clone(), None).await.status, 401, "missing token");
 
     for garbage in ["", "this is not an e-mail", "Subject: no sender\n\nbody", "\u{0}\u{1}binary\u{ff}"] {
-        let (status, content_type, problem) = post(&adapter.url, garbage, Some(TOKEN)).await;
+        let Reply { status, content_type, body: problem, .. } = post(&adapter, garbage, Some(TOKEN)).await;
         assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "{garbage:?}: {problem}");
     }
 
-    assert_eq!(post(&adapter.url, fixture("email/unknown_mailbox.eml"), Some(TOKEN)).await.0, 404);
+    assert_eq!(post(&adapter, fixture("email/unknown_mailbox.eml"), Some(TOKEN)).await.status, 404);
 
     let huge = format!("{raw}\n{}", "x".repeat(8192));
-    assert_eq!(post(&adapter.url, huge, Some(TOKEN)).await.0, 413);
+    assert_eq!(post(&adapter, huge, Some(TOKEN)).await.status, 413);
 
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }

@@ -4,89 +4,53 @@
 //! publishes nothing.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use channel_vk::{Community, Config, WEBHOOK_PATH};
-use contracts::{topics, Channel, InteractionEvent};
-use runtime::kafka::Publisher;
+use contracts::{Channel, InteractionEvent};
 use runtime::settings::HttpSettings;
-use runtime::shutdown::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use testkit::{fixture, TestKafka};
+use testkit::{fixture, spawn_adapter, Reply, SpawnedService};
 
 const GROUP: &str = "218374651";
 const SECRET: &str = "Zt4q9VxK2mLp";
 const CONFIRMATION: &str = "6d3f2a1b";
 const USER: &str = "512093847";
 
-struct Adapter {
-    url: String,
-    kafka: TestKafka,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn(body_limit: usize) -> Adapter {
-    let kafka = TestKafka::start().await;
+async fn spawn(body_limit: usize) -> SpawnedService {
     let community =
         Community { tenant: "acme".into(), secret: Some(SecretString::from(SECRET)), confirmation: Some(CONFIRMATION.into()) };
     let config = Config {
         http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
         communities: BTreeMap::from([(GROUP.to_owned(), community)]),
     };
-    let shutdown = CancellationToken::new();
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_vk::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
-    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
-    tokio::spawn(running.wait());
-    Adapter { url, kafka, shutdown }
+    spawn_adapter(move |publisher, shutdown| async move { channel_vk::start(&config, publisher, shutdown).await }).await
 }
 
-struct Answer {
-    status: u16,
-    content_type: Option<String>,
-    body: String,
+/// VK signs nothing: the community secret travels in the body.
+async fn post(adapter: &SpawnedService, body: &str) -> Reply {
+    testkit::post(&adapter.url(WEBHOOK_PATH), "application/json", body, testkit::NO_HEADERS).await
 }
 
-async fn post(url: &str, body: &str) -> Answer {
-    let response = testkit::http()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("request sent");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Answer { status, content_type, body: response.text().await.unwrap_or_default() }
+async fn post_ok(adapter: &SpawnedService, name: &str) {
+    let answer = post(adapter, &fixture(&format!("vk/{name}"))).await;
+    assert_eq!((answer.status, answer.text.as_str()), (200, "ok"), "{name}");
 }
 
-async fn post_ok(adapter: &Adapter, name: &str) {
-    let answer = post(&adapter.url, &fixture(&format!("vk/{name}"))).await;
-    assert_eq!((answer.status, answer.body.as_str()), (200, "ok"), "{name}");
-}
-
-async fn published(adapter: &Adapter, n: usize) -> Vec<Value> {
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(n, Duration::from_secs(30)).await;
-    messages.iter().map(testkit::json).collect()
+async fn published(adapter: &SpawnedService, n: usize) -> Vec<Value> {
+    adapter.take_ingested(n).await.iter().map(testkit::json).collect()
 }
 
 #[tokio::test]
 async fn a_new_message_is_published_before_the_literal_ok_and_retries_keep_its_id() {
     let adapter = spawn(1 << 20).await;
     let body = fixture("vk/message_new.json");
-    let answer = post(&adapter.url, &body).await;
-    assert_eq!((answer.status, answer.body.as_str()), (200, "ok"));
+    let answer = post(&adapter, &body).await;
+    assert_eq!((answer.status, answer.text.as_str()), (200, "ok"));
     assert!(answer.content_type.as_deref().is_some_and(|t| t.starts_with("text/plain")), "{:?}", answer.content_type);
     post_ok(&adapter, "message_new.json").await;
 
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(2).await;
     let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
     assert_eq!(first["interaction_id"], retry["interaction_id"], "a provider retry keeps the deterministic id");
     assert_eq!(first["v"], 1);
@@ -151,14 +115,14 @@ async fn attachments_replies_and_button_payloads_are_normalized() {
 #[tokio::test]
 async fn the_confirmation_answers_the_community_string_and_other_events_only_ok() {
     let adapter = spawn(1 << 20).await;
-    let answer = post(&adapter.url, &fixture("vk/confirmation.json")).await;
-    assert_eq!((answer.status, answer.body.as_str()), (200, CONFIRMATION));
+    let answer = post(&adapter, &fixture("vk/confirmation.json")).await;
+    assert_eq!((answer.status, answer.text.as_str()), (200, CONFIRMATION));
     assert!(answer.content_type.as_deref().is_some_and(|t| t.starts_with("text/plain")));
     let forged = fixture("vk/confirmation.json").replace(SECRET, "guess");
-    assert_eq!(post(&adapter.url, &forged).await.status, 403, "the confirmation needs the secret too");
+    assert_eq!(post(&adapter, &forged).await.status, 403, "the confirmation needs the secret too");
 
     post_ok(&adapter, "message_typing_state.json").await;
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "published {} messages", published.len());
 }
 
@@ -167,29 +131,29 @@ async fn missing_or_wrong_secrets_malformed_unknown_and_oversized_requests_are_r
     let adapter = spawn(4096).await;
     let body = fixture("vk/message_new.json");
 
-    let wrong = post(&adapter.url, &body.replace(SECRET, "guess")).await;
+    let wrong = post(&adapter, &body.replace(SECRET, "guess")).await;
     assert_eq!(wrong.status, 403);
     assert_eq!(wrong.content_type.as_deref(), Some("application/problem+json"));
-    let problem: Value = serde_json::from_str(&wrong.body).expect("problem json");
+    let problem: Value = serde_json::from_str(&wrong.text).expect("problem json");
     assert_eq!(problem["status"], 403);
 
     let mut unsigned: Value = serde_json::from_str(&body).expect("fixture is JSON");
     unsigned.as_object_mut().expect("an object").remove("secret");
-    assert_eq!(post(&adapter.url, &unsigned.to_string()).await.status, 401, "missing secret");
+    assert_eq!(post(&adapter, &unsigned.to_string()).await.status, 401, "missing secret");
 
     let garbage = format!("{{\"type\": \"message_new\", \"group_id\": {GROUP}, \"secret\": \"{SECRET}\", \"object\": ");
-    let answer = post(&adapter.url, &garbage).await;
+    let answer = post(&adapter, &garbage).await;
     assert_eq!((answer.status, answer.content_type.as_deref()), (400, Some("application/problem+json")));
-    assert!(answer.body.contains("malformed"));
+    assert!(answer.text.contains("malformed"));
     let no_ids =
         format!(r#"{{"type":"message_new","group_id":{GROUP},"secret":"{SECRET}","object":{{"message":{{"text":"x"}}}}}}"#);
-    assert_eq!(post(&adapter.url, &no_ids).await.status, 400);
+    assert_eq!(post(&adapter, &no_ids).await.status, 400);
 
-    assert_eq!(post(&adapter.url, &fixture("vk/unknown_community.json")).await.status, 404);
+    assert_eq!(post(&adapter, &fixture("vk/unknown_community.json")).await.status, 404);
 
     let huge = format!(r#"{{"type":"message_new","group_id":{GROUP},"secret":"{SECRET}","pad":"{}"}}"#, "x".repeat(8192));
-    assert_eq!(post(&adapter.url, &huge).await.status, 413);
+    assert_eq!(post(&adapter, &huge).await.status, 413);
 
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }

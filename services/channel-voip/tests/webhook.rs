@@ -2,37 +2,19 @@
 //! the same interaction, PBX CDRs in Asterisk and FreeSWITCH shape are normalized, and what is
 //! forged, malformed, unowned or oversized is refused and publishes nothing.
 
-use std::time::Duration;
-
 use channel::AccountMap;
 use channel_voip::{verify, Config, CDR_PATH, TWILIO_PATH};
-use contracts::topics;
-use runtime::kafka::Publisher;
 use runtime::settings::HttpSettings;
-use runtime::shutdown::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use testkit::{fixture, meta_signature, TestKafka};
+use testkit::{fixture, sha256_signature, spawn_adapter, Reply, SpawnedService};
 
 const AUTH_TOKEN: &str = "twilio-auth-token";
 const CDR_SECRET: &str = "pbx-secret";
 /// What Twilio is configured to call; the test server itself listens elsewhere.
 const PUBLIC_URL: &str = "https://voip.acme.cz";
 
-struct Adapter {
-    base: String,
-    kafka: TestKafka,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn(body_limit: usize) -> Adapter {
-    let kafka = TestKafka::start().await;
+async fn spawn(body_limit: usize) -> SpawnedService {
     let config = Config {
         http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
         twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
@@ -42,12 +24,7 @@ async fn spawn(body_limit: usize) -> Adapter {
         default_region: Some("CZ".to_owned()),
         recording_base_url: Some("https://pbx.acme.cz/recordings".to_owned()),
     };
-    let shutdown = CancellationToken::new();
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_voip::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
-    let base = format!("http://{}", running.http_addr.expect("http address"));
-    tokio::spawn(running.wait());
-    Adapter { base, kafka, shutdown }
+    spawn_adapter(move |publisher, shutdown| async move { channel_voip::start(&config, publisher, shutdown).await }).await
 }
 
 /// A form body's `X-Twilio-Signature` for `path_and_query` under the public URL.
@@ -56,38 +33,14 @@ fn twilio_signature(token: &str, path_and_query: &str, body: &str) -> String {
     verify::twilio_signature(token.as_bytes(), &format!("{PUBLIC_URL}{path_and_query}"), &params)
 }
 
-async fn post_twilio(
-    adapter: &Adapter,
-    path_and_query: &str,
-    body: &str,
-    signature: Option<String>,
-) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http()
-        .post(format!("{}{path_and_query}", adapter.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.to_owned());
-    if let Some(signature) = signature {
-        request = request.header("x-twilio-signature", signature);
-    }
-    answer(request).await
+async fn post_twilio(adapter: &SpawnedService, path_and_query: &str, body: &str, signature: Option<String>) -> Reply {
+    let signature = signature.map(|s| ("x-twilio-signature", s));
+    testkit::post(&adapter.url(path_and_query), "application/x-www-form-urlencoded", body, signature).await
 }
 
-async fn post_cdr(adapter: &Adapter, body: &str, signature: Option<String>) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http()
-        .post(format!("{}{CDR_PATH}", adapter.base))
-        .header("content-type", "application/json")
-        .body(body.to_owned());
-    if let Some(signature) = signature {
-        request = request.header("x-webhook-signature", signature);
-    }
-    answer(request).await
-}
-
-async fn answer(request: reqwest::RequestBuilder) -> (u16, Option<String>, Value) {
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (status, content_type, response.json().await.unwrap_or(Value::Null))
+async fn post_cdr(adapter: &SpawnedService, body: &str, signature: Option<String>) -> Reply {
+    let signature = signature.map(|s| ("x-webhook-signature", s));
+    testkit::post(&adapter.url(CDR_PATH), "application/json", body, signature).await
 }
 
 fn form(name: &str) -> String {
@@ -95,10 +48,10 @@ fn form(name: &str) -> String {
 }
 
 /// Signs and posts Twilio fixtures in order, expecting each to publish `published`.
-async fn twilio_fixtures(adapter: &Adapter, names: &[&str]) {
+async fn twilio_fixtures(adapter: &SpawnedService, names: &[&str]) {
     for name in names {
         let body = form(name);
-        let (status, _, answer) =
+        let Reply { status, body: answer, .. } =
             post_twilio(adapter, TWILIO_PATH, &body, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body))).await;
         assert_eq!(status, 200, "{name}: {answer}");
         assert_eq!(answer["published"], 1, "{name}");
@@ -109,7 +62,7 @@ async fn twilio_fixtures(adapter: &Adapter, names: &[&str]) {
 async fn every_state_of_a_twilio_call_updates_one_interaction() {
     let adapter = spawn(1 << 20).await;
     twilio_fixtures(&adapter, &["twilio_1_ringing.form", "twilio_2_in_progress.form", "twilio_3_completed.form"]).await;
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(3, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(3).await;
     // One call, one key: the states stay in order on one partition.
     let events: Vec<Value> = messages.iter().map(testkit::json).collect();
     assert!(messages.iter().all(|m| testkit::key(m) == "acme|voip|+420777123456"));
@@ -148,7 +101,7 @@ async fn every_state_of_a_twilio_call_updates_one_interaction() {
 async fn missed_and_withheld_twilio_calls_are_published() {
     let adapter = spawn(1 << 20).await;
     twilio_fixtures(&adapter, &["twilio_missed_no_answer.form", "twilio_anonymous_ringing.form"]).await;
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(2).await;
     let events: Vec<Value> = messages.iter().map(testkit::json).collect();
     let missed = events.iter().find(|e| e["provider_ref"] == "CA0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b").expect("the missed call");
     assert_eq!(missed["call"]["status"], "missed");
@@ -169,8 +122,9 @@ async fn the_signed_url_includes_the_query_string() {
     let body = form("twilio_1_ringing.form");
     let path = format!("{TWILIO_PATH}?source=pstn");
     let signed_without_query = twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body);
-    assert_eq!(post_twilio(&adapter, &path, &body, Some(signed_without_query)).await.0, 403);
-    let (status, _, answer) = post_twilio(&adapter, &path, &body, Some(twilio_signature(AUTH_TOKEN, &path, &body))).await;
+    assert_eq!(post_twilio(&adapter, &path, &body, Some(signed_without_query)).await.status, 403);
+    let Reply { status, body: answer, .. } =
+        post_twilio(&adapter, &path, &body, Some(twilio_signature(AUTH_TOKEN, &path, &body))).await;
     assert_eq!(status, 200, "{answer}");
 }
 
@@ -179,10 +133,11 @@ async fn pbx_cdrs_in_asterisk_and_freeswitch_shape_are_normalized() {
     let adapter = spawn(1 << 20).await;
     for name in ["asterisk_answered.json", "asterisk_missed.json", "freeswitch_outbound.json"] {
         let body = fixture(&format!("voip/{name}"));
-        let (status, _, answer) = post_cdr(&adapter, &body, Some(meta_signature(CDR_SECRET, body.as_bytes()))).await;
+        let Reply { status, body: answer, .. } =
+            post_cdr(&adapter, &body, Some(sha256_signature(CDR_SECRET, body.as_bytes()))).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(3, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(3).await;
     let events: Vec<Value> = messages.iter().map(testkit::json).collect();
     let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("no event for {id}"));
 
@@ -226,38 +181,39 @@ async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish
     let adapter = spawn(4096).await;
     let body = form("twilio_1_ringing.form");
 
-    let (status, content_type, problem) =
+    let Reply { status, content_type, body: problem, .. } =
         post_twilio(&adapter, TWILIO_PATH, &body, Some(twilio_signature("wrong-token", TWILIO_PATH, &body))).await;
     assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")));
     assert_eq!(problem["status"], 403);
-    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &body, None).await.0, 401, "missing signature");
+    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &body, None).await.status, 401, "missing signature");
     let tampered = body.replace("ringing", "completed");
     let signed_original = twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body);
-    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &tampered, Some(signed_original)).await.0, 403, "tampered body");
+    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &tampered, Some(signed_original)).await.status, 403, "tampered body");
 
     let no_call_sid = "CallStatus=ringing&From=%2B420777123456&To=%2B420222333444";
-    let (status, content_type, _) =
+    let Reply { status, content_type, .. } =
         post_twilio(&adapter, TWILIO_PATH, no_call_sid, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, no_call_sid))).await;
     assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")));
 
     let unknown = form("twilio_unknown_number.form");
-    let (status, _, problem) =
+    let Reply { status, body: problem, .. } =
         post_twilio(&adapter, TWILIO_PATH, &unknown, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &unknown))).await;
     assert_eq!(status, 404, "{problem}");
 
     let cdr = fixture("voip/asterisk_answered.json");
-    assert_eq!(post_cdr(&adapter, &cdr, Some(meta_signature("wrong", cdr.as_bytes()))).await.0, 403);
-    assert_eq!(post_cdr(&adapter, &cdr, None).await.0, 401);
+    assert_eq!(post_cdr(&adapter, &cdr, Some(sha256_signature("wrong", cdr.as_bytes()))).await.status, 403);
+    assert_eq!(post_cdr(&adapter, &cdr, None).await.status, 401);
     for garbage in ["{\"linkedid\": ", "{\"src\":\"777123456\"}", "42"] {
-        let (status, content_type, _) = post_cdr(&adapter, garbage, Some(meta_signature(CDR_SECRET, garbage.as_bytes()))).await;
+        let Reply { status, content_type, .. } =
+            post_cdr(&adapter, garbage, Some(sha256_signature(CDR_SECRET, garbage.as_bytes()))).await;
         assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "{garbage}");
     }
     let unowned = r#"{"linkedid":"X1","src":"777123456","dst":"599111222","disposition":"ANSWERED"}"#;
-    assert_eq!(post_cdr(&adapter, unowned, Some(meta_signature(CDR_SECRET, unowned.as_bytes()))).await.0, 404);
+    assert_eq!(post_cdr(&adapter, unowned, Some(sha256_signature(CDR_SECRET, unowned.as_bytes()))).await.status, 404);
 
     let huge = format!("[{}]", [cdr.as_str(); 8].join(","));
-    assert_eq!(post_cdr(&adapter, &huge, Some(meta_signature(CDR_SECRET, huge.as_bytes()))).await.0, 413);
+    assert_eq!(post_cdr(&adapter, &huge, Some(sha256_signature(CDR_SECRET, huge.as_bytes()))).await.status, 413);
 
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }

@@ -3,65 +3,28 @@
 //! identities; what is unsigned, forged, malformed, oversized or for an unknown site is refused
 //! and publishes nothing.
 
-use std::time::Duration;
-
-use channel::signature::hmac_sha256_hex;
 use channel_webchat::{Config, Site, WEBHOOK_PATH};
-use contracts::topics;
-use runtime::kafka::Publisher;
 use runtime::settings::HttpSettings;
-use runtime::shutdown::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use testkit::{fixture, TestKafka};
+use testkit::{fixture, sha256_signature, spawn_adapter, Reply, SpawnedService};
 
 const SITE: &str = "eshop-cz";
 const SECRET: &str = "eshop-cz-chat-secret";
 
-struct Adapter {
-    url: String,
-    kafka: TestKafka,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn(body_limit: usize) -> Adapter {
-    let kafka = TestKafka::start().await;
+async fn spawn(body_limit: usize) -> SpawnedService {
     let sites = [
         (SITE.to_owned(), Site { tenant: "acme".into(), secret: SecretString::from(SECRET) }),
         ("blog-sk".to_owned(), Site { tenant: "globex".into(), secret: SecretString::from("blog-sk-secret") }),
     ];
     let config = Config { http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() }, sites: sites.into() };
-    let shutdown = CancellationToken::new();
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_webchat::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
-    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
-    tokio::spawn(running.wait());
-    Adapter { url, kafka, shutdown }
+    spawn_adapter(move |publisher, shutdown| async move { channel_webchat::start(&config, publisher, shutdown).await }).await
 }
 
-fn sign(secret: &str, body: &str) -> String {
-    format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), body.as_bytes()))
-}
-
-async fn post(url: &str, body: &str, signature: Option<String>, site: Option<&str>) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http().post(url).header("content-type", "application/json").body(body.to_owned());
-    if let Some(signature) = signature {
-        request = request.header("x-webchat-signature", signature);
-    }
-    if let Some(site) = site {
-        request = request.header("x-webchat-site", site);
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, content_type, body)
+async fn post(adapter: &SpawnedService, body: &str, signature: Option<String>, site: Option<&str>) -> Reply {
+    let signature = signature.map(|s| ("x-webchat-signature", s));
+    let site = site.map(|s| ("x-webchat-site", s.to_owned()));
+    testkit::post(&adapter.url(WEBHOOK_PATH), "application/json", body, signature.into_iter().chain(site)).await
 }
 
 #[tokio::test]
@@ -69,12 +32,12 @@ async fn a_signed_visitor_message_is_published_with_the_form_identities_and_retr
     let adapter = spawn(1 << 20).await;
     let body = fixture("webchat/visitor_form_message.json");
     for _ in 0..2 {
-        let (status, _, answer) = post(&adapter.url, &body, Some(sign(SECRET, &body)), None).await;
+        let Reply { status, body: answer, .. } = post(&adapter, &body, Some(sha256_signature(SECRET, &body)), None).await;
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["published"], 1);
     }
 
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(2).await;
     let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
     assert_eq!(first["interaction_id"], retry["interaction_id"], "a retry keeps the deterministic id");
     assert_eq!(first["v"], 1);
@@ -107,10 +70,10 @@ async fn logged_in_visitors_operator_invitations_and_unparseable_contact_details
         [("logged_in_visitor.json", None), ("operator_invitation.json", Some(SITE)), ("invalid_contact_details.json", None)]
     {
         let body = fixture(&format!("webchat/{name}"));
-        let (status, _, answer) = post(&adapter.url, &body, Some(sign(SECRET, &body)), site_header).await;
+        let Reply { status, body: answer, .. } = post(&adapter, &body, Some(sha256_signature(SECRET, &body)), site_header).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(3, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(3).await;
     let events: Vec<Value> = messages.iter().map(testkit::json).collect();
     let by_ref = |id: &str| {
         events.iter().find(|e| e["provider_ref"] == format!("{SITE}:{id}")).unwrap_or_else(|| panic!("{id} published"))
@@ -142,37 +105,42 @@ async fn unsigned_forged_malformed_unknown_and_oversized_requests_are_refused_an
     let adapter = spawn(4096).await;
     let body = fixture("webchat/visitor_form_message.json");
 
-    let (status, content_type, problem) = post(&adapter.url, &body, None, None).await;
+    let Reply { status, content_type, body: problem, .. } = post(&adapter, &body, None, None).await;
     assert_eq!((status, content_type.as_deref()), (401, Some("application/problem+json")), "missing signature");
     assert_eq!(problem["status"], 401);
-    assert_eq!(post(&adapter.url, &body, Some("md5=abc".into()), None).await.0, 401, "not a sha256= signature");
+    assert_eq!(post(&adapter, &body, Some("md5=abc".into()), None).await.status, 401, "not a sha256= signature");
 
-    let (status, content_type, _) = post(&adapter.url, &body, Some(sign("guessed", &body)), None).await;
+    let Reply { status, content_type, .. } = post(&adapter, &body, Some(sha256_signature("guessed", &body)), None).await;
     assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")), "forged");
-    assert_eq!(post(&adapter.url, &body, Some(sign("blog-sk-secret", &body)), None).await.0, 403, "another site's secret");
-    let tampered = body.replace("C-100234", "C-999999");
-    assert_eq!(post(&adapter.url, &tampered, Some(sign(SECRET, &body)), None).await.0, 403, "tampered body");
     assert_eq!(
-        post(&adapter.url, &body, Some(sign("blog-sk-secret", &body)), Some("blog-sk")).await.0,
+        post(&adapter, &body, Some(sha256_signature("blog-sk-secret", &body)), None).await.status,
+        403,
+        "another site's secret"
+    );
+    let tampered = body.replace("C-100234", "C-999999");
+    assert_eq!(post(&adapter, &tampered, Some(sha256_signature(SECRET, &body)), None).await.status, 403, "tampered body");
+    assert_eq!(
+        post(&adapter, &body, Some(sha256_signature("blog-sk-secret", &body)), Some("blog-sk")).await.status,
         400,
         "header names another site"
     );
 
     let missing = fixture("webchat/missing_session.json");
-    let (status, content_type, problem) = post(&adapter.url, &missing, Some(sign(SECRET, &missing)), None).await;
+    let Reply { status, content_type, body: problem, .. } =
+        post(&adapter, &missing, Some(sha256_signature(SECRET, &missing)), None).await;
     assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "no session_id");
     assert!(problem["detail"].as_str().expect("detail").contains("session_id"));
     let garbage = "{\"site_id\": \"eshop-cz\", \"session_id\": ";
-    assert_eq!(post(&adapter.url, garbage, Some(sign(SECRET, garbage)), Some(SITE)).await.0, 400, "not JSON");
+    assert_eq!(post(&adapter, garbage, Some(sha256_signature(SECRET, garbage)), Some(SITE)).await.status, 400, "not JSON");
     let no_site = r#"{"session_id":"s","message_id":"m","sent_at":"2025-11-25T10:15:03Z","direction":"inbound"}"#;
-    assert_eq!(post(&adapter.url, no_site, Some(sign(SECRET, no_site)), None).await.0, 400, "no site at all");
+    assert_eq!(post(&adapter, no_site, Some(sha256_signature(SECRET, no_site)), None).await.status, 400, "no site at all");
 
     let unknown = fixture("webchat/unknown_site.json");
-    assert_eq!(post(&adapter.url, &unknown, Some(sign(SECRET, &unknown)), None).await.0, 404);
+    assert_eq!(post(&adapter, &unknown, Some(sha256_signature(SECRET, &unknown)), None).await.status, 404);
 
     let huge = format!("{{\"site_id\":\"eshop-cz\",\"text\":\"{}\"}}", "x".repeat(8192));
-    assert_eq!(post(&adapter.url, &huge, Some(sign(SECRET, &huge)), None).await.0, 413);
+    assert_eq!(post(&adapter, &huge, Some(sha256_signature(SECRET, &huge)), None).await.status, 413);
 
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }

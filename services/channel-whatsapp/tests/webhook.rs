@@ -2,17 +2,13 @@
 //! then acknowledged), delivery statuses land on their outbound message's interaction id, and
 //! what is forged or malformed is refused and publishes nothing.
 
-use std::time::Duration;
-
 use channel::AccountMap;
 use channel_whatsapp::{Config, WEBHOOK_PATH};
-use contracts::{topics, Channel, InteractionEvent};
-use runtime::kafka::Publisher;
+use contracts::{Channel, InteractionEvent};
 use runtime::settings::HttpSettings;
-use runtime::shutdown::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use testkit::{fixture, meta_signature, TestKafka};
+use testkit::{fixture, meta_signature, spawn_adapter, Reply, SpawnedService};
 
 const SECRET: &str = "app-secret";
 const PHONE_NUMBER_ID: &str = "106540352242922";
@@ -20,56 +16,30 @@ const WA_ID: &str = "420777123456";
 /// The operator's outbound message the fixtures' statuses (and reply, reaction) refer to.
 const OUTBOUND_WAMID: &str = "wamid.HBgMNDIwNzc3MTIzNDU2FQIAERgSQjVCQzAxOTk4RjdFM0Q2QjNFAA==";
 
-struct Adapter {
-    url: String,
-    kafka: TestKafka,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn(body_limit: usize) -> Adapter {
-    let kafka = TestKafka::start().await;
+async fn spawn(body_limit: usize) -> SpawnedService {
     let config = Config {
         http: HttpSettings { body_limit_bytes: body_limit, ..HttpSettings::default() },
         app_secret: Some(SecretString::from(SECRET)),
         verify_token: Some(SecretString::from("verify-me")),
         phone_numbers: AccountMap([(PHONE_NUMBER_ID.to_owned(), "acme".to_owned())].into()),
     };
-    let shutdown = CancellationToken::new();
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    let running = channel_whatsapp::start(&config, publisher, shutdown.clone()).await.expect("adapter starts");
-    let url = format!("http://{}{WEBHOOK_PATH}", running.http_addr.expect("http address"));
-    tokio::spawn(running.wait());
-    Adapter { url, kafka, shutdown }
+    spawn_adapter(move |publisher, shutdown| async move { channel_whatsapp::start(&config, publisher, shutdown).await }).await
 }
 
-async fn post(url: &str, body: &str, signature: Option<String>) -> (u16, Option<String>, Value) {
-    let mut request = testkit::http().post(url).header("content-type", "application/json").body(body.to_owned());
-    if let Some(signature) = signature {
-        request = request.header("x-hub-signature-256", signature);
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, content_type, body)
+async fn post(adapter: &SpawnedService, body: &str, signature: Option<String>) -> Reply {
+    let signature = signature.map(|s| ("x-hub-signature-256", s));
+    testkit::post(&adapter.url(WEBHOOK_PATH), "application/json", body, signature).await
 }
 
-async fn post_signed(adapter: &Adapter, name: &str) -> Value {
+async fn post_signed(adapter: &SpawnedService, name: &str) -> Value {
     let body = fixture(&format!("whatsapp/{name}"));
-    let (status, _, answer) = post(&adapter.url, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
+    let Reply { status, body: answer, .. } = post(adapter, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
     assert_eq!(status, 200, "{name}: {answer}");
     answer
 }
 
-async fn published(adapter: &Adapter, n: usize) -> Vec<Value> {
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(n, Duration::from_secs(30)).await;
-    messages.iter().map(testkit::json).collect()
+async fn published(adapter: &SpawnedService, n: usize) -> Vec<Value> {
+    adapter.take_ingested(n).await.iter().map(testkit::json).collect()
 }
 
 fn by_type<'a>(events: &'a [Value], message_type: &str) -> &'a Value {
@@ -86,7 +56,7 @@ async fn a_signed_message_is_published_before_the_200_and_retries_keep_its_id() 
     assert_eq!(answer["published"], 1);
     post_signed(&adapter, "text_message.json").await;
 
-    let messages = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).take(2, Duration::from_secs(30)).await;
+    let messages = adapter.take_ingested(2).await;
     let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
     assert_eq!(first["interaction_id"], retry["interaction_id"], "a provider retry keeps the deterministic id");
     assert_eq!(first["v"], 1);
@@ -193,33 +163,35 @@ async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish
     let adapter = spawn(4096).await;
     let body = fixture("whatsapp/text_message.json");
 
-    let (status, content_type, problem) = post(&adapter.url, &body, Some(meta_signature("wrong-secret", body.as_bytes()))).await;
+    let Reply { status, content_type, body: problem, .. } =
+        post(&adapter, &body, Some(meta_signature("wrong-secret", body.as_bytes()))).await;
     assert_eq!(status, 403);
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     assert_eq!(problem["status"], 403);
 
-    assert_eq!(post(&adapter.url, &body, None).await.0, 401, "missing signature");
+    assert_eq!(post(&adapter, &body, None).await.status, 401, "missing signature");
     let tampered = body.replace("4411", "4412");
-    assert_eq!(post(&adapter.url, &tampered, Some(meta_signature(SECRET, body.as_bytes()))).await.0, 403, "tampered body");
+    assert_eq!(post(&adapter, &tampered, Some(meta_signature(SECRET, body.as_bytes()))).await.status, 403, "tampered body");
 
     let garbage = "{\"object\": \"whatsapp_business_account\", \"entry\": [";
-    let (status, content_type, problem) = post(&adapter.url, garbage, Some(meta_signature(SECRET, garbage.as_bytes()))).await;
+    let Reply { status, content_type, body: problem, .. } =
+        post(&adapter, garbage, Some(meta_signature(SECRET, garbage.as_bytes()))).await;
     assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")));
     assert!(problem["detail"].as_str().expect("detail").contains("malformed"));
 
     let not_whatsapp = r#"{"object":"page","entry":[]}"#;
-    assert_eq!(post(&adapter.url, not_whatsapp, Some(meta_signature(SECRET, not_whatsapp.as_bytes()))).await.0, 400);
+    assert_eq!(post(&adapter, not_whatsapp, Some(meta_signature(SECRET, not_whatsapp.as_bytes()))).await.status, 400);
     let no_metadata =
         r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[]}}]}]}"#;
-    assert_eq!(post(&adapter.url, no_metadata, Some(meta_signature(SECRET, no_metadata.as_bytes()))).await.0, 400);
+    assert_eq!(post(&adapter, no_metadata, Some(meta_signature(SECRET, no_metadata.as_bytes()))).await.status, 400);
 
     let unknown = fixture("whatsapp/unknown_phone_number.json");
-    assert_eq!(post(&adapter.url, &unknown, Some(meta_signature(SECRET, unknown.as_bytes()))).await.0, 404);
+    assert_eq!(post(&adapter, &unknown, Some(meta_signature(SECRET, unknown.as_bytes()))).await.status, 404);
 
     let huge = format!("{{\"object\":\"whatsapp_business_account\",\"entry\":[],\"pad\":\"{}\"}}", "x".repeat(8192));
-    assert_eq!(post(&adapter.url, &huge, Some(meta_signature(SECRET, huge.as_bytes()))).await.0, 413);
+    assert_eq!(post(&adapter, &huge, Some(meta_signature(SECRET, huge.as_bytes()))).await.status, 413);
 
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "refused requests published {} messages", published.len());
 }
 
@@ -229,27 +201,19 @@ async fn changes_that_are_not_messages_are_acknowledged_without_publishing() {
     let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":1764070000,"changes":[
         {"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":594425479261596,
          "message_template_name":"potvrzeni_objednavky","message_template_language":"cs","reason":"NONE"}}]}]}"#;
-    let (status, _, answer) = post(&adapter.url, body, Some(meta_signature(SECRET, body.as_bytes()))).await;
+    let Reply { status, body: answer, .. } = post(&adapter, body, Some(meta_signature(SECRET, body.as_bytes()))).await;
     assert_eq!((status, &answer["published"]), (200, &json!(0)));
-    let published = adapter.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await;
+    let published = adapter.drain_ingested().await;
     assert!(published.is_empty());
 }
 
 #[tokio::test]
 async fn the_subscription_handshake_echoes_the_challenge_only_for_the_right_token() {
     let adapter = spawn(1 << 20).await;
-    let http = testkit::http();
-    let ok = http
-        .get(format!("{}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", adapter.url))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(ok.status().as_u16(), 200);
-    assert_eq!(ok.text().await.expect("body"), "1158201444");
-    let wrong = http
-        .get(format!("{}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1", adapter.url))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(wrong.status().as_u16(), 403);
+    let url = adapter.url(WEBHOOK_PATH);
+    let ok = testkit::get(&format!("{url}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444")).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.text, "1158201444");
+    let wrong = testkit::get(&format!("{url}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1")).await;
+    assert_eq!(wrong.status, 403);
 }

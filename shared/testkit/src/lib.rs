@@ -1,7 +1,12 @@
 //! Test helpers shared by every crate's tests: a fresh database per test, Kafka (embedded mock
 //! cluster by default, or a real broker from `TEST_KAFKA_BROKERS`) with unique consumer groups,
-//! a topic reader, operator tokens and signed-request helpers. Each test owns its database and
-//! consumer groups, so the suite runs in parallel.
+//! a topic reader, operator tokens, signed-request helpers and a started channel adapter with the
+//! requests tests send it ([`spawn_adapter`], [`post`]). Each test owns its database and consumer
+//! groups, so the suite runs in parallel.
+
+mod adapter;
+
+pub use adapter::{bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS};
 
 pub mod tansu;
 
@@ -194,9 +199,16 @@ pub async fn pool(database: &DatabaseSettings, schema: &str) -> sqlx::PgPool {
     sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(options).await.expect("test database reachable")
 }
 
+/// `sha256=<hex HMAC-SHA256 of body>`, the signature header value of Meta webhooks
+/// (`X-Hub-Signature-256`), web chat (`X-Webchat-Signature`) and PBX CDRs / e-mail relays
+/// (`X-Webhook-Signature`).
+pub fn sha256_signature(secret: &str, body: impl AsRef<[u8]>) -> String {
+    format!("sha256={}", channel::signature::hmac_sha256_hex(secret.as_bytes(), body.as_ref()))
+}
+
 /// `X-Hub-Signature-256` value for `body` (Meta webhooks).
 pub fn meta_signature(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", channel::signature::hmac_sha256_hex(secret.as_bytes(), body))
+    sha256_signature(secret, body)
 }
 
 /// A fixture file from `tests/fixtures/<path>` at the workspace root.

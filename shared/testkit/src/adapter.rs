@@ -1,0 +1,121 @@
+//! A channel adapter (or any service with an HTTP address) started for one test on its own Kafka,
+//! and the HTTP requests tests send it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use contracts::topics;
+use rdkafka::message::OwnedMessage;
+use runtime::kafka::Publisher;
+use runtime::shutdown::CancellationToken;
+use runtime::Running;
+use serde_json::Value;
+
+use crate::TestKafka;
+
+/// A service started by [`spawn_adapter`]; dropping it cancels the service's shutdown token.
+pub struct SpawnedService {
+    /// `http://<address>` without a trailing slash.
+    pub base: String,
+    pub kafka: TestKafka,
+    shutdown: CancellationToken,
+}
+
+impl SpawnedService {
+    /// The address of `path` (which starts with `/`) on this service.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Waits for `n` messages on `interactions.ingested`, read from the beginning (panics after 30 s).
+    pub async fn take_ingested(&self, n: usize) -> Vec<OwnedMessage> {
+        self.kafka.reader(topics::INTERACTIONS_INGESTED).take(n, Duration::from_secs(30)).await
+    }
+
+    /// Every message on `interactions.ingested` until the topic has been quiet for 3 s.
+    pub async fn drain_ingested(&self) -> Vec<OwnedMessage> {
+        self.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await
+    }
+}
+
+impl Drop for SpawnedService {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Starts a fresh [`TestKafka`] and the service `start` returns (called with a publisher on that
+/// Kafka and the shutdown token), e.g.
+/// `spawn_adapter(move |publisher, shutdown| async move { channel_vk::start(&config, publisher, shutdown).await })`.
+pub async fn spawn_adapter<F, Fut>(start: F) -> SpawnedService
+where
+    F: FnOnce(Publisher, CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<Running>>,
+{
+    spawn_adapter_on(TestKafka::start().await, start).await
+}
+
+/// [`spawn_adapter`] on an existing Kafka.
+pub async fn spawn_adapter_on<F, Fut>(kafka: TestKafka, start: F) -> SpawnedService
+where
+    F: FnOnce(Publisher, CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<Running>>,
+{
+    let shutdown = CancellationToken::new();
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let running = start(publisher, shutdown.clone()).await.expect("adapter starts");
+    let base = format!("http://{}", running.http_addr.expect("http address"));
+    tokio::spawn(running.wait());
+    SpawnedService { base, kafka, shutdown }
+}
+
+/// An HTTP answer: the body both as JSON (`Null` when it is not JSON) and as text.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Value,
+    pub text: String,
+}
+
+/// The `headers` of a [`post`] without any.
+pub const NO_HEADERS: [(&str, &str); 0] = [];
+
+/// Posts `body` as `content_type` with `headers` (e.g. an `Option` of one signature header).
+pub async fn post<K, V>(
+    url: &str,
+    content_type: &str,
+    body: impl Into<Vec<u8>>,
+    headers: impl IntoIterator<Item = (K, V)>,
+) -> Reply
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut request = crate::http().post(url).header("content-type", content_type).body(body.into());
+    for (name, value) in headers {
+        request = request.header(name.as_ref(), value.as_ref());
+    }
+    send(request).await
+}
+
+/// GETs `url`.
+pub async fn get(url: &str) -> Reply {
+    send(crate::http().get(url)).await
+}
+
+/// Sends `request` and reads the whole answer.
+pub async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bytes = response.bytes().await.unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Reply { status, content_type, body, text }
+}
+
+/// An `Authorization: Bearer <token>` header.
+pub fn bearer(token: &str) -> (&'static str, String) {
+    ("authorization", format!("Bearer {token}"))
+}
