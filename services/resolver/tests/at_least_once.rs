@@ -22,6 +22,8 @@ async fn publish_all(publisher: &Publisher, events: &[InteractionEvent]) {
     }
 }
 
+/// On the embedded cluster: tansu 0.6 never hands the partitions of a consumer that left (or
+/// vanished) to the one that replaces it, so a restart cannot be tested there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resolver_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() {
     const PEOPLE: usize = 300;
@@ -71,8 +73,17 @@ async fn a_resolver_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_resolvers_creating_the_same_new_identity_at_once_converge_on_one_contact() {
+    concurrent_creation(TestKafka::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_resolvers_in_one_group_on_a_real_broker_converge_on_one_contact() {
+    concurrent_creation(TestKafka::tansu().await).await;
+}
+
+async fn concurrent_creation(kafka: TestKafka) {
     const PAIRS: usize = 150;
-    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let db = fresh_database();
     let publisher = Publisher::new(&kafka.settings).expect("publisher");
     // Each pair shares a phone but leads with a different e-mail, so the two events carry
     // different keys, land on different partitions and are resolved by different instances.

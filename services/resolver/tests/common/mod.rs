@@ -21,8 +21,14 @@ pub struct Resolver {
 }
 
 pub async fn start(kafka: &TestKafka, database: &DatabaseSettings, batch_size: usize) -> Resolver {
+    start_in_group(kafka, database, batch_size, &kafka.settings.group_prefix).await
+}
+
+/// A resolver whose consumer group is `group_prefix.resolver` (a new prefix replays the topic).
+pub async fn start_in_group(kafka: &TestKafka, database: &DatabaseSettings, batch_size: usize, group_prefix: &str) -> Resolver {
     let mut settings = kafka.settings_for(database, resolver::Config { outbox_poll_ms: 50, ..resolver::Config::default() });
     settings.kafka.batch_size = batch_size;
+    settings.kafka.group_prefix = group_prefix.to_owned();
     let shutdown = CancellationToken::new();
     let publisher = Publisher::new(&settings.kafka).expect("publisher");
     let running = resolver::start(&settings, publisher, shutdown.clone()).await.expect("resolver starts");
