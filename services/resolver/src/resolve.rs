@@ -123,7 +123,7 @@ async fn attempt(
             (contact_id, Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored })
         }
         Decision::Attach { contact_id, matched_by, candidates, enrich } => {
-            let counts = store::kind_counts(conn, contact_id).await?;
+            let counts = if enrich.is_empty() { Default::default() } else { store::kind_counts(conn, contact_id).await? };
             let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
             let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
             for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {

@@ -215,7 +215,8 @@ pub async fn create_contact(
     Ok(())
 }
 
-/// Inserts identities nobody holds; returns the ones actually inserted (a concurrent holder wins).
+/// Inserts identities nobody holds, in one statement; returns the ones actually inserted (a
+/// concurrent holder wins).
 pub async fn insert_identities(
     conn: &mut PgConnection,
     tenant: &str,
@@ -223,27 +224,37 @@ pub async fn insert_identities(
     identities: &[Identity],
     source: &str,
 ) -> sqlx::Result<Vec<Identity>> {
-    let mut inserted = Vec::new();
-    for identity in identities {
-        let done = sqlx::query(
-            "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, kind, scope, value) WHERE NOT shared DO NOTHING",
-        )
-        .bind(Uuid::new_v4())
-        .bind(tenant)
-        .bind(contact_id)
-        .bind(identity.kind.as_str())
-        .bind(identity.scope.clone().unwrap_or_default())
-        .bind(&identity.value)
-        .bind(source)
-        .execute(&mut *conn)
-        .await?;
-        if done.rows_affected() == 1 {
-            inserted.push(identity.clone());
-        }
+    if identities.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(inserted)
+    let ids: Vec<Uuid> = identities.iter().map(|_| Uuid::new_v4()).collect();
+    let kinds: Vec<&str> = identities.iter().map(|i| i.kind.as_str()).collect();
+    let scopes: Vec<String> = identities.iter().map(|i| i.scope.clone().unwrap_or_default()).collect();
+    let values: Vec<&str> = identities.iter().map(|i| i.value.as_str()).collect();
+    let inserted: Vec<(String, String, String)> = sqlx::query_as(
+        "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source)
+         SELECT id, $2, $3, kind, scope, value, $7 FROM unnest($1::uuid[], $4::text[], $5::text[], $6::text[]) AS n(id, kind, scope, value)
+         ON CONFLICT (tenant_id, kind, scope, value) WHERE NOT shared DO NOTHING
+         RETURNING kind, scope, value",
+    )
+    .bind(&ids)
+    .bind(tenant)
+    .bind(contact_id)
+    .bind(&kinds)
+    .bind(&scopes)
+    .bind(&values)
+    .bind(source)
+    .fetch_all(conn)
+    .await?;
+    Ok(identities
+        .iter()
+        .filter(|i| {
+            inserted.iter().any(|(kind, scope, value)| {
+                kind == i.kind.as_str() && *scope == i.scope.clone().unwrap_or_default() && value == &i.value
+            })
+        })
+        .cloned()
+        .collect())
 }
 
 /// The contact's current name and its source.
