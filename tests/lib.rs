@@ -111,24 +111,54 @@ pub async fn messenger_to_timeline(pipeline: &Pipeline) {
     assert_eq!(contact[0]["identities"][0]["value"], PSID);
     let contact_id = contact[0]["contact_id"].as_str().expect("id").to_owned();
 
-    let timeline = eventually(Duration::from_secs(60), "four timeline entries", || async {
-        let page = pipeline.get(format!("{}/v1/contacts/{contact_id}/timeline", pipeline.timeline)).await;
+    // The four messages of one Messenger thread, minutes apart, are one interaction with a
+    // four-line transcript; the contact's creation is a contact event beside it.
+    let timeline = format!("{}/v1/contacts/{contact_id}/timeline", pipeline.timeline);
+    eventually(Duration::from_secs(60), "a four-message conversation", || async {
+        let page = pipeline.get(timeline.clone()).await;
         let items = page["items"].as_array().cloned().unwrap_or_default();
-        (items.len() >= 4).then_some(items)
+        items.iter().any(|i| i["type"] == "interaction" && i["message_count"] == 4).then_some(())
     })
     .await;
-    // Anything late would show up now: give duplicates a moment to arrive before counting.
+    // Anything late (a duplicate) would show up now: give it a moment before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let timeline = pipeline.get(format!("{}/v1/contacts/{contact_id}/timeline", pipeline.timeline)).await["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or(timeline);
-    assert_eq!(timeline.len(), 4, "one entry per message, the retry included once");
-    let directions: Vec<&str> = timeline.iter().map(|i| i["direction"].as_str().unwrap_or("")).collect();
-    assert_eq!(directions, ["inbound", "inbound", "outbound", "inbound"], "newest first");
-    assert_eq!(timeline[3]["resolution"]["created_contact"], true);
-    assert_eq!(timeline[0]["resolution"]["matched_by"]["kind"], "psid");
+    let items = pipeline.get(timeline).await["items"].as_array().cloned().unwrap_or_default();
+    let interactions: Vec<&Value> = items.iter().filter(|i| i["type"] == "interaction").collect();
+    assert_eq!(interactions.len(), 1, "one conversation: {items:#?}");
+    assert_eq!(interactions[0]["message_count"], 4, "the provider retry is one message, not two");
+    assert!(items.iter().any(|i| i["type"] == "contact_event" && i["kind"] == "created"), "{items:#?}");
+
+    let detail = pipeline.get(format!("{}/v1/interactions/{}", pipeline.timeline, interactions[0]["interaction_id"].as_str().unwrap_or(""))).await;
+    let transcript = detail["transcript"].as_array().cloned().unwrap_or_default();
+    let directions: Vec<&str> = transcript.iter().map(|m| m["direction"].as_str().unwrap_or("")).collect();
+    assert_eq!(directions, ["inbound", "outbound", "inbound", "inbound"], "oldest first: {detail:#}");
+    assert_eq!(transcript[0]["matched_by"], Value::Null, "the first message created the contact");
+    assert_eq!(transcript[1]["matched_by"]["kind"], "psid");
 
     let ingested = reader.drain(Duration::from_secs(3)).await;
     assert_eq!(ingested.len(), 5, "two copies of the retried message, three others, nothing forged");
+
+    operations_endpoints_report_what_happened(pipeline).await;
+}
+
+/// `/readyz` checks the database and Kafka; `/metrics` counts resolutions by what matched,
+/// webhook rejections, request latencies and the consumer lag.
+async fn operations_endpoints_report_what_happened(pipeline: &Pipeline) {
+    let http = testkit::http();
+    let ready: Value = http.get(format!("{}/readyz", pipeline.resolver)).send().await.expect("readyz").json().await.expect("json");
+    assert_eq!(ready, serde_json::json!({"ready": true, "database": true, "kafka": true}));
+    let metrics = eventually(Duration::from_secs(30), "consumer lag in /metrics (librdkafka reports every 5 s)", || async {
+        let text = http.get(format!("{}/metrics", pipeline.resolver)).send().await.ok()?.text().await.ok()?;
+        text.contains("kafka_consumer_lag{").then_some(text)
+    })
+    .await;
+    for expected in [
+        r#"resolutions_total{matched_by="created"} 1"#,
+        r#"resolutions_total{matched_by="psid"} 3"#,
+        r#"webhooks_rejected_total{reason="forbidden"} 1"#,
+        "http_request_duration_seconds_bucket{",
+        r#"kafka_consumer_lag{group=""#,
+    ] {
+        assert!(metrics.contains(expected), "/metrics lacks {expected}:\n{metrics}");
+    }
 }

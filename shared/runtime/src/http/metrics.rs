@@ -14,6 +14,7 @@ pub const EVENTS_RETRIED: &str = "events_batch_retries_total";
 pub const EVENTS_DEAD_LETTERED: &str = "events_dead_lettered_total";
 pub const WEBHOOKS_REJECTED: &str = "webhooks_rejected_total";
 pub const RESOLUTIONS: &str = "resolutions_total";
+pub const CONSUMER_LAG: &str = "kafka_consumer_lag";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

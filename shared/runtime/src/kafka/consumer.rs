@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
@@ -110,6 +111,28 @@ impl ConsumerOptions {
 #[error("stopped before the batch was applied")]
 pub struct Stopped;
 
+/// Publishes librdkafka's per-partition consumer lag (from its statistics) as a gauge, so
+/// autoscalers and dashboards see how far behind each consumer group is.
+pub struct LagReporter {
+    group: String,
+}
+
+impl ClientContext for LagReporter {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        for (topic, stats) in statistics.topics {
+            for (partition, stats) in stats.partitions {
+                // -1 means unknown (not assigned here, or no committed offset yet).
+                if partition >= 0 && stats.consumer_lag >= 0 {
+                    let labels = [("group", self.group.clone()), ("topic", topic.clone()), ("partition", partition.to_string())];
+                    metrics::gauge!(names::CONSUMER_LAG, &labels).set(stats.consumer_lag as f64);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for LagReporter {}
+
 /// Consumes `options.topic` until `shutdown` is cancelled.
 pub async fn run<H: BatchHandler>(
     settings: &KafkaSettings,
@@ -118,7 +141,7 @@ pub async fn run<H: BatchHandler>(
     publisher: Publisher,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer: StreamConsumer = client_config(settings)
+    let consumer: StreamConsumer<LagReporter> = client_config(settings)
         .set("group.id", &options.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -126,7 +149,8 @@ pub async fn run<H: BatchHandler>(
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
-        .create()
+        .set("statistics.interval.ms", "5000")
+        .create_with_context(LagReporter { group: options.group_id.clone() })
         .context("creating Kafka consumer")?;
     consumer.subscribe(&[options.topic]).with_context(|| format!("subscribing to {}", options.topic))?;
     let consumer = Arc::new(consumer);
@@ -150,7 +174,7 @@ pub async fn run<H: BatchHandler>(
     Ok(())
 }
 
-async fn next_batch(consumer: &StreamConsumer, options: &ConsumerOptions, shutdown: &CancellationToken) -> Vec<OwnedMessage> {
+async fn next_batch(consumer: &StreamConsumer<LagReporter>, options: &ConsumerOptions, shutdown: &CancellationToken) -> Vec<OwnedMessage> {
     let mut batch = Vec::new();
     let first = tokio::select! {
         () = shutdown.cancelled() => return batch,
@@ -317,7 +341,7 @@ fn next_offsets(batch: &[OwnedMessage]) -> BTreeMap<(String, i32), i64> {
     offsets
 }
 
-async fn commit(consumer: &Arc<StreamConsumer>, offsets: BTreeMap<(String, i32), i64>) {
+async fn commit(consumer: &Arc<StreamConsumer<LagReporter>>, offsets: BTreeMap<(String, i32), i64>) {
     let mut list = TopicPartitionList::new();
     for ((topic, partition), offset) in offsets {
         if let Err(error) = list.add_partition_offset(&topic, partition, Offset::Offset(offset)) {
