@@ -8,7 +8,8 @@
 //! - `GET /v1/interactions/{id}` — one interaction (or the one a message id belongs to) with its
 //!   transcript, details, parameters, attachments and `matched_by`;
 //! - `GET /v1/search?q=&channel=&from=&to=&cursor=&limit=` — tenant-wide ranked search with
-//!   highlighted snippets;
+//!   highlighted snippets (the best of the newest `rank_window` matches; see
+//!   [`read::RANK_WINDOW`]);
 //! - `GET /openapi.json` — this API's OpenAPI document.
 
 use std::sync::Arc;
@@ -84,6 +85,15 @@ struct SearchParams {
 struct Page<T> {
     items: Vec<T>,
     next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SearchResults {
+    items: Vec<InteractionItem>,
+    next_cursor: Option<String>,
+    /// How many matches were ranked; hits are the best of the newest `rank_window` matches.
+    ranked_matches: i64,
+    rank_window: i64,
 }
 
 fn query<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
@@ -190,23 +200,31 @@ async fn search(
     auth: TenantAuth,
     State(state): State<ApiState>,
     params: Result<Query<SearchParams>, QueryRejection>,
-) -> Result<Json<Page<InteractionItem>>, ApiError> {
+) -> Result<Json<SearchResults>, ApiError> {
     let params = query(params)?;
     let search = search_query(params.q.as_deref())?.ok_or_else(|| ApiError::BadRequest("`q` is required".into()))?;
     window(params.from, params.to)?;
     let limit = limit(params.limit);
+    let cursor = params.cursor.as_deref().map(decode_search_cursor).transpose()?;
     let filter = SearchFilter {
         search,
         channel: channel(params.channel)?,
         from: params.from,
         to: params.to,
-        after: params.cursor.as_deref().map(decode_search_cursor).transpose()?,
+        after: cursor.map(|c| c.after),
+        window_floor: cursor.map(|c| c.window_floor),
         limit: limit + 1,
     };
-    let mut items = read::search(&state.pool, auth.tenant(), &filter).await?;
-    let next_cursor = next_page(&mut items, limit)
-        .map(|last| encode_search_cursor(last.rank.unwrap_or(0.0), last.occurred_at, last.interaction_id));
-    Ok(Json(Page { items, next_cursor }))
+    let page = read::search(&state.pool, auth.tenant(), &filter).await?;
+    let mut items = page.items;
+    let next_cursor = match (next_page(&mut items, limit), page.window_floor) {
+        (Some(last), Some(window_floor)) => Some(encode_search_cursor(&SearchCursor {
+            after: (last.rank.unwrap_or(0.0), last.occurred_at, last.interaction_id),
+            window_floor,
+        })),
+        _ => None,
+    };
+    Ok(Json(SearchResults { items, next_cursor, ranked_matches: page.ranked, rank_window: read::RANK_WINDOW }))
 }
 
 fn bad_cursor() -> ApiError {
@@ -232,25 +250,38 @@ fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     Ok((micros(at)?, Uuid::parse_str(id).map_err(|_| bad_cursor())?))
 }
 
-/// Search cursor: `s|rank bits|micros|id`; the rank travels as its exact `f32` bits, so the next
-/// page starts exactly after the last hit.
-fn encode_search_cursor(rank: f32, at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("s|{}|{}|{id}", rank.to_bits(), at.timestamp_micros()))
+/// Where the next search page starts, and the window its hits are ranked in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SearchCursor {
+    after: (f32, DateTime<Utc>, Uuid),
+    window_floor: (DateTime<Utc>, Uuid),
 }
 
-fn decode_search_cursor(cursor: &str) -> Result<(f32, DateTime<Utc>, Uuid), ApiError> {
+/// Search cursor: `s|rank bits|micros|id|floor micros|floor id`; the rank travels as its exact
+/// `f32` bits, so the next page starts exactly after the last hit.
+fn encode_search_cursor(cursor: &SearchCursor) -> String {
+    let (rank, at, id) = cursor.after;
+    let (floor_at, floor_id) = cursor.window_floor;
+    URL_SAFE_NO_PAD.encode(format!(
+        "s|{}|{}|{id}|{}|{floor_id}",
+        rank.to_bits(),
+        at.timestamp_micros(),
+        floor_at.timestamp_micros()
+    ))
+}
+
+fn decode_search_cursor(cursor: &str) -> Result<SearchCursor, ApiError> {
     let raw = cursor_parts(cursor)?;
-    let mut parts = raw.split('|');
-    let (Some("s"), Some(rank), Some(at), Some(id), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let parts: Vec<&str> = raw.split('|').collect();
+    let ["s", rank, at, id, floor_at, floor_id] = parts.as_slice() else {
         return Err(bad_cursor());
     };
     let rank = f32::from_bits(rank.parse().map_err(|_| bad_cursor())?);
     if !rank.is_finite() {
         return Err(bad_cursor());
     }
-    Ok((rank, micros(at)?, Uuid::parse_str(id).map_err(|_| bad_cursor())?))
+    let uuid = |raw: &str| Uuid::parse_str(raw).map_err(|_| bad_cursor());
+    Ok(SearchCursor { after: (rank, micros(at)?, uuid(id)?), window_floor: (micros(floor_at)?, uuid(floor_id)?) })
 }
 
 async fn openapi() -> axum::Json<serde_json::Value> {
@@ -287,7 +318,7 @@ pub fn openapi_document() -> serde_json::Value {
                 "parameters": [id("interaction or message id")],
                 "responses": {"200": {"description": "the interaction"}, "400": problem, "401": problem, "404": problem}}},
             "/v1/search": {"get": {
-                "summary": "Tenant-wide interaction search, best first, with <mark>-highlighted HTML-safe snippets",
+                "summary": "Tenant-wide interaction search: the best (ts_rank) of the newest rank_window matches, with <mark>-highlighted HTML-safe snippets",
                 "parameters": [param("q", "required"), param("channel", "channel filter"), param("from", "RFC 3339, inclusive"),
                     param("to", "RFC 3339, exclusive"), param("cursor", "next_cursor of the previous page"), param("limit", "1–200, default 50")],
                 "responses": {"200": page("interactions with rank and snippet"), "400": problem, "401": problem}}}
@@ -304,11 +335,12 @@ mod tests {
         let at = DateTime::from_timestamp_micros(1_764_000_000_123_456).expect("valid");
         let id = Uuid::from_u128(7);
         assert_eq!(decode_cursor(&encode_cursor(at, id)).expect("valid"), (at, id));
-        let rank = 0.060_792_71_f32;
-        assert_eq!(decode_search_cursor(&encode_search_cursor(rank, at, id)).expect("valid"), (rank, at, id));
+        let search = SearchCursor { after: (0.060_792_71_f32, at, id), window_floor: (at, Uuid::from_u128(8)) };
+        assert_eq!(decode_search_cursor(&encode_search_cursor(&search)).expect("valid"), search);
         assert!(decode_cursor("%%%").is_err());
         assert!(decode_search_cursor(&encode_cursor(at, id)).is_err());
-        assert!(decode_search_cursor(&URL_SAFE_NO_PAD.encode(format!("s|{}|1|{id}", f32::NAN.to_bits()))).is_err());
+        let nan = URL_SAFE_NO_PAD.encode(format!("s|{}|1|{id}|1|{id}", f32::NAN.to_bits()));
+        assert!(decode_search_cursor(&nan).is_err());
     }
 
     #[test]

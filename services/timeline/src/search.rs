@@ -74,6 +74,20 @@ fn is_combining_mark(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
+/// Most characters of one document that are indexed. A `tsvector` must stay under 1 MB, or
+/// PostgreSQL rejects the row — and a message that can never be stored would stall its
+/// partition; a conversation that long is still found by everything in its first 200,000
+/// characters.
+pub const MAX_INDEXED_CHARS: usize = 200_000;
+
+/// `text` cut to at most `max` characters (on a character boundary).
+pub fn truncate_chars(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 /// Extra index terms for a document: the letter-and-digit parts of tokens the PostgreSQL parser
 /// keeps whole (e-mail addresses, URLs, `+420 777…` numbers, `order#4411`), so a search — which
 /// only ever has letter-and-digit terms — finds `jan.novak@example.cz` by `novak`.
@@ -128,6 +142,12 @@ mod tests {
         assert_eq!(q.terms().len(), MAX_TERMS);
         let q = SearchQuery::parse(&"x".repeat(500)).expect("terms");
         assert_eq!(q.terms()[0].len(), MAX_TERM_CHARS);
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate_chars("kůň", 2), "ků");
+        assert_eq!(truncate_chars("kůň", 5), "kůň");
     }
 
     #[test]

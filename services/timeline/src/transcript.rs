@@ -16,6 +16,8 @@ use contracts::{Attachment, Call, Content, Direction, Identity, InteractionEvent
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::search::{alias_terms, truncate_chars, MAX_INDEXED_CHARS};
+
 /// Parameter names the channel adapters use for later states of a message.
 pub mod param {
     /// Delivery state of an outbound message (`sent`, `delivered`, `read`, `failed`, …).
@@ -200,6 +202,8 @@ pub struct Summary {
     pub text: Option<String>,
     /// Every text in order, one per line: the document snippets are cut from.
     pub transcript_text: Option<String>,
+    /// The transcript as indexed (cut at [`MAX_INDEXED_CHARS`]).
+    pub indexed_text: String,
     /// Every distinct subject: the highest-weighted part of the search document.
     pub subjects: String,
     /// Extra index terms ([`crate::search::alias_terms`]) of subjects and texts.
@@ -264,7 +268,9 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
         );
     }
     let transcript_text = (!texts.is_empty()).then(|| texts.join("\n"));
-    let aliases = crate::search::alias_terms(&format!("{} {}", subjects.join(" "), transcript_text.as_deref().unwrap_or("")));
+    let indexed_text = truncate_chars(transcript_text.as_deref().unwrap_or(""), MAX_INDEXED_CHARS).to_owned();
+    let subjects = truncate_chars(&subjects.join("\n"), MAX_INDEXED_CHARS / 10).to_owned();
+    let aliases = alias_terms(&format!("{subjects} {indexed_text}"));
     Some(Summary {
         occurred_at: first.event.body.occurred_at,
         last_message_at: last.event.body.occurred_at,
@@ -272,10 +278,11 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
         direction: first.event.body.direction,
         provider_ref: first.event.body.provider_ref.clone(),
         conversation_ref: messages.iter().find_map(|m| m.event.body.conversation_ref.clone()),
-        subject: subjects.first().cloned(),
+        subject: details.subject.clone(),
         text: texts.first().cloned(),
         transcript_text,
-        subjects: subjects.join("\n"),
+        indexed_text,
+        subjects,
         aliases,
         details,
         parameters,

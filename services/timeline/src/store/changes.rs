@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{merged_below, owner_of, search_vector};
 use crate::config::ErasureMode;
-use crate::search::alias_terms;
+use crate::search::{alias_terms, truncate_chars, MAX_INDEXED_CHARS};
 use crate::transcript::PERSONAL_DETAILS;
 
 /// The wire name of a change kind (`identifier_added`, …).
@@ -75,7 +75,7 @@ async fn insert_event(
     owner: Uuid,
     merged_from: Option<Uuid>,
 ) -> sqlx::Result<()> {
-    let text = search_text(change);
+    let text = truncate_chars(&search_text(change), MAX_INDEXED_CHARS).to_owned();
     let sql = format!(
         "INSERT INTO contact_events (change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes,
                                      related_contact_id, merged_from, search)

@@ -267,7 +267,7 @@ pub async fn refresh(conn: &mut PgConnection, interaction_id: Uuid) -> sqlx::Res
              parameters = $12, attachments = $13, event = $14, resolution = $15,
              search = {}, updated_at = now()
          WHERE interaction_id = $1",
-        search_vector(16, 10, 17)
+        search_vector(16, 18, 17)
     );
     sqlx::query(&sql)
         .bind(interaction_id)
@@ -287,6 +287,7 @@ pub async fn refresh(conn: &mut PgConnection, interaction_id: Uuid) -> sqlx::Res
         .bind(Json(&summary.resolution))
         .bind(&summary.subjects)
         .bind(&summary.aliases)
+        .bind(&summary.indexed_text)
         .execute(&mut *conn)
         .await?;
     Ok(())

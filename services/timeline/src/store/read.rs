@@ -141,10 +141,11 @@ const HIT_COLUMNS: &str = "hits.id, hits.interaction_id, hits.contact_id, hits.m
 const EVENT_COLUMNS: &str = "change_id AS id, change_id, contact_id, merged_from, kind, occurred_at, actor, reason, changes,
      related_contact_id, redacted_at IS NOT NULL AS redacted";
 
-/// The snippet of a row of `hits` for the bound query `q`: the subject and transcript, HTML-escaped
-/// first (so the only markup in a snippet is ours), cut around the matches.
+/// The snippet of a row of `hits` for the bound query `q`: the subject and transcript (as far as
+/// they are indexed, [`crate::search::MAX_INDEXED_CHARS`]), HTML-escaped first (so the only markup
+/// in a snippet is ours), cut around the matches.
 const SNIPPET: &str = "ts_headline('timeline_unaccent',
-        replace(replace(replace(coalesce(hits.subject || E'\\n', '') || coalesce(hits.transcript_text, ''), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+        replace(replace(replace(left(coalesce(hits.subject || E'\\n', '') || coalesce(hits.transcript_text, ''), 200000), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
         q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=\" … \"')";
 
 /// A page of a contact's timeline: interactions and contact events merged, newest first.
@@ -208,7 +209,8 @@ async fn timeline_interactions(
     push_window(&mut b, query, "interaction_id");
     b.push(" ORDER BY occurred_at DESC, interaction_id DESC LIMIT ").push_bind(query.limit);
     b.push(") hits ORDER BY hits.occurred_at DESC, hits.interaction_id DESC");
-    b.build_query_as().fetch_all(pool).await
+    // With a search, plan with its terms every time (see `search`).
+    b.build_query_as().persistent(query.search.is_none()).fetch_all(pool).await
 }
 
 async fn timeline_events(
@@ -229,7 +231,7 @@ async fn timeline_events(
     b.push_bind(tenant.to_owned()).push(" AND contact_id = ").push_bind(contact_id);
     push_window(&mut b, query, "change_id");
     b.push(" ORDER BY occurred_at DESC, change_id DESC LIMIT ").push_bind(query.limit);
-    b.build_query_as().fetch_all(pool).await
+    b.build_query_as().persistent(query.search.is_none()).fetch_all(pool).await
 }
 
 /// One message of a transcript.
@@ -292,6 +294,12 @@ pub async fn interaction(pool: &PgPool, tenant: &str, id: Uuid) -> sqlx::Result<
     Ok(Some(InteractionDetail { item_type: "interaction", interaction, transcript }))
 }
 
+/// Most matches ranked per tenant-wide search: the newest ones. `ts_rank` needs every ranked
+/// row's document, so ranking all of, say, 90,000 matches of a frequent word costs seconds; the
+/// best of the newest 2,000 costs tens of milliseconds. Below the window the ranking is exact;
+/// `from`/`to` or another term reach further back.
+pub const RANK_WINDOW: i64 = 2000;
+
 /// Filters of a tenant-wide search.
 #[derive(Debug, Clone)]
 pub struct SearchFilter {
@@ -301,18 +309,43 @@ pub struct SearchFilter {
     pub to: Option<DateTime<Utc>>,
     /// Keyset cursor: only hits ranked strictly after `(rank, occurred_at, id)`.
     pub after: Option<(f32, DateTime<Utc>, Uuid)>,
+    /// The oldest match ranked by the first page: later pages rank the same matches (plus any
+    /// newer ones that arrived since), so paging never skips or repeats a hit.
+    pub window_floor: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,
 }
 
-/// Interactions of the whole tenant matching the search, best first (`ts_rank`, then newest),
-/// each with a highlighted snippet.
+/// A page of search hits and the window they were ranked in.
+#[derive(Debug, Clone, Default)]
+pub struct SearchPage {
+    pub items: Vec<InteractionItem>,
+    /// How many matches were ranked.
+    pub ranked: i64,
+    /// The oldest ranked match, for the next page's [`SearchFilter::window_floor`].
+    pub window_floor: Option<(DateTime<Utc>, Uuid)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SearchRow {
+    #[sqlx(flatten)]
+    item: InteractionItem,
+    ranked: i64,
+    floor_at: Option<DateTime<Utc>>,
+    floor_id: Option<Uuid>,
+}
+
+/// Interactions of the whole tenant matching the search, best first (`ts_rank`, then newest)
+/// among the newest [`RANK_WINDOW`] matches, each with a highlighted snippet.
 #[tracing::instrument(skip(pool, filter), err)]
-pub async fn search(pool: &PgPool, tenant: &str, filter: &SearchFilter) -> sqlx::Result<Vec<InteractionItem>> {
-    let mut b = QueryBuilder::new("SELECT ");
-    b.push(HIT_COLUMNS).push(", ").push(SNIPPET).push(" AS snippet FROM to_tsquery('timeline_unaccent', ");
-    b.push_bind(filter.search.tsquery().to_owned()).push(") q, LATERAL (SELECT ts_rank(search, q) AS rank, ");
-    b.push(INTERACTION_COLUMNS).push(", transcript_text FROM interactions WHERE tenant_id = ").push_bind(tenant.to_owned());
-    b.push(" AND search @@ q");
+pub async fn search(pool: &PgPool, tenant: &str, filter: &SearchFilter) -> sqlx::Result<SearchPage> {
+    let tsquery = filter.search.tsquery().to_owned();
+    // The query is written out (not taken from a CTE) wherever it filters, so the planner sees
+    // the terms and chooses per search between the GIN index (rare terms) and walking the
+    // tenant's newest interactions (frequent ones).
+    let mut b =
+        QueryBuilder::new("WITH candidates AS MATERIALIZED (SELECT interaction_id, occurred_at, search FROM interactions");
+    b.push(" WHERE tenant_id = ").push_bind(tenant.to_owned());
+    b.push(" AND search @@ to_tsquery('timeline_unaccent', ").push_bind(tsquery.clone()).push(")");
     if let Some(channel) = &filter.channel {
         b.push(" AND channel = ").push_bind(channel.clone());
     }
@@ -322,8 +355,17 @@ pub async fn search(pool: &PgPool, tenant: &str, filter: &SearchFilter) -> sqlx:
     if let Some(to) = filter.to {
         b.push(" AND occurred_at < ").push_bind(to);
     }
+    if let Some((at, id)) = filter.window_floor {
+        b.push(" AND (occurred_at, interaction_id) >= (").push_bind(at).push(", ").push_bind(id).push(")");
+    }
+    b.push(" ORDER BY occurred_at DESC, interaction_id DESC");
+    if filter.window_floor.is_none() {
+        b.push(" LIMIT ").push_bind(RANK_WINDOW);
+    }
+    b.push("), ranked AS (SELECT interaction_id, occurred_at, ts_rank(search, to_tsquery('timeline_unaccent', ");
+    b.push_bind(tsquery.clone()).push(")) AS rank FROM candidates), page AS (SELECT * FROM ranked");
     if let Some((rank, at, id)) = filter.after {
-        b.push(" AND (ts_rank(search, q), occurred_at, interaction_id) < (")
+        b.push(" WHERE (rank, occurred_at, interaction_id) < (")
             .push_bind(rank)
             .push("::real, ")
             .push_bind(at)
@@ -332,6 +374,23 @@ pub async fn search(pool: &PgPool, tenant: &str, filter: &SearchFilter) -> sqlx:
             .push(")");
     }
     b.push(" ORDER BY rank DESC, occurred_at DESC, interaction_id DESC LIMIT ").push_bind(filter.limit);
-    b.push(") hits ORDER BY hits.rank DESC, hits.occurred_at DESC, hits.interaction_id DESC");
-    b.build_query_as().fetch_all(pool).await
+    b.push(") SELECT ").push(HIT_COLUMNS).push(", ").push(SNIPPET).push(
+        " AS snippet,
+           (SELECT count(*) FROM candidates) AS ranked,
+           (SELECT occurred_at FROM candidates ORDER BY occurred_at, interaction_id LIMIT 1) AS floor_at,
+           (SELECT interaction_id FROM candidates ORDER BY occurred_at, interaction_id LIMIT 1) AS floor_id
+         FROM page, to_tsquery('timeline_unaccent', ",
+    );
+    b.push_bind(tsquery).push(") q, LATERAL (SELECT page.rank, ").push(INTERACTION_COLUMNS);
+    b.push(", transcript_text FROM interactions WHERE interactions.interaction_id = page.interaction_id) hits");
+    b.push(" ORDER BY hits.rank DESC, hits.occurred_at DESC, hits.interaction_id DESC");
+    // Unnamed statement: planned with this search's terms every time, never a generic plan.
+    let rows: Vec<SearchRow> = b.build_query_as().persistent(false).fetch_all(pool).await?;
+    let mut page = SearchPage::default();
+    for row in rows {
+        page.ranked = row.ranked;
+        page.window_floor = filter.window_floor.or(row.floor_at.zip(row.floor_id));
+        page.items.push(row.item);
+    }
+    Ok(page)
 }
