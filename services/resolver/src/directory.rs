@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::changes::{self, Change};
 use crate::rules::TenantRules;
-use crate::store;
+use crate::store::{self, Card};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -108,11 +108,7 @@ pub async fn create(
     }
     let contact_id = Uuid::new_v4();
     let profile = name.map(|n| contracts::Profile { name: Some(n.trim().to_owned()), name_source: NameSource::Operator });
-    store::create_contact(&mut tx, tenant, contact_id, profile.as_ref(), chrono::Utc::now()).await?;
-    sqlx::query("UPDATE contacts SET last_interaction_at = NULL WHERE contact_id = $1")
-        .bind(contact_id)
-        .execute(&mut *tx)
-        .await?;
+    store::create_contact(&mut tx, tenant, contact_id, profile.as_ref(), None).await?;
     let inserted = store::insert_identities(&mut tx, tenant, contact_id, &screened, "operator").await?;
     if inserted.len() != screened.len() {
         return Err(DirectoryError::Conflict("an identifier was claimed concurrently; retry".into()));
@@ -360,14 +356,29 @@ pub enum NameChoice {
 /// Merges `merged` into `survivor`: identities and links move, the merged id answers with
 /// `merged_into`, and the journal records exactly what moved so [`unmerge`] can restore both.
 pub async fn merge(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid, actor: &Actor, name: NameChoice) -> Result<Uuid> {
+    let mut tx = pool.begin().await?;
+    let merge_id = merge_in(&mut tx, tenant, survivor, merged, actor, name, "merged by an operator").await?;
+    tx.commit().await?;
+    Ok(merge_id)
+}
+
+/// [`merge`] on the caller's transaction; `reason` goes on the `merged` event.
+async fn merge_in(
+    tx: &mut PgConnection,
+    tenant: &str,
+    survivor: Uuid,
+    merged: Uuid,
+    actor: &Actor,
+    name: NameChoice,
+    reason: &str,
+) -> Result<Uuid> {
     if survivor == merged {
         return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
     }
-    let mut tx = pool.begin().await?;
     // Lock in id order so two opposite merges cannot deadlock.
     let (first, second) = if survivor < merged { (survivor, merged) } else { (merged, survivor) };
-    let a = lock_live(&mut tx, tenant, first).await?;
-    let b = lock_live(&mut tx, tenant, second).await?;
+    let a = lock_live(&mut *tx, tenant, first).await?;
+    let b = lock_live(&mut *tx, tenant, second).await?;
     let ((survivor_name, survivor_src), (merged_name, merged_src)) = if survivor < merged { (a, b) } else { (b, a) };
 
     let moved: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
@@ -407,7 +418,7 @@ pub async fn merge(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid, ac
         .bind(merged)
         .execute(&mut *tx)
         .await?;
-    touch(&mut tx, survivor).await?;
+    touch(&mut *tx, survivor).await?;
     let merge_id = Uuid::new_v4();
     let actor_id = actor_id(actor);
     sqlx::query(
@@ -432,19 +443,29 @@ pub async fn merge(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid, ac
         .bind(high)
         .execute(&mut *tx)
         .await?;
-    let change =
-        Change::new(tenant, survivor, ContactChangeKind::Merged, actor, "merged by an operator").with(fields).related(merged);
-    changes::record(&mut tx, change).await?;
-    changes::snapshot(&mut tx, tenant, merged).await?;
-    tx.commit().await?;
+    let change = Change::new(tenant, survivor, ContactChangeKind::Merged, actor, reason).with(fields).related(merged);
+    changes::record(&mut *tx, change).await?;
+    changes::snapshot(&mut *tx, tenant, merged).await?;
     Ok(merge_id)
+}
+
+/// What a merge moved (`merge_journal`): what [`unmerge`] moves back.
+#[derive(sqlx::FromRow)]
+struct Journal {
+    survivor_id: Uuid,
+    merged_id: Uuid,
+    moved_identities: Vec<Uuid>,
+    moved_links: Vec<String>,
+    /// The survivor's name before the merge, when the merge replaced it.
+    survivor_name: Option<String>,
+    survivor_name_src: Option<String>,
 }
 
 /// Reverses a merge from its journal: both contacts exactly as before (identities the survivor
 /// gained since stay with it).
 pub async fn unmerge(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &Actor) -> Result<(Uuid, Uuid)> {
     let mut tx = pool.begin().await?;
-    let row: Option<(Uuid, Uuid, Vec<Uuid>, Vec<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    let row: Option<Journal> = sqlx::query_as(
         "SELECT survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src
          FROM merge_journal WHERE tenant_id = $1 AND merge_id = $2 AND unmerged_at IS NULL FOR UPDATE",
     )
@@ -452,8 +473,14 @@ pub async fn unmerge(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &Actor)
     .bind(merge_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (survivor, merged, identities, links, old_name, old_src) =
-        row.ok_or_else(|| DirectoryError::NotFound(format!("open merge {merge_id}")))?;
+    let Journal {
+        survivor_id: survivor,
+        merged_id: merged,
+        moved_identities: identities,
+        moved_links: links,
+        survivor_name: old_name,
+        survivor_name_src: old_src,
+    } = row.ok_or_else(|| DirectoryError::NotFound(format!("open merge {merge_id}")))?;
     lock_live(&mut tx, tenant, survivor).await?;
     let back: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2 AND identity_id = ANY($3) RETURNING kind, value, nullif(scope, '')",
@@ -540,6 +567,155 @@ pub async fn dismiss(pool: &PgPool, tenant: &str, a: Uuid, b: Uuid) -> Result<()
         return Err(DirectoryError::NotFound("open duplicate suggestion".into()));
     }
     Ok(())
+}
+
+/// Accepts a duplicate suggestion: merges the pair (see [`merge`]) and marks the suggestion
+/// merged, in one transaction. The survivor defaults to the older contact (the established
+/// record others may already refer to). Returns the merge id and the survivor.
+pub async fn accept(
+    pool: &PgPool,
+    tenant: &str,
+    (a, b): (Uuid, Uuid),
+    survivor: Option<Uuid>,
+    actor: &Actor,
+    name: NameChoice,
+) -> Result<(Uuid, Uuid)> {
+    if survivor.is_some_and(|s| s != a && s != b) {
+        return Err(DirectoryError::Invalid("survivor must be contact_a or contact_b".into()));
+    }
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    let mut tx = pool.begin().await?;
+    // Locking the suggestion first makes a concurrent accept or dismiss of the same pair wait
+    // and then find it no longer open.
+    let open: Option<(String,)> = sqlx::query_as(
+        "SELECT status FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3 AND status = 'open' FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(low)
+    .bind(high)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if open.is_none() {
+        return Err(DirectoryError::NotFound("open duplicate suggestion".into()));
+    }
+    let survivor = match survivor {
+        Some(survivor) => survivor,
+        None => {
+            let older: Option<(Uuid,)> = sqlx::query_as(
+                "SELECT contact_id FROM contacts WHERE tenant_id = $1 AND contact_id IN ($2, $3)
+                 ORDER BY created_at, contact_id LIMIT 1",
+            )
+            .bind(tenant)
+            .bind(low)
+            .bind(high)
+            .fetch_optional(&mut *tx)
+            .await?;
+            older.map_or(low, |(id,)| id)
+        }
+    };
+    let merged = if survivor == low { high } else { low };
+    // merge_in marks the suggestion of the pair merged.
+    let merge_id = merge_in(&mut tx, tenant, survivor, merged, actor, name, "duplicate suggestion accepted").await?;
+    tx.commit().await?;
+    Ok((merge_id, survivor))
+}
+
+/// What a merge of two contacts would do, computed without changing anything.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergePreview {
+    pub survivor: Card,
+    pub merged: Card,
+    /// Fields only one side's value can survive; the merge's `name` choice decides.
+    pub conflicts: Vec<Conflict>,
+    /// Identifier kinds both contacts hold: the survivor will hold the values of both.
+    pub combined: Vec<Combined>,
+    /// How much moves from the merged contact to the survivor.
+    pub moves: Moves,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub field: String,
+    pub survivor: serde_json::Value,
+    pub merged: serde_json::Value,
+    /// The merge request field that picks the side.
+    pub choose_with: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Combined {
+    pub kind: String,
+    pub scope: Option<String>,
+    pub survivor: Vec<String>,
+    pub merged: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moves {
+    pub identities: usize,
+    pub conversation_links: i64,
+}
+
+/// Both live cards side by side with the fields in conflict; the same checks as [`merge`]
+/// (two different live contacts of `tenant`), no side effects.
+pub async fn merge_preview(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid) -> Result<MergePreview> {
+    if survivor == merged {
+        return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
+    }
+    let mut conn = pool.acquire().await?;
+    let live = |card: Option<Card>, id: Uuid| {
+        card.filter(|c| c.merged_into.is_none()).ok_or_else(|| DirectoryError::NotFound(format!("contact {id}")))
+    };
+    let survivor_card = live(store::card(&mut conn, tenant, survivor).await?, survivor)?;
+    let merged_card = live(store::card(&mut conn, tenant, merged).await?, merged)?;
+    let (links,): (i64,) = sqlx::query_as("SELECT count(*) FROM conversation_links WHERE tenant_id = $1 AND contact_id = $2")
+        .bind(tenant)
+        .bind(merged)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (conflicts, combined) = compare(&survivor_card, &merged_card);
+    let moves = Moves { identities: merged_card.identities.len(), conversation_links: links };
+    Ok(MergePreview { survivor: survivor_card, merged: merged_card, conflicts, combined, moves })
+}
+
+/// The conflicts and combined identifier kinds of merging `merged` into `survivor`. Only the
+/// name is single-valued: two different names conflict. Identifiers are many per kind, so the
+/// same kind (and scope) with different values is combined, not a conflict.
+pub fn compare(survivor: &Card, merged: &Card) -> (Vec<Conflict>, Vec<Combined>) {
+    let mut conflicts = Vec::new();
+    let names = (survivor.name.as_deref().map(str::trim), merged.name.as_deref().map(str::trim));
+    if let (Some(kept), Some(other)) = names {
+        if kept != other {
+            conflicts.push(Conflict {
+                field: "name".into(),
+                survivor: json!({ "value": kept, "source": survivor.name_source }),
+                merged: json!({ "value": other, "source": merged.name_source }),
+                choose_with: "name: survivor | merged".into(),
+            });
+        }
+    }
+    let mut combined: Vec<Combined> = Vec::new();
+    for identity in &survivor.identities {
+        let both = merged.identities.iter().any(|m| m.kind == identity.kind && m.scope == identity.scope);
+        if !both || combined.iter().any(|c| c.kind == identity.kind && c.scope == identity.scope) {
+            continue;
+        }
+        let values = |card: &Card| {
+            card.identities
+                .iter()
+                .filter(|i| i.kind == identity.kind && i.scope == identity.scope)
+                .map(|i| i.value.clone())
+                .collect()
+        };
+        combined.push(Combined {
+            kind: identity.kind.clone(),
+            scope: identity.scope.clone(),
+            survivor: values(survivor),
+            merged: values(merged),
+        });
+    }
+    (conflicts, combined)
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow, PartialEq, Eq)]

@@ -1,12 +1,15 @@
 //! The resolver: consumes `interactions.ingested`, attaches each interaction to one contact
 //! (rules in [`matching`], orchestration in [`resolve`], SQL in [`store`]), publishes
-//! `interactions.resolved`, relays contact changes from the outbox, and serves the Directory API.
+//! `interactions.resolved`, relays contact changes from the outbox, and serves the Directory API
+//! (operator operations in [`directory`], CSV/JSONL [`export`] and CSV [`import`]).
 
 pub mod changes;
 pub mod config;
 pub mod consumer;
 pub mod directory;
+pub mod export;
 pub mod http;
+pub mod import;
 pub mod matching;
 pub mod outbox;
 pub mod resolve;

@@ -2,10 +2,12 @@
 //! identities (see [`crate::rules`]), look up their holders, decide (see [`crate::matching`]),
 //! apply, record change events and duplicate suggestions, and mark the interaction processed.
 //! A concurrent creation of the same identity makes the attempt roll back to its savepoint and
-//! run again, so both end on one contact.
+//! run again, so both end on one contact. The same steps ([`match_or_create`]) resolve the rows
+//! of a contact import ([`crate::import`]).
 
+use chrono::{DateTime, Utc};
 use contracts::{
-    Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoredIdentity, InteractionEvent, Resolution,
+    Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoredIdentity, InteractionEvent, Profile, Resolution,
     ResolvedInteraction,
 };
 use serde_json::json;
@@ -35,114 +37,27 @@ pub async fn resolve(
     rules: &TenantRules,
     event: &InteractionEvent,
 ) -> Result<Option<ResolvedInteraction>, ResolveError> {
-    if let Some(done) = store::processed(conn, &event.tenant_id, event.interaction_id).await? {
+    let tenant = event.tenant_id.as_str();
+    if let Some(done) = store::processed(conn, tenant, event.interaction_id).await? {
         // Redelivery, or a later state of the same interaction (a call's progress, a delivery
         // status): the decision stands, the interaction content is the newest one.
         tracing::debug!("already processed");
         return Ok(done.map(|stored| ResolvedInteraction { interaction: event.clone(), ..stored }));
     }
     let (identities, ignored) = screen_all(event, rules);
-    for _ in 0..ATTEMPTS {
-        let mut savepoint = conn.begin().await?;
-        match attempt(&mut savepoint, rules, event, &identities, ignored.clone()).await? {
-            Some(resolved) => {
-                savepoint.commit().await?;
-                return Ok(resolved);
-            }
-            None => {
-                tracing::info!("identity created concurrently by another resolver, retrying");
-                savepoint.rollback().await?;
-            }
-        }
-    }
-    Err(ResolveError::Contended)
-}
-
-/// The identities that take part in matching: the event's own, identifying custom parameters,
-/// and the operator's link of the conversation; the rest with the reason it was left out.
-fn screen_all(event: &InteractionEvent, rules: &TenantRules) -> (Vec<Identity>, Vec<IgnoredIdentity>) {
-    let parameters = event
-        .body
-        .parameters
-        .iter()
-        .filter(|(name, _)| rules.identifying_custom.contains(*name))
-        .map(|(name, value)| Identity::new(IdentityKind::Custom, value.clone(), Some(name.clone())));
-    let mut identities = Vec::new();
-    let mut ignored = Vec::new();
-    for raw in event.body.identities.iter().cloned().chain(parameters) {
-        match rules.screen(&raw) {
-            Ok(identity) if !identities.contains(&identity) => identities.push(identity),
-            Ok(_) => {}
-            Err(why) => ignored.push(why),
-        }
-    }
-    if let Some(conversation) = &event.body.conversation_ref {
-        identities.push(Identity::new(IdentityKind::ConversationLink, conversation.clone(), None));
-    }
-    (identities, ignored)
-}
-
-/// One attempt; `Ok(None)` when a concurrent creator took one of the identities first.
-async fn attempt(
-    conn: &mut PgConnection,
-    rules: &TenantRules,
-    event: &InteractionEvent,
-    identities: &[Identity],
-    mut ignored: Vec<IgnoredIdentity>,
-) -> Result<Option<Option<ResolvedInteraction>>, ResolveError> {
-    let tenant = event.tenant_id.as_str();
-    let owners = store::owners(conn, tenant, identities).await?;
-    let lookups: Vec<Lookup> =
-        identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
-    let (decision, shared) = decide(&lookups, rules.shared_value_limit, rules.auto_create);
-    ignored.extend(shared);
     let actor = Actor::Channel { channel: event.body.channel.to_string(), interaction_id: event.interaction_id };
-    let source = event.body.channel.as_str();
-
-    let (contact_id, resolution) = match decision {
-        Decision::Unmatched => {
-            store::record_processed(conn, tenant, event.interaction_id, None).await?;
-            return Ok(Some(None));
-        }
-        Decision::Create { identities: new } => {
-            let contact_id = Uuid::new_v4();
-            store::create_contact(conn, tenant, contact_id, event.body.profile.as_ref(), event.body.occurred_at).await?;
-            let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
-            let inserted = store::insert_identities(conn, tenant, contact_id, &new, source).await?;
-            if inserted.len() != new.len() {
-                return Ok(None);
-            }
-            let mut fields = vec![];
-            if let Some(name) = event.body.profile.as_ref().and_then(|p| p.name.as_ref()) {
-                fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
-            }
-            fields.extend(inserted.iter().map(changes::identity_added));
-            let created =
-                Change::new(tenant, contact_id, ContactChangeKind::Created, &actor, "created from an interaction nobody matched");
-            changes::record(conn, created.with(fields)).await?;
-            (contact_id, Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored })
-        }
-        Decision::Attach { contact_id, matched_by, candidates, enrich } => {
-            let counts = if enrich.is_empty() { Default::default() } else { store::kind_counts(conn, contact_id).await? };
-            let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
-            let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
-            for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
-                ignored.push(IgnoredIdentity {
-                    kind: skipped.kind,
-                    value: skipped.value.clone(),
-                    reason: "owned_by_other".into(),
-                });
-            }
-            if !inserted.is_empty() {
-                let added =
-                    Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, &actor, "learned from an interaction");
-                changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
-            }
-            update_name(conn, tenant, contact_id, event, &actor).await?;
-            suggest_duplicates(conn, tenant, contact_id, &candidates, &actor).await?;
-            let candidates = candidates.into_iter().map(|c| c.contact_id).collect();
-            (contact_id, Resolution { matched_by: Some(matched_by), created_contact: false, candidates, ignored })
-        }
+    let sighting = Sighting {
+        tenant,
+        identities: &identities,
+        profile: event.body.profile.as_ref(),
+        actor: &actor,
+        source: event.body.channel.as_str(),
+        last_interaction_at: Some(event.body.occurred_at),
+        origin: Origin::Interaction,
+    };
+    let Some((contact_id, resolution)) = match_or_create(conn, rules, &sighting, ignored).await? else {
+        store::record_processed(conn, tenant, event.interaction_id, None).await?;
+        return Ok(None);
     };
     store::touch_interaction(conn, contact_id, event.body.occurred_at).await?;
     let resolved = ResolvedInteraction {
@@ -158,7 +73,163 @@ async fn attempt(
         "matched_by" => resolved.resolution.matched_by.as_ref().map_or("created", |m| m.kind.as_str())
     )
     .increment(1);
-    Ok(Some(Some(resolved)))
+    Ok(Some(resolved))
+}
+
+/// Where the identities of a [`Sighting`] come from; it words the change events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Interaction,
+    /// A row of a contact import (`POST /v1/contacts/import`).
+    Import,
+}
+
+impl Origin {
+    fn created_reason(self) -> &'static str {
+        match self {
+            Origin::Interaction => "created from an interaction nobody matched",
+            Origin::Import => "created from an imported row nobody matched",
+        }
+    }
+
+    fn learned_reason(self) -> &'static str {
+        match self {
+            Origin::Interaction => "learned from an interaction",
+            Origin::Import => "learned from an imported row",
+        }
+    }
+}
+
+/// What one source tells about one person: an interaction, or a row of an import. Both go
+/// through the same rules ([`match_or_create`]), so an import behaves like the interactions.
+#[derive(Debug, Clone, Copy)]
+pub struct Sighting<'a> {
+    pub tenant: &'a str,
+    /// Identities already screened ([`screen_identities`]).
+    pub identities: &'a [Identity],
+    pub profile: Option<&'a Profile>,
+    /// Who the change events name.
+    pub actor: &'a Actor,
+    /// `source` recorded on the identities it adds (the channel, or `import`).
+    pub source: &'a str,
+    /// Stamped on a contact it creates; `None` when the person was not in touch (an import).
+    pub last_interaction_at: Option<DateTime<Utc>>,
+    pub origin: Origin,
+}
+
+/// Screens `raw` identities under the tenant's rules: the ones that take part in matching
+/// (normalized, without repeats), and the others with the reason they were left out.
+pub fn screen_identities(rules: &TenantRules, raw: impl IntoIterator<Item = Identity>) -> (Vec<Identity>, Vec<IgnoredIdentity>) {
+    let mut identities = Vec::new();
+    let mut ignored = Vec::new();
+    for raw in raw {
+        match rules.screen(&raw) {
+            Ok(identity) if !identities.contains(&identity) => identities.push(identity),
+            Ok(_) => {}
+            Err(why) => ignored.push(why),
+        }
+    }
+    (identities, ignored)
+}
+
+/// The identities that take part in matching: the event's own, identifying custom parameters,
+/// and the operator's link of the conversation; the rest with the reason it was left out.
+fn screen_all(event: &InteractionEvent, rules: &TenantRules) -> (Vec<Identity>, Vec<IgnoredIdentity>) {
+    let parameters = event
+        .body
+        .parameters
+        .iter()
+        .filter(|(name, _)| rules.identifying_custom.contains(*name))
+        .map(|(name, value)| Identity::new(IdentityKind::Custom, value.clone(), Some(name.clone())));
+    let (mut identities, ignored) = screen_identities(rules, event.body.identities.iter().cloned().chain(parameters));
+    if let Some(conversation) = &event.body.conversation_ref {
+        identities.push(Identity::new(IdentityKind::ConversationLink, conversation.clone(), None));
+    }
+    (identities, ignored)
+}
+
+/// Applies the resolution rules (DESIGN.md §4) to `sighting` on the caller's transaction: the
+/// contact it matched (enriched, renamed by a higher-ranked source, duplicates suggested) or the
+/// one it created, with the decision; `None` when nothing matched and auto-creation is off.
+/// Each attempt runs in a savepoint: a concurrent creation of the same identity rolls it back
+/// and the next attempt matches what the other creator stored, so both end on one contact.
+pub async fn match_or_create(
+    conn: &mut PgConnection,
+    rules: &TenantRules,
+    sighting: &Sighting<'_>,
+    ignored: Vec<IgnoredIdentity>,
+) -> Result<Option<(Uuid, Resolution)>, ResolveError> {
+    for _ in 0..ATTEMPTS {
+        let mut savepoint = conn.begin().await?;
+        match attempt(&mut savepoint, rules, sighting, ignored.clone()).await? {
+            Some(outcome) => {
+                savepoint.commit().await?;
+                return Ok(outcome);
+            }
+            None => {
+                tracing::info!("identity created concurrently by another resolver, retrying");
+                savepoint.rollback().await?;
+            }
+        }
+    }
+    Err(ResolveError::Contended)
+}
+
+/// One attempt; `Ok(None)` when a concurrent creator took one of the identities first.
+async fn attempt(
+    conn: &mut PgConnection,
+    rules: &TenantRules,
+    sighting: &Sighting<'_>,
+    mut ignored: Vec<IgnoredIdentity>,
+) -> Result<Option<Option<(Uuid, Resolution)>>, ResolveError> {
+    let Sighting { tenant, identities, profile, actor, source, last_interaction_at, origin } = *sighting;
+    let owners = store::owners(conn, tenant, identities).await?;
+    let lookups: Vec<Lookup> =
+        identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
+    let (decision, shared) = decide(&lookups, rules.shared_value_limit, rules.auto_create);
+    ignored.extend(shared);
+
+    let outcome = match decision {
+        Decision::Unmatched => return Ok(Some(None)),
+        Decision::Create { identities: new } => {
+            let contact_id = Uuid::new_v4();
+            store::create_contact(conn, tenant, contact_id, profile, last_interaction_at).await?;
+            let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
+            let inserted = store::insert_identities(conn, tenant, contact_id, &new, source).await?;
+            if inserted.len() != new.len() {
+                return Ok(None);
+            }
+            let mut fields = vec![];
+            if let Some(name) = profile.and_then(|p| p.name.as_ref()) {
+                fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
+            }
+            fields.extend(inserted.iter().map(changes::identity_added));
+            let created = Change::new(tenant, contact_id, ContactChangeKind::Created, actor, origin.created_reason());
+            changes::record(conn, created.with(fields)).await?;
+            (contact_id, Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored })
+        }
+        Decision::Attach { contact_id, matched_by, candidates, enrich } => {
+            let counts = if enrich.is_empty() { Default::default() } else { store::kind_counts(conn, contact_id).await? };
+            let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
+            let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
+            for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
+                ignored.push(IgnoredIdentity {
+                    kind: skipped.kind,
+                    value: skipped.value.clone(),
+                    reason: "owned_by_other".into(),
+                });
+            }
+            if !inserted.is_empty() {
+                let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, actor, origin.learned_reason());
+                changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
+            }
+            update_name(conn, tenant, contact_id, profile, actor).await?;
+            suggest_duplicates(conn, tenant, contact_id, &candidates, actor).await?;
+            let candidates = candidates.into_iter().map(|c| c.contact_id).collect();
+            (contact_id, Resolution { matched_by: Some(matched_by), created_contact: false, candidates, ignored })
+        }
+    };
+    Ok(Some(Some(outcome)))
 }
 
 /// Drops identities of kinds the contact already holds `max_per_kind` of.
@@ -224,10 +295,10 @@ async fn update_name(
     conn: &mut PgConnection,
     tenant: &str,
     contact_id: Uuid,
-    event: &InteractionEvent,
+    profile: Option<&Profile>,
     actor: &Actor,
 ) -> sqlx::Result<()> {
-    let Some(profile) = &event.body.profile else { return Ok(()) };
+    let Some(profile) = profile else { return Ok(()) };
     let Some(new_name) = profile.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) else { return Ok(()) };
     let (current, current_source) = store::name(conn, contact_id).await?;
     let outranks = match (&current, current_source) {

@@ -2,10 +2,12 @@
 //! on, so resolution, change events and the processed marker commit together.
 
 use chrono::{DateTime, Utc};
-use contracts::{Identity, IdentityKind, NameSource, Profile, ResolvedInteraction};
-use serde::Serialize;
+use std::collections::HashMap;
+
+use contracts::{Channel, Identity, IdentityKind, NameSource, Profile, ResolvedInteraction};
+use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 /// The stored outcome of an interaction processed before: `Some(None)` means it matched nothing.
@@ -128,7 +130,7 @@ pub async fn linked_contact(conn: &mut PgConnection, tenant: &str, conversation_
 }
 
 /// How many identities of each kind the contact holds.
-pub async fn kind_counts(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<std::collections::HashMap<String, i64>> {
+pub async fn kind_counts(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<HashMap<String, i64>> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT kind, count(*) FROM contact_identities WHERE contact_id = $1 GROUP BY kind")
             .bind(contact_id)
@@ -198,7 +200,7 @@ pub async fn create_contact(
     tenant: &str,
     contact_id: Uuid,
     profile: Option<&Profile>,
-    at: DateTime<Utc>,
+    last_interaction_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
     let name = profile.and_then(|p| p.name.clone());
     let source = name.as_ref().and(profile).map(|p| p.name_source.as_str());
@@ -209,7 +211,7 @@ pub async fn create_contact(
     .bind(tenant)
     .bind(name)
     .bind(source)
-    .bind(at)
+    .bind(last_interaction_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -327,71 +329,248 @@ pub struct Card {
 
 /// A live contact of `tenant` with its identities; another tenant's contact does not exist here.
 pub async fn card(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> sqlx::Result<Option<Card>> {
-    let row = sqlx::query(
+    Ok(cards(conn, tenant, &[contact_id]).await?.pop())
+}
+
+/// The cards of `contact_ids` that are live contacts of `tenant`, in the order asked for, in two
+/// queries (a page of the list or of an export costs the same as one card).
+pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) -> sqlx::Result<Vec<Card>> {
+    let rows = sqlx::query(
         "SELECT contact_id, name, name_source, created_at, updated_at, last_interaction_at, merged_into
-         FROM contacts WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL",
+         FROM contacts WHERE tenant_id = $1 AND contact_id = ANY($2) AND deleted_at IS NULL",
     )
     .bind(tenant)
-    .bind(contact_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let identities = sqlx::query_as::<_, CardIdentity>(
-        "SELECT identity_id, kind, value, nullif(scope, '') AS scope, source, created_at
-         FROM contact_identities WHERE contact_id = $1 ORDER BY created_at, kind, value",
-    )
-    .bind(contact_id)
+    .bind(contact_ids)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Some(Card {
-        contact_id: row.try_get("contact_id")?,
-        name: row.try_get("name")?,
-        name_source: row.try_get("name_source")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        last_interaction_at: row.try_get("last_interaction_at")?,
-        merged_into: row.try_get("merged_into")?,
-        identities,
-    }))
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<Uuid> = rows.iter().map(|row| row.try_get("contact_id")).collect::<sqlx::Result<_>>()?;
+    let identities: Vec<(Uuid, CardIdentity)> = sqlx::query(
+        "SELECT contact_id, identity_id, kind, value, nullif(scope, '') AS scope, source, created_at
+         FROM contact_identities WHERE contact_id = ANY($1) ORDER BY created_at, kind, value",
+    )
+    .bind(&found)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("contact_id")?, CardIdentity::from_row(row)?)))
+    .collect::<sqlx::Result<_>>()?;
+    let mut by_id: HashMap<Uuid, Card> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let card = Card {
+            contact_id: row.try_get("contact_id")?,
+            name: row.try_get("name")?,
+            name_source: row.try_get("name_source")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            last_interaction_at: row.try_get("last_interaction_at")?,
+            merged_into: row.try_get("merged_into")?,
+            identities: Vec::new(),
+        };
+        by_id.insert(card.contact_id, card);
+    }
+    for (contact_id, identity) in identities {
+        if let Some(card) = by_id.get_mut(&contact_id) {
+            card.identities.push(identity);
+        }
+    }
+    Ok(contact_ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-/// Filters of the contact list.
+/// Orders of the contact list. Each has its own keyset index (migration 0004), so every page
+/// costs the same however deep it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Newest first.
+    #[default]
+    Created,
+    /// Most recently in touch first; contacts never in touch last.
+    LastInteraction,
+    /// Alphabetical, case- and diacritics-insensitive; contacts without a name last.
+    Name,
+}
+
+/// Where a contact stands in one sort order: its sort key and, to break ties, its id. A page
+/// continues strictly after the position of the previous page's last contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "sort", rename_all = "snake_case")]
+pub enum Position {
+    Created {
+        at: DateTime<Utc>,
+        id: Uuid,
+    },
+    /// `at: None` = never in touch (sorted as `-infinity`).
+    LastInteraction {
+        at: Option<DateTime<Utc>>,
+        id: Uuid,
+    },
+    /// `key` is the name as compared: lowercased, unaccented (`search_text`), its first 200
+    /// characters (the index's key).
+    Name {
+        unnamed: bool,
+        key: String,
+        id: Uuid,
+    },
+}
+
+impl Position {
+    pub fn sort(&self) -> Sort {
+        match self {
+            Position::Created { .. } => Sort::Created,
+            Position::LastInteraction { .. } => Sort::LastInteraction,
+            Position::Name { .. } => Sort::Name,
+        }
+    }
+
+    pub fn contact_id(&self) -> Uuid {
+        match self {
+            Position::Created { id, .. } | Position::LastInteraction { id, .. } | Position::Name { id, .. } => *id,
+        }
+    }
+}
+
+/// The identifier kind a channel gives its contacts: `channel=` lists the contacts holding one.
+/// Web chat has none of its own (it yields e-mails, phones and custom ids).
+pub fn channel_kind(channel: Channel) -> Option<IdentityKind> {
+    match channel {
+        Channel::Messenger => Some(IdentityKind::Psid),
+        Channel::Whatsapp => Some(IdentityKind::Whatsapp),
+        Channel::Vk => Some(IdentityKind::Vk),
+        Channel::Apple => Some(IdentityKind::Apple),
+        Channel::Email => Some(IdentityKind::Email),
+        Channel::Voip => Some(IdentityKind::Phone),
+        Channel::Webchat => None,
+    }
+}
+
+/// Filters of the contact list (and of the export); all of them must hold.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    /// Keyset cursor `(created_at, contact_id)`: only contacts strictly older.
-    pub after: Option<(DateTime<Utc>, Uuid)>,
-    /// Free text over name and identifier values (diacritics- and case-insensitive).
+    pub sort: Sort,
+    /// Keyset cursor: only contacts after this position (of the same sort).
+    pub after: Option<Position>,
+    /// Free text over name and identifier values (diacritics- and case-insensitive substring).
     pub q: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
-    /// Exact identifier (already normalized).
-    pub identity: Option<(IdentityKind, String)>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub last_interaction_after: Option<DateTime<Utc>>,
+    pub last_interaction_before: Option<DateTime<Utc>>,
+    /// Exact identifiers (already normalized), any scope: the contact holds every one.
+    pub identities: Vec<(IdentityKind, String)>,
+    /// The contact holds an identifier of this kind (see [`channel_kind`]).
+    pub holds_kind: Option<IdentityKind>,
 }
 
-/// Contact ids of `tenant` matching `filter`, newest first.
-pub async fn list(pool: &PgPool, tenant: &str, filter: &ListFilter, limit: i64) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
-    let pattern =
-        filter.q.as_ref().map(|q| format!("%{}%", q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    sqlx::query_as(
-        "SELECT c.contact_id, c.created_at FROM contacts c
-         WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.merged_into IS NULL
-           AND ($2::timestamptz IS NULL OR (c.created_at, c.contact_id) < ($2, $3))
-           AND ($4::timestamptz IS NULL OR c.created_at > $4)
-           AND ($5::text IS NULL OR EXISTS (
-                 SELECT 1 FROM contact_identities i WHERE i.contact_id = c.contact_id AND i.kind = $5 AND i.value = $6))
-           AND ($7::text IS NULL
-                OR public.unaccent('public.unaccent', lower(coalesce(c.name, ''))) LIKE public.unaccent('public.unaccent', lower($7))
-                OR EXISTS (SELECT 1 FROM contact_identities i
-                           WHERE i.contact_id = c.contact_id AND lower(i.value) LIKE lower($7)))
-         ORDER BY c.created_at DESC, c.contact_id DESC LIMIT $8",
-    )
-    .bind(tenant)
-    .bind(filter.after.map(|a| a.0))
-    .bind(filter.after.map(|a| a.1))
-    .bind(filter.created_after)
-    .bind(filter.identity.as_ref().map(|i| i.0.as_str()))
-    .bind(filter.identity.as_ref().map(|i| i.1.clone()))
-    .bind(pattern)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+/// `%…%` LIKE pattern of free text, with LIKE's own wildcards taken literally.
+fn like_pattern(q: &str) -> String {
+    format!("%{}%", q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// Positions of the contacts of `tenant` matching `filter`, in the filter's sort order. Only the
+/// conditions in use are part of the statement, so the planner sees (and indexes) exactly them.
+pub async fn list(conn: &mut PgConnection, tenant: &str, filter: &ListFilter, limit: i64) -> sqlx::Result<Vec<Position>> {
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "SELECT c.contact_id, c.created_at, c.last_interaction_at, c.name IS NULL AS unnamed,
+                left(coalesce(search_text(c.name), ''), 200) AS name_key
+         FROM contacts c WHERE c.tenant_id = ",
+    );
+    sql.push_bind(tenant).push(" AND c.deleted_at IS NULL AND c.merged_into IS NULL");
+    match &filter.after {
+        None => {}
+        Some(Position::Created { at, id }) => {
+            sql.push(" AND (c.created_at, c.contact_id) < (").push_bind(*at).push(", ").push_bind(*id).push(")");
+        }
+        Some(Position::LastInteraction { at, id }) => {
+            sql.push(" AND (coalesce(c.last_interaction_at, '-infinity'::timestamptz), c.contact_id) < (coalesce(")
+                .push_bind(*at)
+                .push("::timestamptz, '-infinity'::timestamptz), ")
+                .push_bind(*id)
+                .push(")");
+        }
+        Some(Position::Name { unnamed, key, id }) => {
+            sql.push(" AND (c.name IS NULL, left(coalesce(search_text(c.name), ''), 200), c.contact_id) > (")
+                .push_bind(*unnamed)
+                .push(", ")
+                .push_bind(key.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+    }
+    for (column, op, value) in [
+        ("c.created_at", ">", filter.created_after),
+        ("c.created_at", "<", filter.created_before),
+        ("c.last_interaction_at", ">", filter.last_interaction_after),
+        ("c.last_interaction_at", "<", filter.last_interaction_before),
+    ] {
+        if let Some(value) = value {
+            sql.push(format_args!(" AND {column} {op} ")).push_bind(value);
+        }
+    }
+    for (kind, value) in &filter.identities {
+        sql.push(" AND c.contact_id IN (SELECT i.contact_id FROM contact_identities i WHERE i.tenant_id = ")
+            .push_bind(tenant)
+            .push(" AND i.kind = ")
+            .push_bind(kind.as_str())
+            .push(" AND i.value = ")
+            .push_bind(value.clone())
+            .push(")");
+    }
+    if let Some(kind) = filter.holds_kind {
+        sql.push(" AND c.contact_id IN (SELECT i.contact_id FROM contact_identities i WHERE i.tenant_id = ")
+            .push_bind(tenant)
+            .push(" AND i.kind = ")
+            .push_bind(kind.as_str())
+            .push(")");
+    }
+    if let Some(q) = filter.q.as_deref() {
+        // A union of two trigram-indexed lookups, so neither side forces a scan of the other table.
+        let pattern = like_pattern(q);
+        sql.push(" AND c.contact_id IN (SELECT n.contact_id FROM contacts n WHERE n.tenant_id = ")
+            .push_bind(tenant)
+            .push(" AND search_text(n.name) LIKE search_text(")
+            .push_bind(pattern.clone())
+            .push(") UNION SELECT i.contact_id FROM contact_identities i WHERE i.tenant_id = ")
+            .push_bind(tenant)
+            .push(" AND lower(i.value) LIKE lower(")
+            .push_bind(pattern)
+            .push("))");
+    }
+    sql.push(match filter.sort {
+        Sort::Created => " ORDER BY c.created_at DESC, c.contact_id DESC",
+        Sort::LastInteraction => " ORDER BY coalesce(c.last_interaction_at, '-infinity'::timestamptz) DESC, c.contact_id DESC",
+        Sort::Name => " ORDER BY c.name IS NULL, left(coalesce(search_text(c.name), ''), 200), c.contact_id",
+    });
+    sql.push(" LIMIT ").push_bind(limit);
+    let rows = sql.build().fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let id = row.try_get("contact_id")?;
+            Ok(match filter.sort {
+                Sort::Created => Position::Created { at: row.try_get("created_at")?, id },
+                Sort::LastInteraction => Position::LastInteraction { at: row.try_get("last_interaction_at")?, id },
+                Sort::Name => Position::Name { unnamed: row.try_get("unnamed")?, key: row.try_get("name_key")?, id },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_free_text_are_literal() {
+        assert_eq!(like_pattern(" 50%_off\\ "), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn every_channel_but_web_chat_has_its_identifier_kind() {
+        assert_eq!(channel_kind(Channel::Messenger), Some(IdentityKind::Psid));
+        assert_eq!(channel_kind(Channel::Voip), Some(IdentityKind::Phone));
+        assert_eq!(channel_kind(Channel::Webchat), None);
+    }
 }

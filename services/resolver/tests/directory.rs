@@ -47,6 +47,12 @@ fn identities(card: &Value) -> Vec<(String, String)> {
     out
 }
 
+/// The kinds of `contact`'s change events, in order. Events of different contacts travel on
+/// different partitions, so only one contact's events have an order to assert.
+fn kinds_of<'a>(changes: &'a [Value], contact: &str) -> Vec<&'a str> {
+    changes.iter().filter(|c| c["contact_id"] == contact).map(|c| c["kind"].as_str().unwrap_or("")).collect()
+}
+
 async fn create(api: &Api, body: Value) -> Value {
     let (status, card) = api.call("POST", "/v1/contacts", Some(body)).await;
     assert_eq!(status, 201, "{card}");
@@ -59,10 +65,7 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
     let a = create(&s.operator, json!({"name": "Jan Novák", "identities": [{"kind": "email", "value": "jan@novak.cz"}]})).await;
     let b = create(&s.operator, json!({"name": "Honza", "identities": [{"kind": "phone", "value": "777 123 456"}, {"kind": "psid", "value": "P1", "scope": "page"}]})).await;
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
-    assert_eq!(
-        s.operator.call("POST", &format!("/v1/conversations/conv-b/link"), Some(json!({"contact_id": b_id}))).await.0,
-        200
-    );
+    assert_eq!(s.operator.call("POST", "/v1/conversations/conv-b/link", Some(json!({"contact_id": b_id}))).await.0, 200);
 
     let (status, merged) = s
         .operator
@@ -99,12 +102,13 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
     assert_eq!(s.operator.call("POST", &format!("/v1/merges/{merge_id}/unmerge"), None).await.0, 404, "a merge is undone once");
 
     let changes: Vec<Value> = s.kafka.reader(topics::CONTACTS_CHANGES).take(4, WAIT).await.iter().map(testkit::json).collect();
-    let kinds: Vec<&str> = changes.iter().map(|c| c["kind"].as_str().unwrap_or("")).collect();
-    assert_eq!(kinds, ["created", "created", "merged", "unmerged"]);
-    assert_eq!(changes[2]["related_contact_id"], b_id);
-    assert_eq!(changes[2]["actor"], json!({"type": "operator", "id": "test-operator"}));
+    assert_eq!(kinds_of(&changes, b_id), ["created"]);
+    assert_eq!(kinds_of(&changes, a_id), ["created", "merged", "unmerged"], "one contact's events stay in order");
+    let merge_event = changes.iter().find(|c| c["kind"] == "merged").expect("a merged event");
+    assert_eq!(merge_event["related_contact_id"], b_id);
+    assert_eq!(merge_event["actor"], json!({"type": "operator", "id": "test-operator"}));
     let name_change =
-        changes[2]["changes"].as_array().expect("fields").iter().find(|f| f["field"] == "name").expect("name moved");
+        merge_event["changes"].as_array().expect("fields").iter().find(|f| f["field"] == "name").expect("name moved");
     assert_eq!((&name_change["before"], &name_change["after"]), (&json!("Jan Novák"), &json!("Honza")));
 
     // The compacted snapshot topic: B's card, B's tombstone at the merge, B's card again after unmerge.
@@ -166,10 +170,15 @@ async fn identifiers_are_validated_owned_once_and_every_change_is_an_event() {
 
     let change_reader = s.kafka.reader(topics::CONTACTS_CHANGES);
     let changes: Vec<Value> = change_reader.take(6, WAIT).await.iter().map(testkit::json).collect();
-    let kinds: Vec<&str> = changes.iter().map(|c| c["kind"].as_str().unwrap_or("")).collect();
-    assert_eq!(kinds, ["created", "created", "identifier_added", "identifier_edited", "identifier_removed", "name_changed"]);
-    assert_eq!(changes[3]["changes"][0]["before"]["value"], "eva@example.cz");
-    assert_eq!(changes[3]["changes"][0]["after"]["value"], "eva@novak.cz");
+    assert_eq!(kinds_of(&changes, a_id), ["created"]);
+    assert_eq!(
+        kinds_of(&changes, b_id),
+        ["created", "identifier_added", "identifier_edited", "identifier_removed", "name_changed"],
+        "one contact's events stay in order"
+    );
+    let edited = changes.iter().find(|c| c["kind"] == "identifier_edited").expect("an edit event");
+    assert_eq!(edited["changes"][0]["before"]["value"], "eva@example.cz");
+    assert_eq!(edited["changes"][0]["after"]["value"], "eva@novak.cz");
     let extra = change_reader.drain(Duration::from_secs(2)).await;
     assert!(extra.is_empty(), "renaming to the same name emitted {} events", extra.len());
 
@@ -327,7 +336,9 @@ async fn no_endpoint_that_takes_an_id_crosses_tenants() {
     let s = setup().await;
     let a = create(&s.operator, json!({"identities": [{"kind": "email", "value": "a@novak.cz"}]})).await;
     let b = create(&s.operator, json!({})).await;
+    let c = create(&s.operator, json!({})).await;
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
+    let c_id = c["contact_id"].as_str().expect("id");
     let identity_id = a["identities"][0]["identity_id"].as_str().expect("identity id");
     let (_, merged) =
         s.operator.call("POST", &format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id}))).await;
@@ -343,6 +354,9 @@ async fn no_endpoint_that_takes_an_id_crosses_tenants() {
         ("POST", format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id}))),
         ("POST", format!("/v1/merges/{merge_id}/unmerge"), None),
         ("POST", "/v1/conversations/c1/link".to_owned(), Some(json!({"contact_id": a_id}))),
+        ("GET", format!("/v1/contacts/{a_id}/merge-preview?with={c_id}"), None),
+        ("GET", format!("/v1/contacts/{c_id}/merge-preview?with={a_id}"), None),
+        ("POST", "/v1/duplicates/accept".to_owned(), Some(json!({"contact_a": a_id, "contact_b": c_id}))),
     ] {
         let (status, body) = foreign.call(method, &path, body).await;
         assert_eq!(status, 404, "{method} {path}: {body}");
@@ -372,4 +386,133 @@ async fn the_contact_list_filters_by_text_without_diacritics_email_phone_and_ide
     let (_, second) = s.operator.call("GET", &format!("/v1/contacts?limit=1&cursor={cursor}"), None).await;
     assert_eq!(second["items"][0]["contact_id"], jiri["contact_id"], "newest first, then older");
     assert_eq!(s.operator.call("GET", "/v1/contacts?phone=hello", None).await.0, 400);
+}
+
+#[tokio::test]
+async fn a_merge_preview_shows_both_cards_and_what_conflicts_without_changing_anything() {
+    let s = setup().await;
+    let a = create(
+        &s.operator,
+        json!({"name": "Jan Novák", "identities": [{"kind": "email", "value": "jan@novak.cz"}, {"kind": "phone", "value": "777 111 333"}]}),
+    )
+    .await;
+    let b = create(
+        &s.operator,
+        json!({"name": "Honza Novák", "identities": [{"kind": "email", "value": "honza@novak.cz"}, {"kind": "psid", "value": "P1", "scope": "page"}]}),
+    )
+    .await;
+    let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
+    s.operator.call("POST", "/v1/conversations/conv-b/link", Some(json!({"contact_id": b_id}))).await;
+    let changes = s.kafka.reader(topics::CONTACTS_CHANGES);
+    changes.take(2, WAIT).await;
+
+    let (status, preview) = s.operator.call("GET", &format!("/v1/contacts/{a_id}/merge-preview?with={b_id}"), None).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!((&preview["survivor"]["contact_id"], &preview["merged"]["contact_id"]), (&json!(a_id), &json!(b_id)));
+    assert_eq!(preview["survivor"]["identities"].as_array().map(Vec::len), Some(2), "the survivor's full card");
+    assert_eq!(
+        preview["conflicts"],
+        json!([{"field": "name", "survivor": {"value": "Jan Novák", "source": "operator"},
+                "merged": {"value": "Honza Novák", "source": "operator"}, "choose_with": "name: survivor | merged"}])
+    );
+    assert_eq!(
+        preview["combined"],
+        json!([{"kind": "email", "scope": null, "survivor": ["jan@novak.cz"], "merged": ["honza@novak.cz"]}]),
+        "two e-mails are combined, not a conflict; kinds only one side holds are neither"
+    );
+    assert_eq!(preview["moves"], json!({"identities": 2, "conversation_links": 1}));
+
+    let (_, a_after) = s.operator.call("GET", &format!("/v1/contacts/{a_id}"), None).await;
+    let (_, b_after) = s.operator.call("GET", &format!("/v1/contacts/{b_id}"), None).await;
+    assert_eq!((a_after, b_after), (a.clone(), b.clone()), "a preview changes nothing");
+    assert!(changes.drain(Duration::from_secs(2)).await.is_empty(), "a preview emits no events");
+
+    let same_name = create(&s.operator, json!({"name": "Jan Novák"})).await;
+    let path = format!("/v1/contacts/{a_id}/merge-preview?with={}", same_name["contact_id"].as_str().expect("id"));
+    assert_eq!(s.operator.call("GET", &path, None).await.1["conflicts"], json!([]), "equal names do not conflict");
+
+    let unknown = uuid::Uuid::new_v4();
+    for (query, expected) in [
+        (format!("with={a_id}"), 422),
+        (format!("with={unknown}"), 404),
+        ("with=not-a-uuid".to_owned(), 400),
+        (String::new(), 400),
+    ] {
+        let (status, body) = s.operator.call("GET", &format!("/v1/contacts/{a_id}/merge-preview?{query}"), None).await;
+        assert_eq!(status, expected, "?{query}: {body}");
+        assert!(body["detail"].is_string(), "a problem+json answer: {body}");
+    }
+    let merged_away =
+        s.operator.call("POST", &format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id}))).await;
+    assert_eq!(merged_away.0, 200);
+    assert_eq!(
+        s.operator.call("GET", &format!("/v1/contacts/{a_id}/merge-preview?with={b_id}"), None).await.0,
+        404,
+        "a merged-away contact cannot be merged again"
+    );
+}
+
+#[tokio::test]
+async fn accepting_a_duplicate_suggestion_merges_the_pair_into_the_older_contact() {
+    let s = setup().await;
+    let older =
+        create(&s.operator, json!({"name": "Jana Dvořáková", "identities": [{"kind": "email", "value": "jana@dvorak.cz"}]}))
+            .await;
+    let newer = create(&s.operator, json!({"identities": [{"kind": "phone", "value": "603 222 333"}]})).await;
+    let (older_id, newer_id) = (older["contact_id"].as_str().expect("id"), newer["contact_id"].as_str().expect("id"));
+    // One interaction carries both identifiers: it attaches to the e-mail's contact and suggests the pair.
+    let reader = s.kafka.reader(topics::INTERACTIONS_RESOLVED);
+    publish(
+        &s.publisher,
+        &[interaction(
+            "acme",
+            "both",
+            vec![id(IdentityKind::Email, "jana@dvorak.cz"), id(IdentityKind::Phone, "+420603222333")],
+            None,
+        )],
+    )
+    .await;
+    reader.take(1, WAIT).await;
+    let (_, duplicates) = s.operator.call("GET", "/v1/duplicates", None).await;
+    assert_eq!(duplicates["items"].as_array().map(Vec::len), Some(1), "{duplicates}");
+
+    let pair = json!({"contact_a": newer_id, "contact_b": older_id});
+    assert_eq!(s.other_tenant.call("POST", "/v1/duplicates/accept", Some(pair.clone())).await.0, 404, "another tenant's pair");
+    let stranger = uuid::Uuid::new_v4();
+    let (status, _) = s
+        .operator
+        .call("POST", "/v1/duplicates/accept", Some(json!({"contact_a": newer_id, "contact_b": older_id, "survivor": stranger})))
+        .await;
+    assert_eq!(status, 422, "the survivor must be one of the pair");
+    let (status, _) =
+        s.operator.call("POST", "/v1/duplicates/accept", Some(json!({"contact_a": older_id, "contact_b": stranger}))).await;
+    assert_eq!(status, 404, "no such suggestion");
+
+    let (status, accepted) = s.operator.call("POST", "/v1/duplicates/accept", Some(pair.clone())).await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["survivor"]["contact_id"], older_id, "the older contact survives by default");
+    assert_eq!(accepted["survivor"]["name"], "Jana Dvořáková");
+    assert_eq!(
+        identities(&accepted["survivor"]),
+        [("email".to_owned(), "jana@dvorak.cz".to_owned()), ("phone".to_owned(), "+420603222333".to_owned())]
+    );
+    assert_eq!(s.operator.call("GET", &format!("/v1/contacts/{newer_id}"), None).await.1["merged_into"], older_id);
+    assert_eq!(s.operator.call("GET", "/v1/duplicates", None).await.1["items"], json!([]), "the suggestion is merged");
+    assert_eq!(s.operator.call("POST", "/v1/duplicates/accept", Some(pair)).await.0, 404, "accepted once");
+
+    let changes: Vec<Value> = s
+        .kafka
+        .reader(topics::CONTACTS_CHANGES)
+        .until(WAIT, |m| m.iter().any(|m| testkit::json(m)["kind"] == "merged"))
+        .await
+        .iter()
+        .map(testkit::json)
+        .collect();
+    let merged = changes.iter().find(|c| c["kind"] == "merged").expect("a merged event");
+    assert_eq!((&merged["contact_id"], &merged["related_contact_id"]), (&json!(older_id), &json!(newer_id)));
+    assert_eq!(merged["reason"], "duplicate suggestion accepted");
+
+    // The merge is journaled like any other: it can be undone.
+    let merge_id = accepted["merge_id"].as_str().expect("merge id");
+    assert_eq!(s.operator.call("POST", &format!("/v1/merges/{merge_id}/unmerge"), None).await.0, 200);
 }

@@ -102,4 +102,27 @@ impl Api {
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
+
+    /// A GET answered with text (an export): status, content type and the body.
+    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
+        let response =
+            testkit::http().get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        (status, content_type, response.text().await.expect("a text body"))
+    }
+
+    /// A POST of a text body (an import) with its content type; the answer as JSON.
+    pub async fn post_text(&self, path: &str, content_type: &str, body: &str) -> (u16, serde_json::Value) {
+        let response = testkit::http()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
 }
