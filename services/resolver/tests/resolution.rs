@@ -260,3 +260,65 @@ async fn replaying_the_whole_ingested_topic_changes_nothing() {
     assert_eq!(by_id(&replayed), by_id(&resolved), "every replayed interaction resolves to the same contact");
     assert_eq!(directory_state(&pool).await, before, "the replay changed the directory");
 }
+
+#[tokio::test]
+async fn every_identifier_kind_matches_within_its_scope() {
+    let (kafka, db) = (TestKafka::start().await, fresh_database());
+    let _resolver = start(&kafka, &db, 50).await;
+    let publisher = Publisher::new(&kafka.settings).expect("publisher");
+    let reader = kafka.reader(topics::INTERACTIONS_RESOLVED);
+    let scoped = |kind, value: &str, scope: &str| contracts::Identity::new(kind, value, Some(scope.to_owned()));
+    let mut n = 0;
+    let mut resolve = |identities: Vec<contracts::Identity>| {
+        n += 1;
+        let event = interaction("acme", &format!("k{n}"), identities, None);
+        let (publisher, reader) = (&publisher, &reader);
+        async move {
+            publish(publisher, &[event]).await;
+            json(&reader.take(1, WAIT).await[0])
+        }
+    };
+
+    // A PSID is per page, a VK id per community, an Apple id per business: the same value in
+    // another scope is another person.
+    for (kind, value) in
+        [(IdentityKind::Psid, "100200300"), (IdentityKind::Vk, "512093847"), (IdentityKind::Apple, "urn:mbid:AQAAY2p7")]
+    {
+        let first = resolve(vec![scoped(kind, value, "scope-1")]).await;
+        let again = resolve(vec![scoped(kind, value, "scope-1")]).await;
+        let elsewhere = resolve(vec![scoped(kind, value, "scope-2")]).await;
+        assert_eq!(again["contact_id"], first["contact_id"], "{kind}");
+        assert_eq!(again["resolution"]["matched_by"]["kind"], kind.as_str());
+        assert_ne!(elsewhere["contact_id"], first["contact_id"], "{kind} in another scope");
+    }
+
+    // A WhatsApp id is a phone number too: the wa_id and the phone in any format meet.
+    let whatsapp = resolve(vec![id(IdentityKind::Whatsapp, "420603111222"), id(IdentityKind::Phone, "420603111222")]).await;
+    let by_phone = resolve(vec![id(IdentityKind::Phone, "603 111 222")]).await;
+    assert_eq!(by_phone["contact_id"], whatsapp["contact_id"]);
+    let by_wa_id = resolve(vec![id(IdentityKind::Whatsapp, "+420 603 111 222")]).await;
+    assert_eq!(
+        by_wa_id["resolution"]["matched_by"],
+        serde_json::json!({"kind": "whatsapp", "value": "420603111222", "scope": null})
+    );
+
+    // An explicit contact id (a logged-in visitor) beats every other identifier.
+    let other = resolve(vec![id(IdentityKind::Email, "someone@else.cz")]).await;
+    let explicit = resolve(vec![
+        id(IdentityKind::Email, "someone@else.cz"),
+        id(IdentityKind::ContactId, whatsapp["contact_id"].as_str().expect("id")),
+    ])
+    .await;
+    assert_eq!(explicit["contact_id"], whatsapp["contact_id"]);
+    assert_eq!(explicit["resolution"]["matched_by"]["kind"], "contact_id");
+    assert_eq!(explicit["resolution"]["candidates"], serde_json::json!([other["contact_id"]]));
+    let unknown = resolve(vec![id(IdentityKind::ContactId, "7f0c0a52-0000-4000-8000-000000000000")]).await;
+    assert_eq!(unknown["resolution"]["created_contact"], true, "an unknown contact id matches nobody");
+
+    let pool = testkit::pool(&db, resolver::SCHEMA).await;
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM contact_identities WHERE kind = 'contact_id'").await,
+        0,
+        "contact ids are never stored as identities"
+    );
+}
