@@ -161,17 +161,34 @@ pub async fn run() -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(jana)?);
     println!("\n== Her timeline (newest first)");
     for item in timeline["items"].as_array().into_iter().flatten() {
-        let text = item["text"].as_str().or(item["subject"].as_str()).unwrap_or("").chars().take(70).collect::<String>();
+        let at = item["occurred_at"].as_str().unwrap_or("");
+        if item["type"] == "contact_event" {
+            let fields: Vec<String> = item["changes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    format!(
+                        "{} {}",
+                        c["field"].as_str().unwrap_or(""),
+                        c["after"]["value"].as_str().or(c["after"].as_str()).unwrap_or("")
+                    )
+                })
+                .collect();
+            println!("   {at}  contact   {:<8} {}", item["kind"].as_str().unwrap_or(""), fields.join(", "));
+            continue;
+        }
+        let text = item["text"].as_str().or(item["subject"].as_str()).unwrap_or("").chars().take(60).collect::<String>();
         let matched = match &item["resolution"]["matched_by"] {
             Value::Null if item["resolution"]["created_contact"] == true => "created the contact".to_owned(),
             Value::Null => String::new(),
             m => format!("matched by {} {}", m["kind"].as_str().unwrap_or("?"), m["value"].as_str().unwrap_or("?")),
         };
         println!(
-            "   {}  {:<9} {:<8} {}  ({matched})",
-            item["occurred_at"].as_str().unwrap_or(""),
-            item["channel"].as_str().unwrap_or(item["type"].as_str().unwrap_or("")),
+            "   {at}  {:<9} {:<8} [{} msg] {}  ({matched})",
+            item["channel"].as_str().unwrap_or(""),
             item["direction"].as_str().unwrap_or(""),
+            item["message_count"].as_i64().unwrap_or(1),
             text.replace('\n', " "),
         );
     }
