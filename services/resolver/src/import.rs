@@ -248,14 +248,22 @@ async fn import_row(
         Err(ResolveError::Contended) => {
             Ok(RowReport::error(row.row, "its identifiers were being created concurrently; import the row again", ignored))
         }
-        Err(ResolveError::Database(error)) => match error.as_database_error() {
-            // Data exceptions, integrity violations, values too long for an index: the row's fault.
-            Some(db) if db.code().is_some_and(|c| ["22", "23", "54"].iter().any(|class| c.starts_with(class))) => {
-                tracing::warn!(row = row.row, error = %db, "import row refused by the database");
+        Err(ResolveError::Database(error)) => {
+            let code = error.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned());
+            let class = |prefix: &str| code.as_deref().is_some_and(|c| c.starts_with(prefix));
+            // The row's savepoint is rolled back, so the batch goes on; other errors (the
+            // database gone) end the import.
+            if class("40") {
+                // A deadlock or serialization failure with the resolver touching the same contacts.
+                Ok(RowReport::error(row.row, "the row conflicted with a concurrent change; import the row again", ignored))
+            } else if class("22") || class("23") || class("54") {
+                // Data exceptions, integrity violations, values too long for an index: the row's fault.
+                tracing::warn!(row = row.row, error = %error, "import row refused by the database");
                 Ok(RowReport::error(row.row, "the database refused the row's values", ignored))
+            } else {
+                Err(error)
             }
-            _ => Err(error),
-        },
+        }
     }
 }
 
