@@ -594,6 +594,20 @@ fn thresholds_for_sql(cumulative: &[f64]) -> Vec<f64> {
 }
 
 async fn describe(pool: &PgPool, load_time: Duration) -> anyhow::Result<()> {
+    let server: (String, String, String, String) = sqlx::query_as(
+        "SELECT current_setting('server_version'), current_setting('shared_buffers'), current_setting('work_mem'),
+                current_setting('jit')",
+    )
+    .fetch_one(pool)
+    .await?;
+    println!(
+        "PostgreSQL {} (shared_buffers {}, work_mem {}, jit {}), {} CPUs",
+        server.0,
+        server.1,
+        server.2,
+        server.3,
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     let stats: Vec<(String, i64, String, String)> = sqlx::query_as(
         "SELECT c.relname::text, c.reltuples::bigint, pg_size_pretty(pg_table_size(c.oid)), pg_size_pretty(pg_indexes_size(c.oid))
          FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace
@@ -1045,7 +1059,18 @@ fn print_table(rows: &[Row]) {
         let (p50, p95, p99) = (percentile(&row.ours, 0.5), percentile(&row.ours, 0.95), percentile(&row.ours, 0.99));
         let goal = row.goal_ms.map_or(String::new(), |g| format!("{}{g:.0}", if p95 < g { "✓<" } else { "✗<" }));
         let (base50, base95) = (percentile(&row.baseline, 0.5), percentile(&row.baseline, 0.95));
-        let ratio = if row.baseline.is_empty() { String::new() } else { format!("{:.1}×", base95 / p95) };
+        let ratio = if row.baseline.is_empty() {
+            String::new()
+        } else {
+            {
+                let ratio = base95 / p95;
+                if ratio < 1.0 {
+                    format!("{ratio:.2}×")
+                } else {
+                    format!("{ratio:.1}×")
+                }
+            }
+        };
         let fmt = |v: f64| if v.is_nan() { String::new() } else { format!("{v:.2}") };
         println!(
             "| {:<54} | {:>4} | {:>7.2} | {:>7.2} | {:>7.2} | {:>6} | {:<40} | {:>9} | {:>9} | {:>9} |",
