@@ -128,7 +128,9 @@ pub async fn messenger_to_timeline(pipeline: &Pipeline) {
     assert_eq!(interactions[0]["message_count"], 4, "the provider retry is one message, not two");
     assert!(items.iter().any(|i| i["type"] == "contact_event" && i["kind"] == "created"), "{items:#?}");
 
-    let detail = pipeline.get(format!("{}/v1/interactions/{}", pipeline.timeline, interactions[0]["interaction_id"].as_str().unwrap_or(""))).await;
+    let detail = pipeline
+        .get(format!("{}/v1/interactions/{}", pipeline.timeline, interactions[0]["interaction_id"].as_str().unwrap_or("")))
+        .await;
     let transcript = detail["transcript"].as_array().cloned().unwrap_or_default();
     let directions: Vec<&str> = transcript.iter().map(|m| m["direction"].as_str().unwrap_or("")).collect();
     assert_eq!(directions, ["inbound", "outbound", "inbound", "inbound"], "oldest first: {detail:#}");
@@ -145,7 +147,8 @@ pub async fn messenger_to_timeline(pipeline: &Pipeline) {
 /// webhook rejections, request latencies and the consumer lag.
 async fn operations_endpoints_report_what_happened(pipeline: &Pipeline) {
     let http = testkit::http();
-    let ready: Value = http.get(format!("{}/readyz", pipeline.resolver)).send().await.expect("readyz").json().await.expect("json");
+    let ready: Value =
+        http.get(format!("{}/readyz", pipeline.resolver)).send().await.expect("readyz").json().await.expect("json");
     assert_eq!(ready, serde_json::json!({"ready": true, "database": true, "kafka": true}));
     let metrics = eventually(Duration::from_secs(30), "consumer lag in /metrics (librdkafka reports every 5 s)", || async {
         let text = http.get(format!("{}/metrics", pipeline.resolver)).send().await.ok()?.text().await.ok()?;

@@ -174,7 +174,11 @@ pub async fn run<H: BatchHandler>(
     Ok(())
 }
 
-async fn next_batch(consumer: &StreamConsumer<LagReporter>, options: &ConsumerOptions, shutdown: &CancellationToken) -> Vec<OwnedMessage> {
+async fn next_batch(
+    consumer: &StreamConsumer<LagReporter>,
+    options: &ConsumerOptions,
+    shutdown: &CancellationToken,
+) -> Vec<OwnedMessage> {
     let mut batch = Vec::new();
     let first = tokio::select! {
         () = shutdown.cancelled() => return batch,
@@ -383,7 +387,7 @@ mod tests {
             v: u16,
         }
         assert!(decode::<E>(&message(0, 0, r#"{"v":1}"#)).is_ok());
-        assert!(decode::<E>(&message(0, 0, r#"{"v":2}"#)).unwrap_err().contains("version"));
-        assert!(decode::<E>(&message(0, 0, "not json")).unwrap_err().contains("not JSON"));
+        assert!(decode::<E>(&message(0, 0, r#"{"v":2}"#)).expect_err("wrong version").contains("version"));
+        assert!(decode::<E>(&message(0, 0, "not json")).expect_err("not json").contains("not JSON"));
     }
 }
