@@ -131,51 +131,40 @@ mod tests {
     }
 
     /// JSON-ish values built from the field names Apple uses, to reach deep into the mapping.
+    const KEYS: &[&str] = &[
+        "type",
+        "body",
+        "attachments",
+        "interactiveData",
+        "interactiveDataRef",
+        "data",
+        "listPicker",
+        "sections",
+        "items",
+        "identifier",
+        "title",
+        "event",
+        "timeslots",
+        "startTime",
+        "duration",
+        "quick-reply",
+        "selectedIndex",
+        "selectedIdentifier",
+        "replyMessage",
+        "size",
+        "name",
+        "mimeType",
+        "url",
+        "locale",
+        "timePicker",
+        "sourceId",
+    ];
+
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
-        let key = prop::sample::select(vec![
-            "type",
-            "body",
-            "attachments",
-            "interactiveData",
-            "interactiveDataRef",
-            "data",
-            "listPicker",
-            "sections",
-            "items",
-            "identifier",
-            "title",
-            "event",
-            "timeslots",
-            "startTime",
-            "duration",
-            "quick-reply",
-            "selectedIndex",
-            "selectedIdentifier",
-            "replyMessage",
-            "size",
-            "name",
-            "mimeType",
-            "url",
-            "locale",
-            "timePicker",
-            "sourceId",
-        ]);
-        let leaf = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<bool>().prop_map(serde_json::Value::from),
-            any::<i64>().prop_map(serde_json::Value::from),
-            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)),
-            prop::sample::select(vec!["text", "interactive", "close", "typing_start", "", "\u{fffc}", "Žluťoučký kůň"])
-                .prop_map(serde_json::Value::from),
-            ".*".prop_map(serde_json::Value::from),
-        ];
-        leaf.prop_recursive(4, 64, 8, move |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
-                prop::collection::btree_map(key.clone(), inner, 0..6)
-                    .prop_map(|m| { serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),) }),
-            ]
-        })
+        testkit::arbitrary::json_shaped_like(
+            KEYS,
+            &["text", "interactive", "close", "typing_start", "", "\u{fffc}", "Žluťoučký kůň"],
+        )
     }
 
     proptest! {

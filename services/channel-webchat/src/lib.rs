@@ -83,52 +83,33 @@ mod tests {
         RawRequest { headers, uri: Uri::from_static("/webhooks/webchat"), body: Bytes::from(body) }
     }
 
+    const KEYS: &[&str] = &[
+        "site_id",
+        "session_id",
+        "message_id",
+        "sent_at",
+        "direction",
+        "text",
+        "attachments",
+        "operator_invitation",
+        "visitor",
+        "contact_id",
+        "name",
+        "email",
+        "phone",
+        "custom",
+        "size",
+        "url",
+        "mime",
+        "page_url",
+        "operator_id",
+    ];
+
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
-        let key = prop::sample::select(vec![
-            "site_id",
-            "session_id",
-            "message_id",
-            "sent_at",
-            "direction",
-            "text",
-            "attachments",
-            "operator_invitation",
-            "visitor",
-            "contact_id",
-            "name",
-            "email",
-            "phone",
-            "custom",
-            "size",
-            "url",
-            "mime",
-            "page_url",
-            "operator_id",
-        ]);
-        let leaf = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<bool>().prop_map(serde_json::Value::from),
-            any::<i64>().prop_map(serde_json::Value::from),
-            any::<u64>().prop_map(serde_json::Value::from),
-            prop::sample::select(vec![
-                "inbound",
-                "outbound",
-                "eshop-cz",
-                "2025-11-25T10:15:03+01:00",
-                "",
-                " ",
-                "Příliš žluťoučký"
-            ])
-            .prop_map(serde_json::Value::from),
-            ".*".prop_map(serde_json::Value::from),
-        ];
-        leaf.prop_recursive(3, 48, 10, move |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
-                prop::collection::btree_map(key.clone(), inner, 0..10)
-                    .prop_map(|m| { serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),) }),
-            ]
-        })
+        testkit::arbitrary::json_shaped_like(
+            KEYS,
+            &["inbound", "outbound", "eshop-cz", "2025-11-25T10:15:03+01:00", "", " ", "Příliš žluťoučký"],
+        )
     }
 
     proptest! {

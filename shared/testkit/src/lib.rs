@@ -8,6 +8,7 @@ mod adapter;
 
 pub use adapter::{bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS};
 
+pub mod arbitrary;
 pub mod tansu;
 
 use std::collections::HashSet;
