@@ -6,33 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{id, interaction, publish, Api};
+use common::{create, id, interaction, publish};
 use contracts::{topics, IdentityKind, NameSource};
-use runtime::http::auth::Role;
-use runtime::kafka::Publisher;
 use serde_json::{json, Value};
-use testkit::{fresh_database, TestKafka};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-struct Setup {
-    kafka: TestKafka,
-    _resolver: common::Resolver,
-    operator: Api,
-    admin: Api,
-    other_tenant: Api,
-    publisher: Publisher,
-}
-
-async fn setup() -> Setup {
-    let kafka = TestKafka::start().await;
-    let resolver = common::start(&kafka, &fresh_database(), 20).await;
-    let operator = Api::new(&resolver, "acme", Role::Operator);
-    let admin = Api::new(&resolver, "acme", Role::Admin);
-    let other_tenant = Api::new(&resolver, "globex", Role::Admin);
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    Setup { kafka, _resolver: resolver, operator, admin, other_tenant, publisher }
-}
 
 fn identities(card: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = card["identities"]
@@ -53,15 +31,9 @@ fn kinds_of<'a>(changes: &'a [Value], contact: &str) -> Vec<&'a str> {
     changes.iter().filter(|c| c["contact_id"] == contact).map(|c| c["kind"].as_str().unwrap_or("")).collect()
 }
 
-async fn create(api: &Api, body: Value) -> Value {
-    let (status, card) = api.call("POST", "/v1/contacts", Some(body)).await;
-    assert_eq!(status, 201, "{card}");
-    card
-}
-
 #[tokio::test]
 async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let a = create(&s.operator, json!({"name": "Jan Novák", "identities": [{"kind": "email", "value": "jan@novak.cz"}]})).await;
     let b = create(&s.operator, json!({"name": "Honza", "identities": [{"kind": "phone", "value": "777 123 456"}, {"kind": "psid", "value": "P1", "scope": "page"}]})).await;
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
@@ -120,7 +92,7 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
 
 #[tokio::test]
 async fn identifiers_are_validated_owned_once_and_every_change_is_an_event() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let a = create(&s.operator, json!({"identities": [{"kind": "phone", "value": "+420 777 111 222"}]})).await;
     let b = create(&s.operator, json!({})).await;
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
@@ -215,7 +187,7 @@ async fn identifiers_are_validated_owned_once_and_every_change_is_an_event() {
 
 #[tokio::test]
 async fn linked_conversations_custom_identifiers_blocked_and_shared_values_steer_resolution() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let reader = s.kafka.reader(topics::INTERACTIONS_RESOLVED);
     let resolve = |event: contracts::InteractionEvent| {
         let (publisher, reader) = (&s.publisher, &reader);
@@ -310,7 +282,7 @@ async fn linked_conversations_custom_identifiers_blocked_and_shared_values_steer
 
 #[tokio::test]
 async fn deleting_with_erasure_frees_identifiers_and_tells_consumers() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let card = create(&s.operator, json!({"name": "Smazat", "identities": [{"kind": "email", "value": "gone@novak.cz"}]})).await;
     let contact = card["contact_id"].as_str().expect("id");
     assert_eq!(s.other_tenant.call("DELETE", &format!("/v1/contacts/{contact}?erase=true"), None).await.0, 404);
@@ -333,7 +305,7 @@ async fn deleting_with_erasure_frees_identifiers_and_tells_consumers() {
 
 #[tokio::test]
 async fn no_endpoint_that_takes_an_id_crosses_tenants() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let a = create(&s.operator, json!({"identities": [{"kind": "email", "value": "a@novak.cz"}]})).await;
     let b = create(&s.operator, json!({})).await;
     let c = create(&s.operator, json!({})).await;
@@ -370,7 +342,7 @@ async fn no_endpoint_that_takes_an_id_crosses_tenants() {
 
 #[tokio::test]
 async fn the_contact_list_filters_by_text_without_diacritics_email_phone_and_identifier() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let jiri =
         create(&s.operator, json!({"name": "Jiří Novák", "identities": [{"kind": "phone", "value": "+420 602 123 456"}]})).await;
     create(&s.operator, json!({"name": "Eva Svobodová", "identities": [{"kind": "email", "value": "eva@svoboda.cz"}]})).await;
@@ -390,7 +362,7 @@ async fn the_contact_list_filters_by_text_without_diacritics_email_phone_and_ide
 
 #[tokio::test]
 async fn a_merge_preview_shows_both_cards_and_what_conflicts_without_changing_anything() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let a = create(
         &s.operator,
         json!({"name": "Jan Novák", "identities": [{"kind": "email", "value": "jan@novak.cz"}, {"kind": "phone", "value": "777 111 333"}]}),
@@ -454,7 +426,7 @@ async fn a_merge_preview_shows_both_cards_and_what_conflicts_without_changing_an
 
 #[tokio::test]
 async fn accepting_a_duplicate_suggestion_merges_the_pair_into_the_older_contact() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let older =
         create(&s.operator, json!({"name": "Jana Dvořáková", "identities": [{"kind": "email", "value": "jana@dvorak.cz"}]}))
             .await;

@@ -7,35 +7,11 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::{interaction, publish, Api};
+use common::{create, interaction, publish, Api};
 use contracts::{topics, Identity, IdentityKind};
-use runtime::http::auth::Role;
-use runtime::kafka::Publisher;
 use serde_json::{json, Value};
-use testkit::{fresh_database, TestKafka};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-struct Setup {
-    kafka: TestKafka,
-    _resolver: common::Resolver,
-    operator: Api,
-    publisher: Publisher,
-}
-
-async fn setup() -> Setup {
-    let kafka = TestKafka::start().await;
-    let resolver = common::start(&kafka, &fresh_database(), 20).await;
-    let operator = Api::new(&resolver, "acme", Role::Operator);
-    let publisher = Publisher::new(&kafka.settings).expect("publisher");
-    Setup { kafka, _resolver: resolver, operator, publisher }
-}
-
-async fn create(api: &Api, body: Value) -> Value {
-    let (status, card) = api.call("POST", "/v1/contacts", Some(body)).await;
-    assert_eq!(status, 201, "{card}");
-    card
-}
 
 fn id_of(card: &Value) -> String {
     card["contact_id"].as_str().expect("contact id").to_owned()
@@ -71,7 +47,7 @@ fn at(timestamp: i64) -> String {
 
 #[tokio::test]
 async fn the_list_filters_by_channel_creation_and_last_interaction_and_sorts_by_last_interaction() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let messenger =
         create(&s.operator, json!({"name": "Marie", "identities": [{"kind": "psid", "value": "M1", "scope": "page-1"}]})).await;
     let whatsapp =
@@ -132,7 +108,7 @@ async fn the_list_filters_by_channel_creation_and_last_interaction_and_sorts_by_
 
 #[tokio::test]
 async fn every_sort_order_pages_through_all_contacts_without_gaps_or_repeats() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let mut created = Vec::new();
     for name in [
         Some("Zdeněk Malý"),

@@ -8,41 +8,11 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::Api;
+use common::create;
 use contracts::topics;
-use runtime::http::auth::Role;
 use serde_json::{json, Value};
-use testkit::{fresh_database, TestKafka};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-struct Setup {
-    kafka: TestKafka,
-    _resolver: common::Resolver,
-    operator: Api,
-    admin: Api,
-    integration: Api,
-    other_tenant: Api,
-}
-
-async fn setup() -> Setup {
-    let kafka = TestKafka::start().await;
-    let resolver = common::start(&kafka, &fresh_database(), 20).await;
-    Setup {
-        operator: Api::new(&resolver, "acme", Role::Operator),
-        admin: Api::new(&resolver, "acme", Role::Admin),
-        integration: Api::new(&resolver, "acme", Role::Integration),
-        other_tenant: Api::new(&resolver, "globex", Role::Admin),
-        kafka,
-        _resolver: resolver,
-    }
-}
-
-async fn create(api: &Api, body: Value) -> Value {
-    let (status, card) = api.call("POST", "/v1/contacts", Some(body)).await;
-    assert_eq!(status, 201, "{card}");
-    card
-}
 
 const HEADER: [&str; 8] =
     ["contact_id", "name", "name_source", "emails", "phones", "other_identifiers", "created_at", "last_interaction_at"];
@@ -61,7 +31,7 @@ fn parse_csv(text: &str) -> (Vec<String>, HashMap<String, Vec<String>>) {
 
 #[tokio::test]
 async fn the_export_streams_csv_and_json_lines_with_the_list_filters() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let jiri = create(
         &s.operator,
         json!({"name": "Novák, Jiří \"Jirka\"", "identities": [
@@ -112,7 +82,7 @@ async fn the_export_streams_csv_and_json_lines_with_the_list_filters() {
 
 #[tokio::test]
 async fn an_import_resolves_every_row_like_an_interaction_and_reports_each_row() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let definition = json!({"name": "crm_id", "label": "CRM", "identifies_client": true});
     assert_eq!(s.admin.call("POST", "/v1/identifier-definitions", Some(definition)).await.0, 201);
     let existing =
@@ -214,7 +184,7 @@ Tester,test@test.com,604 111 222,
 
 #[tokio::test]
 async fn a_large_import_exports_completely_across_pages() {
-    let s = setup().await;
+    let s = common::Directory::start().await;
     let mut file = String::from("name;email;phone\n");
     for i in 0..1_203 {
         file.push_str(&format!("Kontakt Číslo {i};kontakt{i}@firma.cz;+420 601 {:06}\n", 100_000 + i));

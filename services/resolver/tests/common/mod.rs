@@ -126,3 +126,39 @@ impl Api {
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 }
+
+/// A resolver on its own Kafka and database, with the Directory API as an operator, an admin
+/// and an integration of tenant `acme`, and an admin of another tenant (`globex`).
+pub struct Directory {
+    pub kafka: TestKafka,
+    pub resolver: Resolver,
+    pub operator: Api,
+    pub admin: Api,
+    pub integration: Api,
+    pub other_tenant: Api,
+    pub publisher: Publisher,
+}
+
+impl Directory {
+    pub async fn start() -> Self {
+        use runtime::http::auth::Role;
+        let kafka = TestKafka::start().await;
+        let resolver = start(&kafka, &testkit::fresh_database(), 20).await;
+        Self {
+            operator: Api::new(&resolver, "acme", Role::Operator),
+            admin: Api::new(&resolver, "acme", Role::Admin),
+            integration: Api::new(&resolver, "acme", Role::Integration),
+            other_tenant: Api::new(&resolver, "globex", Role::Admin),
+            publisher: Publisher::new(&kafka.settings).expect("publisher"),
+            kafka,
+            resolver,
+        }
+    }
+}
+
+/// Creates a contact through the API and returns its card.
+pub async fn create(api: &Api, body: serde_json::Value) -> serde_json::Value {
+    let (status, card) = api.call("POST", "/v1/contacts", Some(body)).await;
+    assert_eq!(status, 201, "{card}");
+    card
+}
