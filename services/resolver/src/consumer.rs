@@ -8,8 +8,9 @@ use contracts::{topics, InteractionEvent, ResolvedInteraction};
 use runtime::kafka::{BatchHandler, Delivery, HandlerError, Publisher};
 use sqlx::PgPool;
 use tracing::Instrument;
+use uuid::Uuid;
 
-use crate::resolve::{resolve, ResolveError};
+use crate::resolve::{replay, resolve_new, ResolveError};
 use crate::rules::TenantRules;
 use crate::store;
 
@@ -27,18 +28,31 @@ impl BatchHandler for ResolveBatch {
         let mut tx = self.pool.begin().await?;
         let mut resolved = Vec::with_capacity(batch.len());
         let mut rules: HashMap<String, TenantRules> = HashMap::new();
-        for delivery in batch {
-            let tenant = &delivery.event.tenant_id;
-            if !rules.contains_key(tenant) {
-                rules.insert(tenant.clone(), store::rules(&mut tx, tenant, &self.defaults).await?);
-            }
-            let tenant_rules = &rules[tenant];
-            let outcome = resolve(&mut tx, tenant_rules, &delivery.event).instrument(delivery.span.clone()).await;
+        // One look-up for the whole batch; what this batch resolves is added, so a message
+        // delivered twice within the batch replays the first decision.
+        let keys: Vec<(String, Uuid)> = batch.iter().map(|d| (d.event.tenant_id.clone(), d.event.interaction_id)).collect();
+        let mut seen = store::processed_batch(&mut tx, &keys).await?;
+        for (delivery, key) in batch.iter().zip(keys) {
+            let event = &delivery.event;
+            let outcome = match seen.get(&key) {
+                Some(stored) => replay(stored.clone(), event),
+                None => {
+                    if !rules.contains_key(&event.tenant_id) {
+                        rules.insert(event.tenant_id.clone(), store::rules(&mut tx, &event.tenant_id, &self.defaults).await?);
+                    }
+                    let outcome =
+                        match resolve_new(&mut tx, &rules[&event.tenant_id], event).instrument(delivery.span.clone()).await {
+                            Ok(outcome) => outcome,
+                            Err(ResolveError::Database(error)) => return Err(error.into()),
+                            Err(error @ ResolveError::Contended) => return Err(HandlerError::Transient(error.into())),
+                        };
+                    seen.insert(key, outcome.clone());
+                    outcome
+                }
+            };
             match outcome {
-                Ok(Some(r)) => resolved.push((r, delivery.span.clone())),
-                Ok(None) => tracing::info!(parent: &delivery.span, "no contact matched and auto-creation is off"),
-                Err(ResolveError::Database(error)) => return Err(error.into()),
-                Err(error @ ResolveError::Contended) => return Err(HandlerError::Transient(error.into())),
+                Some(r) => resolved.push((r, delivery.span.clone())),
+                None => tracing::info!(parent: &delivery.span, "no contact matched and auto-creation is off"),
             }
         }
         tx.commit().await?;

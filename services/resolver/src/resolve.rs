@@ -29,21 +29,22 @@ pub enum ResolveError {
     Contended,
 }
 
-/// Resolves `event` under the tenant's `rules` (or returns the stored decision when it was
-/// resolved before). `None`: nothing matched and auto-creation is off.
+/// The stored decision for an interaction seen before: a redelivery, or a later state of the
+/// same interaction (a call's progress, a delivery status). The decision stands; the content is
+/// the newest one.
+pub fn replay(stored: Option<ResolvedInteraction>, event: &InteractionEvent) -> Option<ResolvedInteraction> {
+    tracing::debug!(interaction_id = %event.interaction_id, "already processed");
+    stored.map(|stored| ResolvedInteraction { interaction: event.clone(), ..stored })
+}
+
+/// Resolves an interaction not processed before (the caller checked, e.g. for a whole batch).
 #[tracing::instrument(skip_all, fields(tenant = %event.tenant_id, interaction_id = %event.interaction_id))]
-pub async fn resolve(
+pub async fn resolve_new(
     conn: &mut PgConnection,
     rules: &TenantRules,
     event: &InteractionEvent,
 ) -> Result<Option<ResolvedInteraction>, ResolveError> {
     let tenant = event.tenant_id.as_str();
-    if let Some(done) = store::processed(conn, tenant, event.interaction_id).await? {
-        // Redelivery, or a later state of the same interaction (a call's progress, a delivery
-        // status): the decision stands, the interaction content is the newest one.
-        tracing::debug!("already processed");
-        return Ok(done.map(|stored| ResolvedInteraction { interaction: event.clone(), ..stored }));
-    }
     let (identities, ignored) = screen_all(event, rules);
     let actor = Actor::Channel { channel: event.body.channel.to_string(), interaction_id: event.interaction_id };
     let sighting = Sighting {
@@ -151,22 +152,61 @@ fn screen_all(event: &InteractionEvent, rules: &TenantRules) -> (Vec<Identity>, 
 /// Applies the resolution rules (DESIGN.md §4) to `sighting` on the caller's transaction: the
 /// contact it matched (enriched, renamed by a higher-ranked source, duplicates suggested) or the
 /// one it created, with the decision; `None` when nothing matched and auto-creation is off.
-/// Each attempt runs in a savepoint: a concurrent creation of the same identity rolls it back
+/// A creation runs in a savepoint: a concurrent creation of the same identity rolls it back
 /// and the next attempt matches what the other creator stored, so both end on one contact.
 pub async fn match_or_create(
     conn: &mut PgConnection,
     rules: &TenantRules,
     sighting: &Sighting<'_>,
-    ignored: Vec<IgnoredIdentity>,
+    mut ignored: Vec<IgnoredIdentity>,
 ) -> Result<Option<(Uuid, Resolution)>, ResolveError> {
+    let Sighting { tenant, identities, profile, actor, source, origin, .. } = *sighting;
     for _ in 0..ATTEMPTS {
-        let mut savepoint = conn.begin().await?;
-        match attempt(&mut savepoint, rules, sighting, ignored.clone()).await? {
-            Some(outcome) => {
-                savepoint.commit().await?;
-                return Ok(outcome);
+        let owners = store::owners(conn, tenant, identities).await?;
+        let lookups: Vec<Lookup> =
+            identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
+        let (decision, shared) = decide(&lookups, rules.shared_value_limit, rules.auto_create);
+        match decision {
+            Decision::Unmatched => return Ok(None),
+            Decision::Attach { contact_id, matched_by, candidates, enrich } => {
+                // Attaching only adds what nobody holds (conflicts are skipped, not errors), so
+                // it needs no savepoint: it cannot lose a race, only learn less.
+                ignored.extend(shared);
+                let counts = if enrich.is_empty() { Default::default() } else { store::kind_counts(conn, contact_id).await? };
+                let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
+                let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
+                for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
+                    ignored.push(IgnoredIdentity {
+                        kind: skipped.kind,
+                        value: skipped.value.clone(),
+                        reason: "owned_by_other".into(),
+                    });
+                }
+                if !inserted.is_empty() {
+                    let added =
+                        Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, actor, origin.learned_reason());
+                    changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
+                }
+                update_name(conn, tenant, contact_id, profile, actor).await?;
+                suggest_duplicates(conn, tenant, contact_id, &candidates, actor).await?;
+                let candidates = candidates.into_iter().map(|c| c.contact_id).collect();
+                return Ok(Some((
+                    contact_id,
+                    Resolution { matched_by: Some(matched_by), created_contact: false, candidates, ignored },
+                )));
             }
-            None => {
+            Decision::Create { identities: new } => {
+                let mut ignored = ignored.clone();
+                ignored.extend(shared);
+                let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
+                let mut savepoint = conn.begin().await?;
+                if let Some(contact_id) = create(&mut savepoint, sighting, &new).await? {
+                    savepoint.commit().await?;
+                    return Ok(Some((
+                        contact_id,
+                        Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored },
+                    )));
+                }
                 tracing::info!("identity created concurrently by another resolver, retrying");
                 savepoint.rollback().await?;
             }
@@ -175,61 +215,24 @@ pub async fn match_or_create(
     Err(ResolveError::Contended)
 }
 
-/// One attempt; `Ok(None)` when a concurrent creator took one of the identities first.
-async fn attempt(
-    conn: &mut PgConnection,
-    rules: &TenantRules,
-    sighting: &Sighting<'_>,
-    mut ignored: Vec<IgnoredIdentity>,
-) -> Result<Option<Option<(Uuid, Resolution)>>, ResolveError> {
-    let Sighting { tenant, identities, profile, actor, source, last_interaction_at, origin } = *sighting;
-    let owners = store::owners(conn, tenant, identities).await?;
-    let lookups: Vec<Lookup> =
-        identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
-    let (decision, shared) = decide(&lookups, rules.shared_value_limit, rules.auto_create);
-    ignored.extend(shared);
-
-    let outcome = match decision {
-        Decision::Unmatched => return Ok(Some(None)),
-        Decision::Create { identities: new } => {
-            let contact_id = Uuid::new_v4();
-            store::create_contact(conn, tenant, contact_id, profile, last_interaction_at).await?;
-            let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
-            let inserted = store::insert_identities(conn, tenant, contact_id, &new, source).await?;
-            if inserted.len() != new.len() {
-                return Ok(None);
-            }
-            let mut fields = vec![];
-            if let Some(name) = profile.and_then(|p| p.name.as_ref()) {
-                fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
-            }
-            fields.extend(inserted.iter().map(changes::identity_added));
-            let created = Change::new(tenant, contact_id, ContactChangeKind::Created, actor, origin.created_reason());
-            changes::record(conn, created.with(fields)).await?;
-            (contact_id, Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored })
-        }
-        Decision::Attach { contact_id, matched_by, candidates, enrich } => {
-            let counts = if enrich.is_empty() { Default::default() } else { store::kind_counts(conn, contact_id).await? };
-            let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
-            let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
-            for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
-                ignored.push(IgnoredIdentity {
-                    kind: skipped.kind,
-                    value: skipped.value.clone(),
-                    reason: "owned_by_other".into(),
-                });
-            }
-            if !inserted.is_empty() {
-                let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, actor, origin.learned_reason());
-                changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
-            }
-            update_name(conn, tenant, contact_id, profile, actor).await?;
-            suggest_duplicates(conn, tenant, contact_id, &candidates, actor).await?;
-            let candidates = candidates.into_iter().map(|c| c.contact_id).collect();
-            (contact_id, Resolution { matched_by: Some(matched_by), created_contact: false, candidates, ignored })
-        }
-    };
-    Ok(Some(Some(outcome)))
+/// Creates a contact holding `new`; `None` when a concurrent creator took one of the
+/// identities first (the caller rolls the savepoint back and matches again).
+async fn create(conn: &mut PgConnection, sighting: &Sighting<'_>, new: &[Identity]) -> sqlx::Result<Option<Uuid>> {
+    let Sighting { tenant, profile, actor, source, last_interaction_at, origin, .. } = *sighting;
+    let contact_id = Uuid::new_v4();
+    store::create_contact(conn, tenant, contact_id, profile, last_interaction_at).await?;
+    let inserted = store::insert_identities(conn, tenant, contact_id, new, source).await?;
+    if inserted.len() != new.len() {
+        return Ok(None);
+    }
+    let mut fields = vec![];
+    if let Some(name) = profile.and_then(|p| p.name.as_ref()) {
+        fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
+    }
+    fields.extend(inserted.iter().map(changes::identity_added));
+    let created = Change::new(tenant, contact_id, ContactChangeKind::Created, actor, origin.created_reason());
+    changes::record(conn, created.with(fields)).await?;
+    Ok(Some(contact_id))
 }
 
 /// Drops identities of kinds the contact already holds `max_per_kind` of.

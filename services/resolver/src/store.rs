@@ -10,19 +10,24 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-/// The stored outcome of an interaction processed before: `Some(None)` means it matched nothing.
-pub async fn processed(
+/// The stored outcome of every interaction of a batch processed before, in one statement,
+/// keyed by `(tenant, interaction_id)`; `None` as value means it matched nothing.
+pub async fn processed_batch(
     conn: &mut PgConnection,
-    tenant: &str,
-    interaction_id: Uuid,
-) -> sqlx::Result<Option<Option<ResolvedInteraction>>> {
-    let row: Option<(Option<Json<ResolvedInteraction>>,)> =
-        sqlx::query_as("SELECT resolved FROM processed_interactions WHERE tenant_id = $1 AND interaction_id = $2")
-            .bind(tenant)
-            .bind(interaction_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(|(resolved,)| resolved.map(|r| r.0)))
+    keys: &[(String, Uuid)],
+) -> sqlx::Result<std::collections::HashMap<(String, Uuid), Option<ResolvedInteraction>>> {
+    let tenants: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+    let rows: Vec<(String, Uuid, Option<Json<ResolvedInteraction>>)> = sqlx::query_as(
+        "SELECT p.tenant_id, p.interaction_id, p.resolved
+         FROM unnest($1::text[], $2::uuid[]) AS k(tenant_id, interaction_id)
+         JOIN processed_interactions p USING (tenant_id, interaction_id)",
+    )
+    .bind(&tenants)
+    .bind(&ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(tenant, id, resolved)| ((tenant, id), resolved.map(|r| r.0))).collect())
 }
 
 pub async fn record_processed(
@@ -58,11 +63,7 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
                     explicit.push((i, id));
                 }
             }
-            IdentityKind::ConversationLink => {
-                if let Some(contact) = linked_contact(conn, tenant, &identity.value).await? {
-                    owners[i].push(contact);
-                }
-            }
+            // Looked up in `conversation_links` by the same statement as the identities.
             _ => {
                 kinds.push(identity.kind.as_str());
                 scopes.push(identity.scope.clone().unwrap_or_default());
@@ -73,12 +74,20 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
     }
     if !kinds.is_empty() {
         let rows = sqlx::query(
-            "SELECT i.pos, ci.contact_id
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos)
+            "WITH i AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos))
+             SELECT i.pos, ci.contact_id, c.last_interaction_at, c.created_at
+             FROM i
              JOIN contact_identities ci
                ON ci.tenant_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value
              JOIN contacts c ON c.contact_id = ci.contact_id
-             ORDER BY i.pos, c.last_interaction_at DESC NULLS LAST, c.created_at",
+             UNION ALL
+             SELECT i.pos, coalesce(s.contact_id, c.contact_id), c.last_interaction_at, c.created_at
+             FROM i
+             JOIN conversation_links l ON i.kind = 'conversation_link' AND l.tenant_id = $1 AND l.conversation_ref = i.value
+             JOIN contacts c ON c.contact_id = l.contact_id AND c.deleted_at IS NULL
+             LEFT JOIN contacts s ON s.contact_id = c.merged_into AND s.deleted_at IS NULL
+             WHERE c.merged_into IS NULL OR s.contact_id IS NOT NULL
+             ORDER BY 1, 3 DESC NULLS LAST, 4",
         )
         .bind(tenant)
         .bind(&kinds)
@@ -113,20 +122,6 @@ pub async fn live_contact(conn: &mut PgConnection, tenant: &str, id: Uuid) -> sq
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|(id,)| id))
-}
-
-/// The contact an operator linked `conversation_ref` to.
-pub async fn linked_contact(conn: &mut PgConnection, tenant: &str, conversation_ref: &str) -> sqlx::Result<Option<Uuid>> {
-    let row: Option<(Uuid,)> =
-        sqlx::query_as("SELECT contact_id FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2")
-            .bind(tenant)
-            .bind(conversation_ref)
-            .fetch_optional(&mut *conn)
-            .await?;
-    match row {
-        Some((id,)) => live_contact(conn, tenant, id).await,
-        None => Ok(None),
-    }
 }
 
 /// How many identities of each kind the contact holds.
