@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use channel::{AccountInteraction, WebhookError};
-use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
+use contracts::{Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
 
 use crate::payload::{self, Message};
 
@@ -72,11 +72,7 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
         content: Some(Content {
             text: message.text.filter(|t| !t.trim().is_empty()),
             subject: None,
-            attachments: message
-                .attachments
-                .into_iter()
-                .map(|a| Attachment { name: a.name, mime: a.mime, size: a.size, url: a.url })
-                .collect(),
+            attachments: message.attachments,
         }),
         call: None,
         parameters,

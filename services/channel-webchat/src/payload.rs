@@ -73,17 +73,8 @@ pub enum Direction {
     Outbound,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Attachment {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub mime: Option<String>,
-    #[serde(default)]
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub url: Option<String>,
-}
+/// Attachment metadata: the widget sends it in the shape of the interaction contract.
+pub use contracts::Attachment;
 
 /// What the site knows about the visitor: login and pre-chat form.
 #[derive(Debug, Default, Deserialize)]
