@@ -68,7 +68,7 @@ impl ChannelAdapter for Apple {
                 metrics::counter!(runtime::http::metrics::WEBHOOKS_REJECTED, "reason" => "too_large").increment(1);
                 tracing::warn!(limit, "gzip body inflates beyond the limit");
                 let detail = format!("request body inflates to more than {limit} bytes");
-                return Ok(Parsed::Reply(channel::kit::problem(StatusCode::PAYLOAD_TOO_LARGE, &detail)));
+                return Ok(Parsed::Reply(runtime::http::problem::problem(StatusCode::PAYLOAD_TOO_LARGE, &detail)));
             }
         };
         let message: payload::Message = serde_json::from_slice(&body).map_err(|e| WebhookError::Malformed(e.to_string()))?;

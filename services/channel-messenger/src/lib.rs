@@ -5,7 +5,6 @@
 pub mod config;
 pub mod mapping;
 pub mod payload;
-pub mod verify;
 
 use anyhow::Context;
 use channel::{meta, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
@@ -28,7 +27,7 @@ impl ChannelAdapter for Messenger {
     const CHANNEL: Channel = Channel::Messenger;
 
     fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
-        verify::verify(self.app_secret.expose_secret().as_bytes(), request)
+        meta::verify_signature(self.app_secret.expose_secret().as_bytes(), request)
     }
 
     fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {

@@ -7,7 +7,6 @@
 pub mod config;
 pub mod mapping;
 pub mod payload;
-pub mod verify;
 
 use anyhow::Context;
 use channel::{meta, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
@@ -39,7 +38,7 @@ impl ChannelAdapter for WhatsApp {
     const CHANNEL: Channel = Channel::Whatsapp;
 
     fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
-        verify::verify(self.app_secret.expose_secret().as_bytes(), request)
+        meta::verify_signature(self.app_secret.expose_secret().as_bytes(), request)
     }
 
     fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use channel::AccountMap;
-use runtime::http::Readiness;
 use runtime::kafka::{admin, EmbeddedKafka, Publisher};
 use runtime::settings::{HttpSettings, LogFormat};
 use runtime::shutdown::CancellationToken;
@@ -164,13 +163,11 @@ pub async fn start(mut settings: Settings<Services>, shutdown: CancellationToken
     let timeline =
         timeline::start(&settings.with_service(settings.service.timeline.clone()), publisher.clone(), shutdown.clone()).await?;
     let routes = webhook_routes(&settings.service, &publisher)?;
-    let readiness = Readiness { database: None, kafka: Some(publisher) };
-    let (webhooks, server) =
-        runtime::http::serve("webhooks", settings.service.webhooks.bind, routes, readiness, shutdown.clone()).await?;
+    let adapters = channel::serve("webhooks", &settings.service.webhooks, routes, publisher, shutdown.clone()).await?;
     let addr = |r: &Running| r.http_addr.context("service without HTTP address");
-    let (resolver_addr, timeline_addr) = (addr(&resolver)?, addr(&timeline)?);
+    let (webhooks, resolver_addr, timeline_addr) = (addr(&adapters)?, addr(&resolver)?, addr(&timeline)?);
     let mut running = Running::new("contactd");
-    running.spawn(async move { server.await? });
+    running.absorb(adapters);
     running.absorb(resolver);
     running.absorb(timeline);
     let kafka_brokers = settings.kafka.brokers.clone();

@@ -36,11 +36,8 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("timeline")?);
     let routes = http::router(http::ApiState { pool: pool.clone(), verifier });
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
-    let (addr, server) =
-        runtime::http::serve("timeline", settings.service.http.bind, routes, readiness, shutdown.clone()).await?;
-
-    let mut running = Running::new("timeline").with_http(addr);
-    running.spawn(async move { server.await? });
+    let mut running =
+        runtime::http::server::start("timeline", settings.service.http.bind, routes, readiness, shutdown.clone()).await?;
 
     let interactions = Arc::new(consumer::InteractionsHandler {
         pool: pool.clone(),

@@ -13,7 +13,6 @@ use axum::Router;
 use contracts::{topics, InteractionEvent};
 use runtime::http::metrics as names;
 use runtime::kafka::Publisher;
-use serde_json::json;
 
 use crate::{AccountMap, ChannelAdapter, Parsed, RawRequest, WebhookError};
 
@@ -105,19 +104,6 @@ impl IntoResponse for Rejected {
             Rejected::Kafka(_) => (StatusCode::SERVICE_UNAVAILABLE, "kafka"),
         };
         metrics::counter!(names::WEBHOOKS_REJECTED, "reason" => reason).increment(1);
-        problem(status, &self.to_string())
+        runtime::http::problem::problem(status, &self.to_string())
     }
-}
-
-/// A problem+json response.
-pub fn problem(status: StatusCode, detail: &str) -> Response {
-    runtime::http::problem::problem_response(
-        status,
-        &json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        }),
-    )
 }

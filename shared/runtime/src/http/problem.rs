@@ -62,12 +62,7 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut body = json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
+        let mut body = problem_body(status, &detail);
         if let (ApiError::Conflict { extra, .. }, Some(map)) = (&self, body.as_object_mut()) {
             if let Some(extra) = extra.as_object() {
                 map.extend(extra.clone());
@@ -75,6 +70,21 @@ impl IntoResponse for ApiError {
         }
         problem_response(status, &body)
     }
+}
+
+/// The RFC 7807 body every service answers errors with.
+pub fn problem_body(status: StatusCode, detail: &str) -> serde_json::Value {
+    json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    })
+}
+
+/// A problem+json response with `detail` (for errors outside [`ApiError`]).
+pub fn problem(status: StatusCode, detail: &str) -> Response {
+    problem_response(status, &problem_body(status, detail))
 }
 
 /// A problem+json response with an arbitrary body (for handlers that build their own).
@@ -97,16 +107,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let body = json!({
-                    "type": "about:blank",
-                    "title": status.canonical_reason().unwrap_or("Bad Request"),
-                    "status": status.as_u16(),
-                    "detail": rejection.body_text(),
-                });
-                Err(problem_response(status, &body))
-            }
+            Err(rejection) => Err(problem(rejection.status(), &rejection.body_text())),
         }
     }
 }
