@@ -13,7 +13,7 @@ pub mod verify;
 
 use anyhow::Context;
 use axum::http::StatusCode;
-use channel::{AccountMap, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
+use channel::{AccountMap, BodyKind, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
 use chrono::Utc;
 use contracts::Channel;
 use runtime::kafka::Publisher;
@@ -54,6 +54,7 @@ impl Apple {
 
 impl ChannelAdapter for Apple {
     const CHANNEL: Channel = Channel::Apple;
+    const BODY: BodyKind = BodyKind::Binary;
 
     fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
         self.verifier.verify(&request.headers)

@@ -82,6 +82,7 @@ pub fn interaction(envelope: &Envelope, message: Message, received_at: DateTime<
         content,
         call: None,
         parameters,
+        sanitized: Vec::new(),
     };
     Mapped::Interaction(Box::new(AccountInteraction { account: business.clone(), body }))
 }

@@ -12,7 +12,7 @@ pub mod mapping;
 pub mod payload;
 pub mod verify;
 
-use channel::{ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
+use channel::{BodyKind, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
 use contracts::Channel;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
@@ -30,6 +30,7 @@ pub struct Email {
 
 impl ChannelAdapter for Email {
     const CHANNEL: Channel = Channel::Email;
+    const BODY: BodyKind = BodyKind::Binary;
 
     fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
         self.credentials.verify(request)

@@ -137,6 +137,7 @@ pub fn interaction(mail: InboundMail, mailboxes: &Mailboxes) -> AccountInteracti
         content: Some(Content { text: mail.text, subject: mail.subject, attachments }),
         call: None,
         parameters,
+        sanitized: Vec::new(),
     };
     AccountInteraction { account, body }
 }

@@ -128,6 +128,7 @@ pub fn interaction(event: &Event) -> Result<Option<AccountInteraction>, WebhookE
         content: Some(content),
         call: None,
         parameters: parameters.0,
+        sanitized: Vec::new(),
     };
     Ok(Some(AccountInteraction { account: group, body }))
 }

@@ -384,6 +384,7 @@ fn interaction(mut call: CallFacts, numbers: &Numbers) -> Option<AccountInteract
             recording_url: call.recording_url,
         }),
         parameters: call.parameters,
+        sanitized: Vec::new(),
     };
     Some(AccountInteraction { account, body })
 }

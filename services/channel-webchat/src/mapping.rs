@@ -76,6 +76,7 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
         }),
         call: None,
         parameters,
+        sanitized: Vec::new(),
     };
     Ok(AccountInteraction { account: site.to_owned(), body })
 }

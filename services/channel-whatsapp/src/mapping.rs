@@ -230,6 +230,7 @@ fn message_interaction(
         content: Some(content),
         call: None,
         parameters: parameters.0,
+        sanitized: Vec::new(),
     })
 }
 
@@ -349,6 +350,7 @@ fn status_interaction(phone_number_id: &str, business_number: Option<&str>, stat
         content: None,
         call: None,
         parameters: parameters.0,
+        sanitized: Vec::new(),
     })
 }
 

@@ -315,6 +315,7 @@ mod tests {
                 content: text.map(|t| Content { text: Some(t.into()), ..Content::default() }),
                 call: None,
                 parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+                sanitized: Vec::new(),
             },
         )
     }

@@ -219,6 +219,7 @@ fn msg(contact: Uuid, provider_ref: &str, secs: i64) -> Msg {
             content: None,
             call: None,
             parameters: BTreeMap::new(),
+            sanitized: Vec::new(),
         },
         matched_by: Some(MatchedBy { kind: IdentityKind::Whatsapp, value: "420777123456".into(), scope: None }),
     }

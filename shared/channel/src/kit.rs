@@ -10,11 +10,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use contracts::limits::{self, Action, Sanitized};
 use contracts::{topics, InteractionEvent};
 use runtime::http::metrics as names;
 use runtime::kafka::Publisher;
 
-use crate::{AccountMap, ChannelAdapter, Parsed, RawRequest, WebhookError};
+use crate::{AccountMap, BodyKind, ChannelAdapter, Parsed, RawRequest, WebhookError};
 
 /// What the webhook endpoint needs besides the adapter.
 pub struct Kit<A> {
@@ -48,6 +49,7 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
     let body = axum::body::to_bytes(body, kit.body_limit).await.map_err(|_| Rejected::TooLarge(kit.body_limit))?;
     let raw = RawRequest { headers: parts.headers, uri: parts.uri, body };
     kit.adapter.verify(&raw)?;
+    let (raw, lossy) = decode_text(raw, A::BODY);
     let interactions = match kit.adapter.parse(&raw)? {
         Parsed::Reply(response) => return Ok(response),
         Parsed::Interactions(interactions) => interactions,
@@ -55,7 +57,12 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
 
     let mut events = Vec::with_capacity(interactions.len());
     let mut unknown = Vec::new();
-    for item in interactions {
+    for mut item in interactions {
+        if lossy {
+            item.body.sanitized.push(Sanitized { field: "body".into(), action: Action::LossyUtf8, original_size: None });
+        }
+        // Within the limits before the id is derived: an over-long provider_ref becomes its digest.
+        limits::enforce(&mut item.body);
         match kit.accounts.tenant_of(&item.account) {
             Some(tenant) => events.push(InteractionEvent::new(tenant, item.body)),
             None => unknown.push(item.account),
@@ -80,6 +87,17 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
         tracing::info!(tenant = %event.tenant_id, interaction_id = %event.interaction_id, provider_ref = %event.body.provider_ref, "interaction published");
     }
     Ok(kit.adapter.acknowledge(events.len()))
+}
+
+/// A text body (JSON, form) that is not valid UTF-8 is decoded with replacement characters, so an
+/// authentic message with one bad byte is stored, flagged, instead of refused; `verify` has seen
+/// the exact bytes already. Binary bodies (MIME, gzip) are the adapter's to decode.
+fn decode_text(raw: RawRequest, kind: BodyKind) -> (RawRequest, bool) {
+    if kind == BodyKind::Binary || std::str::from_utf8(&raw.body).is_ok() {
+        return (raw, false);
+    }
+    let text = String::from_utf8_lossy(&raw.body).into_owned();
+    (RawRequest { body: text.into(), ..raw }, true)
 }
 
 /// Why a webhook request was not accepted.

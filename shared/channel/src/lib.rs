@@ -60,9 +60,20 @@ pub enum WebhookError {
     UnknownAccount(String),
 }
 
+/// What a provider's webhook body is, for the kit's handling before [`ChannelAdapter::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// JSON or form text: invalid UTF-8 is decoded lossily and the interactions are flagged.
+    Text,
+    /// Bytes the adapter decodes itself (MIME messages, gzip).
+    Binary,
+}
+
 /// A provider's webhook format and authentication.
 pub trait ChannelAdapter: Send + Sync + 'static {
     const CHANNEL: Channel;
+    /// What the request body is; most providers send text.
+    const BODY: BodyKind = BodyKind::Text;
 
     /// Checks the provider's authentication over the raw request; runs before [`Self::parse`].
     fn verify(&self, request: &RawRequest) -> Result<(), WebhookError>;

@@ -102,6 +102,20 @@ impl IdentityKind {
         .find(|k| k.as_str() == s)
     }
 
+    /// The longest value of this kind that can identify anyone (UTF-8 bytes, as written before
+    /// normalization); the resolver screens longer values out as `too_long`. E-mail: RFC 5321's
+    /// 254; a phone as people write it (E.164 has at most 15 digits); ids: generous bounds over
+    /// what the providers issue.
+    pub fn max_value_bytes(self) -> usize {
+        match self {
+            IdentityKind::ContactId => 36,
+            IdentityKind::Email => 254,
+            IdentityKind::Phone | IdentityKind::Whatsapp => 64,
+            IdentityKind::ConversationLink => crate::limits::REF_BYTES,
+            IdentityKind::Custom | IdentityKind::Psid | IdentityKind::Vk | IdentityKind::Apple => 256,
+        }
+    }
+
     /// Matching strength: lower is stronger (contact id > linked conversation > custom >
     /// channel ids > e-mail > phone). Channel ids share one rank.
     pub fn strength(self) -> u8 {
@@ -233,6 +247,11 @@ pub struct InteractionBody {
     pub call: Option<Call>,
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
+    /// What the adapter cut or cleaned to bring the interaction within the limits
+    /// ([`crate::limits::enforce`]): truncated text with its original size, digested keys,
+    /// removed NUL characters. Empty for almost every interaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sanitized: Vec<crate::limits::Sanitized>,
 }
 
 /// The `interactions.ingested` v1 event.
@@ -284,6 +303,7 @@ mod tests {
             content: Some(Content { text: Some("hi".into()), ..Default::default() }),
             call: None,
             parameters: BTreeMap::new(),
+            sanitized: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod interaction;
+pub mod limits;
 pub mod resolved;
 pub mod topics;
 

@@ -55,6 +55,7 @@ pub fn interaction(
             content: Some(Content { text: Some(format!("message {provider_ref}")), ..Content::default() }),
             call: None,
             parameters: BTreeMap::new(),
+            sanitized: Vec::new(),
         },
     )
 }
