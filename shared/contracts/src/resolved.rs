@@ -75,6 +75,6 @@ mod tests {
         };
         let size = serde_json::to_vec(&resolution).expect("serializable").len();
         assert!(size <= RESOLUTION_BYTES, "{size} bytes");
-        assert!(limits::INGESTED_EVENT_BYTES + RESOLUTION_BYTES + 1024 <= limits::EVENT_BYTES);
+        const { assert!(limits::INGESTED_EVENT_BYTES + RESOLUTION_BYTES + 1024 <= limits::EVENT_BYTES) };
     }
 }
