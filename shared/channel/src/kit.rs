@@ -27,9 +27,9 @@ pub struct Kit<A> {
 
 /// Runs an adapter's routes as its own service (the standalone `channel-<name>` binaries);
 /// ready when Kafka answers.
-pub async fn serve(
+pub async fn serve<const BODY_LIMIT: usize>(
     service: &'static str,
-    http: &runtime::settings::HttpSettings,
+    http: &runtime::settings::HttpSettings<BODY_LIMIT>,
     routes: Router,
     publisher: Publisher,
     shutdown: runtime::shutdown::CancellationToken,
