@@ -31,9 +31,9 @@ pub struct Readiness {
 
 /// Binds `http.bind`, serves `routes` plus the operational endpoints until `shutdown` is
 /// cancelled. Request bodies read by extractors are limited to `http.body_limit_bytes`.
-pub async fn serve(
+pub async fn serve<const BODY_LIMIT: usize>(
     service: &'static str,
-    http: &HttpSettings,
+    http: &HttpSettings<BODY_LIMIT>,
     routes: Router,
     readiness: Readiness,
     shutdown: CancellationToken,
@@ -59,9 +59,9 @@ pub async fn serve(
 }
 
 /// [`serve`] wrapped as a started service: its address and the server task.
-pub async fn start(
+pub async fn start<const BODY_LIMIT: usize>(
     service: &'static str,
-    http: &HttpSettings,
+    http: &HttpSettings<BODY_LIMIT>,
     routes: Router,
     readiness: Readiness,
     shutdown: CancellationToken,
