@@ -82,6 +82,8 @@ pub fn interaction(envelope: &Envelope, message: Message, received_at: DateTime<
         content,
         call: None,
         parameters,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     Mapped::Interaction(Box::new(AccountInteraction { account: business.clone(), body }))

@@ -137,6 +137,8 @@ pub fn interaction(mail: InboundMail, mailboxes: &Mailboxes) -> AccountInteracti
         content: Some(Content { text: mail.text, subject: mail.subject, attachments }),
         call: None,
         parameters,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     AccountInteraction { account, body }

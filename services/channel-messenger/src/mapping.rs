@@ -67,6 +67,8 @@ fn interaction(page_id: &str, entry_time: Option<i64>, event: Messaging) -> Opti
         content: Some(content),
         call: None,
         parameters,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     Some(AccountInteraction { account: page_id.to_owned(), body })

@@ -18,6 +18,9 @@ use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind,
 
 use crate::payload::{self, event, Event, Image, Message, MessageNew};
 
+/// The type of a document whose extension says nothing we know.
+const OPAQUE_BYTES: &str = "application/octet-stream";
+
 /// Peer ids from here on are chats, not users.
 pub const CHAT_PEER_OFFSET: i64 = 2_000_000_000;
 
@@ -128,6 +131,8 @@ pub fn interaction(event: &Event) -> Result<Option<AccountInteraction>, WebhookE
         content: Some(content),
         call: None,
         parameters: parameters.0,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     Ok(Some(AccountInteraction { account: group, body }))
@@ -217,7 +222,7 @@ fn attachment(item: &payload::Attachment) -> Attachment {
     if let Some(doc) = &item.doc {
         return Attachment {
             name: doc.title.clone().or_else(|| media_name(kind, doc.owner_id, doc.id)),
-            mime: doc.ext.as_deref().map(mime_of_extension),
+            mime: doc.ext.as_deref().map(|ext| channel::mime::of_extension(ext).unwrap_or(OPAQUE_BYTES).to_owned()),
             size: doc.size,
             url: doc.url.clone(),
         };
@@ -261,29 +266,6 @@ fn attachment(item: &payload::Attachment) -> Attachment {
         };
     }
     Attachment { name: Some(item.kind.clone()).filter(|k| !k.is_empty()), ..Attachment::default() }
-}
-
-/// The MIME type of a document extension VK reports; unknown ones are opaque bytes.
-fn mime_of_extension(ext: &str) -> String {
-    let mime = match ext.to_ascii_lowercase().as_str() {
-        "pdf" => "application/pdf",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "zip" => "application/zip",
-        "mp3" => "audio/mpeg",
-        "ogg" => "audio/ogg",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    };
-    mime.to_owned()
 }
 
 #[cfg(test)]

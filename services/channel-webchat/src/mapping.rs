@@ -76,6 +76,8 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
         }),
         call: None,
         parameters,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     Ok(AccountInteraction { account: site.to_owned(), body })

@@ -230,6 +230,8 @@ fn message_interaction(
         content: Some(content),
         call: None,
         parameters: parameters.0,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     })
 }
@@ -350,6 +352,8 @@ fn status_interaction(phone_number_id: &str, business_number: Option<&str>, stat
         content: None,
         call: None,
         parameters: parameters.0,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     })
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use contracts::{
-    topics, Actor, Attachment, Call, Channel, ContactChange, ContactChangeKind, Content, Direction, FieldChange, Identity,
-    IdentityKind, InteractionBody, InteractionEvent, MatchedBy, Resolution, ResolvedInteraction,
+    topics, Actor, Attachment, Call, CallStatus, Channel, ContactChange, ContactChangeKind, Content, Direction, FieldChange,
+    Identity, IdentityKind, InteractionBody, InteractionEvent, MatchedBy, Resolution, ResolvedInteraction,
 };
 use runtime::http::auth::Role;
 use runtime::kafka::Publisher;
@@ -219,6 +219,8 @@ fn msg(contact: Uuid, provider_ref: &str, secs: i64) -> Msg {
             content: None,
             call: None,
             parameters: BTreeMap::new(),
+            reaction: None,
+            event: None,
             sanitized: Vec::new(),
         },
         matched_by: Some(MatchedBy { kind: IdentityKind::Whatsapp, value: "420777123456".into(), scope: None }),
@@ -268,7 +270,7 @@ impl Msg {
             from: Some("+420777123456".into()),
             to: Some("+420222000111".into()),
             duration_s,
-            status: Some(status.into()),
+            status: Some(CallStatus::parse(status)),
             recording_url: recording_url.map(str::to_owned),
         });
         self

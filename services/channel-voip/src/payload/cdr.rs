@@ -1,117 +1,20 @@
-//! Wire formats of the two call sources. Only the fields we use are read; unknown fields are
-//! ignored so provider additions never break ingestion.
+//! One call detail record, whichever PBX dialect it came in: Asterisk CDR field names,
+//! <https://docs.asterisk.org/Configuration/Reporting/Call-Detail-Records-CDR/CDR-Specification/>,
+//! or FreeSWITCH's (flat, or `mod_json_cdr`'s `variables`, `channel_data` and `callflow`
+//! objects), <https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules/mod_json_cdr_1048992/>.
+//! Every format the endpoint accepts (JSON, Asterisk CSV, FreeSWITCH XML) becomes a record of
+//! these field names first, so one alias table reads them all.
 //!
-//! - **Twilio call status callbacks**: `application/x-www-form-urlencoded` POSTs, one per call
-//!   progress event (`initiated`, `ringing`, `answered`, `completed`), each carrying the full
-//!   call state.
-//!   <https://www.twilio.com/docs/voice/api/call-resource#statuscallback>,
-//!   <https://www.twilio.com/docs/usage/webhooks/voice-webhooks>
-//! - **PBX call detail records**: a JSON object (or an array of them) with Asterisk CDR field
-//!   names, <https://docs.asterisk.org/Configuration/Reporting/Call-Detail-Records-CDR/CDR-Specification/>,
-//!   or FreeSWITCH's (flat, or `mod_json_cdr`'s `variables` object),
-//!   <https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules/mod_json_cdr_1048992/>.
+//! Times: RFC 3339 keeps its offset; Unix seconds are absolute; a `YYYY-MM-DD HH:MM:SS` time
+//! carries no zone (Asterisk writes the PBX's local time unless `usegmtime=yes`, FreeSWITCH's
+//! `*_stamp` are local too) and is read in the PBX's configured zone.
 
 use channel::WebhookError;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
-/// `application/x-www-form-urlencoded` pairs in body order, decoded like browsers and the WHATWG
-/// URL standard do (`+` is a space, invalid escapes stay literal, invalid UTF-8 is replaced), so
-/// decoding never fails and the signature is computed over what Twilio's libraries see.
-/// <https://url.spec.whatwg.org/#application/x-www-form-urlencoded>
-pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    body.split(|&b| b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| match pair.iter().position(|&b| b == b'=') {
-            Some(eq) => (form_decode(&pair[..eq]), form_decode(&pair[eq + 1..])),
-            None => (form_decode(pair), String::new()),
-        })
-        .collect()
-}
-
-/// Percent-decodes one form component (`+` → space).
-pub fn form_decode(raw: &[u8]) -> String {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (raw.get(i + 1).and_then(hex_value), raw.get(i + 2).and_then(hex_value)) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_value(byte: &u8) -> Option<u8> {
-    (*byte as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
-}
-
-/// One Twilio call status callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TwilioCallStatus {
-    pub call_sid: String,
-    pub account_sid: Option<String>,
-    /// `From`, else `Caller`.
-    pub from: Option<String>,
-    /// `To`, else `Called`.
-    pub to: Option<String>,
-    /// `queued|initiated|ringing|in-progress|completed|busy|no-answer|canceled|failed`.
-    pub call_status: String,
-    /// `inbound|outbound-api|outbound-dial`.
-    pub direction: Option<String>,
-    /// Seconds of conversation, on the final event.
-    pub call_duration: Option<u64>,
-    pub recording_url: Option<String>,
-    pub recording_sid: Option<String>,
-    /// When Twilio emitted the event (RFC 2822).
-    pub timestamp: Option<DateTime<Utc>>,
-    pub callback_source: Option<String>,
-    /// Order of the events of one call (they may arrive out of order).
-    pub sequence_number: Option<String>,
-    /// Set on the child leg a `<Dial>` creates.
-    pub parent_call_sid: Option<String>,
-    /// CNAM caller name, when the number has one enabled.
-    pub caller_name: Option<String>,
-    pub forwarded_from: Option<String>,
-    pub sip_response_code: Option<String>,
-}
-
-impl TryFrom<&[(String, String)]> for TwilioCallStatus {
-    type Error = WebhookError;
-
-    fn try_from(pairs: &[(String, String)]) -> Result<Self, WebhookError> {
-        let get = |name: &str| {
-            pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
-        };
-        let required = |name: &str| get(name).ok_or_else(|| WebhookError::Malformed(format!("missing {name}")));
-        Ok(TwilioCallStatus {
-            call_sid: required("CallSid")?,
-            call_status: required("CallStatus")?,
-            account_sid: get("AccountSid"),
-            from: get("From").or_else(|| get("Caller")),
-            to: get("To").or_else(|| get("Called")),
-            direction: get("Direction"),
-            call_duration: get("CallDuration").and_then(|d| d.parse().ok()),
-            recording_url: get("RecordingUrl"),
-            recording_sid: get("RecordingSid"),
-            timestamp: get("Timestamp").and_then(|t| DateTime::parse_from_rfc2822(&t).ok()).map(|t| t.with_timezone(&Utc)),
-            callback_source: get("CallbackSource"),
-            sequence_number: get("SequenceNumber"),
-            parent_call_sid: get("ParentCallSid"),
-            caller_name: get("CallerName"),
-            forwarded_from: get("ForwardedFrom"),
-            sip_response_code: get("SipResponseCode"),
-        })
-    }
-}
+use super::form_decode;
 
 /// One call detail record, whichever PBX dialect it came in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,17 +45,24 @@ pub struct Cdr {
     pub sequence: Option<String>,
     pub dcontext: Option<String>,
     pub userfield: Option<String>,
+    /// The calling channel (`PJSIP/trunk-00000012`) and the one that answered (`PJSIP/101-…`:
+    /// which agent took the call).
+    pub channel: Option<String>,
+    pub dstchannel: Option<String>,
+    /// The last dialplan application (`Dial`, `Queue`, `VoiceMail`).
+    pub lastapp: Option<String>,
+    pub peeraccount: Option<String>,
 }
 
-/// The CDRs of one request: a single object or an array.
-pub fn cdrs(body: &[u8]) -> Result<Vec<Cdr>, WebhookError> {
+/// The CDRs of a JSON body: a single object or an array of them.
+pub fn from_json(body: &[u8], zone: Tz) -> Result<Vec<Cdr>, WebhookError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     match value {
-        Value::Object(record) => Ok(vec![Cdr::try_from(record)?]),
+        Value::Object(record) => Ok(vec![Cdr::from_record(record, zone)?]),
         Value::Array(records) => records
             .into_iter()
             .map(|record| match record {
-                Value::Object(record) => Cdr::try_from(record),
+                Value::Object(record) => Cdr::from_record(record, zone),
                 _ => Err(WebhookError::Malformed("every CDR must be a JSON object".into())),
             })
             .collect(),
@@ -160,11 +70,10 @@ pub fn cdrs(body: &[u8]) -> Result<Vec<Cdr>, WebhookError> {
     }
 }
 
-impl TryFrom<Map<String, Value>> for Cdr {
-    type Error = WebhookError;
-
-    fn try_from(record: Map<String, Value>) -> Result<Self, WebhookError> {
-        let fields = Fields::new(record);
+impl Cdr {
+    /// Reads a record of CDR field names; zone-less times are in `zone`.
+    pub fn from_record(record: Map<String, Value>, zone: Tz) -> Result<Self, WebhookError> {
+        let fields = Fields::new(record, zone);
         let call_id = fields
             .text(&["linkedid", "linked_id", "uniqueid", "unique_id", "call_uuid", "uuid"])
             .ok_or_else(|| WebhookError::Malformed("CDR without linkedid/uniqueid/uuid".into()))?;
@@ -182,7 +91,7 @@ impl TryFrom<Map<String, Value>> for Cdr {
             src,
             dst,
             caller_name,
-            start: fields.time(&["start", "start_time", "calldate", "start_stamp", "start_epoch"]),
+            start: fields.time(&["start", "start_time", "calldate", "start_stamp", "start_epoch", "created_time"]),
             answer: fields.time(&["answer", "answer_time", "answer_stamp", "answer_epoch"]),
             end: fields.time(&["end", "end_time", "end_stamp", "end_epoch"]),
             duration: fields.number(&["duration"]),
@@ -195,6 +104,10 @@ impl TryFrom<Map<String, Value>> for Cdr {
             sequence: fields.text(&["sequence"]),
             dcontext: fields.text(&["dcontext", "context"]),
             userfield: fields.text(&["userfield"]),
+            channel: fields.text(&["channel", "channel_name"]),
+            dstchannel: fields.text(&["dstchannel"]),
+            lastapp: fields.text(&["lastapp", "last_app"]),
+            peeraccount: fields.text(&["peeraccount"]),
         })
     }
 }
@@ -207,22 +120,45 @@ fn clid_name(clid: &str) -> Option<String> {
     (!name.is_empty() && name != number).then(|| name.to_owned())
 }
 
-/// A CDR's fields looked up by alias: the record's own fields first, then FreeSWITCH
-/// `mod_json_cdr`'s `variables` (percent-encoded by default) and `channel_data`.
+/// A CDR's fields looked up by alias: the record's own fields first, then FreeSWITCH's
+/// `variables` (percent-encoded by default), `channel_data` and the first `callflow`'s
+/// `caller_profile` (and its `times`, microseconds since the epoch).
 struct Fields {
     record: Map<String, Value>,
     variables: Map<String, Value>,
     channel_data: Map<String, Value>,
+    caller_profile: Map<String, Value>,
+    zone: Tz,
 }
 
 impl Fields {
-    fn new(mut record: Map<String, Value>) -> Self {
+    fn new(mut record: Map<String, Value>, zone: Tz) -> Self {
         let mut take = |name: &str| match record.remove(name) {
             Some(Value::Object(map)) => map,
             _ => Map::new(),
         };
         let (variables, channel_data) = (take("variables"), take("channel_data"));
-        Self { record, variables, channel_data }
+        // `callflow` is an array in mod_json_cdr (an object when there is one, in older versions).
+        let callflow = match record.remove("callflow") {
+            Some(Value::Array(mut flows)) if !flows.is_empty() => flows.swap_remove(0),
+            Some(flow @ Value::Object(_)) => flow,
+            _ => Value::Null,
+        };
+        let mut caller_profile = match callflow.get("caller_profile") {
+            Some(Value::Object(profile)) => profile.clone(),
+            _ => Map::new(),
+        };
+        if let Some(Value::Object(times)) = callflow.get("times") {
+            for (name, value) in times {
+                // Microseconds since the epoch; zero means "never".
+                if let Some(micros) = value.as_str().and_then(|v| v.parse::<i64>().ok()).or(value.as_i64()) {
+                    if micros > 0 {
+                        caller_profile.insert(name.clone(), Value::from((micros / 1_000_000).to_string()));
+                    }
+                }
+            }
+        }
+        Self { record, variables, channel_data, caller_profile, zone }
     }
 
     /// The first alias present as a non-empty string or number, as text.
@@ -236,60 +172,56 @@ impl Fields {
         let variables =
             aliases.iter().filter_map(|a| self.variables.get(*a)).filter_map(scalar).map(|v| form_decode(v.as_bytes()));
         let channel = aliases.iter().filter_map(|a| self.channel_data.get(*a)).filter_map(scalar);
-        own.chain(variables).chain(channel).find(|v| !v.is_empty())
+        let profile = aliases.iter().filter_map(|a| self.caller_profile.get(*a)).filter_map(scalar);
+        own.chain(variables).chain(channel).chain(profile).find(|v| !v.is_empty())
     }
 
     fn number(&self, aliases: &[&str]) -> Option<u64> {
         self.text(aliases).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite() && *v >= 0.0).map(|v| v as u64)
     }
 
-    /// The first alias that is a time: RFC 3339, `YYYY-MM-DD HH:MM:SS` (taken as UTC, which is
-    /// how the PBX should be set to write CDRs), or Unix seconds. Zero means "never" (an
-    /// unanswered call's `answer_epoch`).
+    /// The first alias that is a time ([`parse_time`]). Zero means "never" (an unanswered
+    /// call's `answer_epoch`).
     fn time(&self, aliases: &[&str]) -> Option<DateTime<Utc>> {
-        aliases.iter().find_map(|alias| self.text(&[alias]).and_then(|v| parse_time(&v)))
+        aliases.iter().find_map(|alias| self.text(&[alias]).and_then(|v| parse_time(&v, self.zone)))
     }
 }
 
-fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+/// A CDR time: RFC 3339 (its own offset), `YYYY-MM-DD HH:MM:SS[.fff]` (in `zone`), or Unix
+/// seconds (`1710407700`, or `1710407700.123` as `cdr_custom`'s `start(double)` writes them).
+pub fn parse_time(value: &str, zone: Tz) -> Option<DateTime<Utc>> {
+    let value = value.trim();
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
         return Some(time.with_timezone(&Utc));
     }
-    if let Ok(naive) = NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S") {
-        return Some(naive.and_utc());
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(value, format) {
+            return in_zone(naive, zone);
+        }
     }
-    value.parse::<i64>().ok().filter(|&secs| secs > 0).and_then(|secs| DateTime::from_timestamp(secs, 0))
+    let seconds = value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 1.0)?;
+    // Within chrono's range (an i64 of seconds is not); whole seconds are all a timeline shows.
+    DateTime::from_timestamp(seconds.min(1e12) as i64, 0)
+}
+
+/// A wall-clock time of `zone` as UTC. In the hour the clocks go back, the earlier (summer)
+/// instant is taken; a time in the hour they skip is read with the offset before the change
+/// (the PBX's clock had not moved yet).
+pub fn in_zone(naive: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
+    let hour = TimeDelta::try_hours(1)?;
+    let local = zone
+        .from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| zone.from_local_datetime(&(naive - hour)).earliest().map(|before| before + hour))?;
+    Some(local.with_timezone(&Utc))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn form_bodies_decode_plus_and_percent_escapes_leniently() {
-        let pairs = form_pairs(b"From=%2B420777123456&CallerName=Jan+Nov%C3%A1k&Bad=%zz%4&Flag&&");
-        assert_eq!(
-            pairs,
-            vec![
-                ("From".to_owned(), "+420777123456".to_owned()),
-                ("CallerName".to_owned(), "Jan Novák".to_owned()),
-                ("Bad".to_owned(), "%zz%4".to_owned()),
-                ("Flag".to_owned(), String::new()),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_twilio_callback_needs_a_call_sid_and_status() {
-        let pairs = form_pairs(
-            b"CallSid=CA1&CallStatus=ringing&Caller=%2B1&Called=%2B2&Timestamp=Thu%2C+14+Mar+2024+09%3A15%3A00+%2B0000",
-        );
-        let status = TwilioCallStatus::try_from(pairs.as_slice()).expect("valid");
-        assert_eq!((status.from.as_deref(), status.to.as_deref()), (Some("+1"), Some("+2")), "Caller/Called stand in");
-        assert_eq!(status.timestamp.map(|t| t.to_rfc3339()), Some("2024-03-14T09:15:00+00:00".to_owned()));
-        for body in [&b"CallStatus=ringing"[..], b"CallSid=CA1", b"CallSid=&CallStatus=ringing"] {
-            assert!(matches!(TwilioCallStatus::try_from(form_pairs(body).as_slice()), Err(WebhookError::Malformed(_))));
-        }
+    fn cdrs(body: &[u8]) -> Result<Vec<Cdr>, WebhookError> {
+        from_json(body, Tz::UTC)
     }
 
     #[test]
@@ -333,5 +265,47 @@ mod tests {
         for body in [&br#"{"src":"1","dst":"2"}"#[..], br#"{"linkedid":"x"}"#, b"[1]", b"\"cdr\"", b"{"] {
             assert!(matches!(cdrs(body), Err(WebhookError::Malformed(_))), "{}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn zone_less_times_are_read_in_the_pbx_zone_and_others_keep_their_own() {
+        let prague = chrono_tz::Europe::Prague;
+        let at = |value: &str| parse_time(value, prague).map(|t| t.to_rfc3339());
+        assert_eq!(at("2024-01-15 14:15:00").as_deref(), Some("2024-01-15T13:15:00+00:00"), "winter: UTC+1");
+        assert_eq!(at("2024-07-15 14:15:00").as_deref(), Some("2024-07-15T12:15:00+00:00"), "summer: UTC+2");
+        assert_eq!(at("2024-01-15 14:15:00.250").as_deref(), Some("2024-01-15T13:15:00.250+00:00"));
+        assert_eq!(at("2024-01-15T14:15:00+05:00").as_deref(), Some("2024-01-15T09:15:00+00:00"), "an offset wins");
+        assert_eq!(at("1705328100").as_deref(), Some("2024-01-15T14:15:00+00:00"), "epoch seconds are absolute");
+        assert_eq!(at("1705328100.75").as_deref(), Some("2024-01-15T14:15:00+00:00"));
+        assert_eq!(at("0"), None, "zero means never");
+        assert_eq!(
+            parse_time("2024-01-15 14:15:00", Tz::UTC).map(|t| t.to_rfc3339()).as_deref(),
+            Some("2024-01-15T14:15:00+00:00")
+        );
+    }
+
+    #[test]
+    fn the_hours_around_a_clock_change_have_one_reading() {
+        let prague = chrono_tz::Europe::Prague;
+        let at = |value: &str| parse_time(value, prague).map(|t| t.to_rfc3339());
+        // 27 Oct 2024 02:30 happened twice (CEST, then CET): the first one.
+        assert_eq!(at("2024-10-27 02:30:00").as_deref(), Some("2024-10-27T00:30:00+00:00"));
+        // 31 Mar 2024 02:30 never happened (02:00 CET became 03:00 CEST): read as CET.
+        assert_eq!(at("2024-03-31 02:30:00").as_deref(), Some("2024-03-31T01:30:00+00:00"));
+    }
+
+    #[test]
+    fn a_mod_json_cdr_callflow_fills_what_the_variables_lack() {
+        let got = from_json(
+            br#"{"variables":{"uuid":"u-1"},"callflow":[{"caller_profile":{"caller_id_number":"777123456",
+                "destination_number":"222333444","caller_id_name":"Jana"},"times":{"created_time":"1710407700000000",
+                "answered_time":"0"}}]}"#,
+            Tz::UTC,
+        )
+        .expect("valid");
+        let cdr = &got[0];
+        assert_eq!((cdr.src.as_deref(), cdr.dst.as_deref()), (Some("777123456"), Some("222333444")));
+        assert_eq!(cdr.caller_name.as_deref(), Some("Jana"));
+        assert_eq!(cdr.start.map(|t| t.timestamp()), Some(1_710_407_700));
     }
 }
