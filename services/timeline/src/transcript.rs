@@ -10,12 +10,14 @@
 //!   redelivery a no-op.
 //! - [`summarize`]: the messages of one timeline interaction (a conversation within the idle gap,
 //!   or one call or e-mail) become the interaction's preview, transcript, details, parameters,
-//!   attachments and search document.
+//!   attachments and search document. Conversation state changes (a customer closing the chat)
+//!   are entries of the transcript but not messages: they are listed in the details and not
+//!   counted.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use contracts::{Attachment, Call, CallStatus, Content, Direction, Identity, InteractionEvent, Resolution};
+use contracts::{Attachment, Call, CallStatus, Content, ConversationEvent, Direction, Identity, InteractionEvent, Resolution};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -178,6 +180,16 @@ pub struct Details {
     /// The delivery status of the latest outbound message that has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_status: Option<String>,
+    /// Changes of the conversation's state (closed, …), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversation_events: Vec<ConversationEventEntry>,
+}
+
+/// A conversation state change on the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationEventEntry {
+    pub event: ConversationEvent,
+    pub occurred_at: DateTime<Utc>,
 }
 
 /// The keys of [`Details`] that hold personal data (removed on erasure).
@@ -215,6 +227,10 @@ pub struct Summary {
 /// Summarizes the messages of one interaction, given in chronological order; `None` when empty.
 pub fn summarize(messages: &[Message]) -> Option<Summary> {
     let (first, last) = (messages.first()?, messages.last()?);
+    let is_message = |m: &&Message| m.event.body.event.is_none();
+    // The interaction's direction and opening are its first real message's, when it has one.
+    let opening = messages.iter().find(is_message).unwrap_or(first);
+    let message_count = messages.iter().filter(is_message).count();
     let content = |m: &Message| m.event.body.content.clone().unwrap_or_default();
     let texts: Vec<String> = messages.iter().filter_map(|m| content(m).text).filter(|t| !t.trim().is_empty()).collect();
     let mut subjects: Vec<String> = Vec::new();
@@ -227,16 +243,20 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
         subject: subjects.first().cloned(),
         started_at: Some(first.event.body.occurred_at),
         ended_at: Some(last.event.body.occurred_at),
-        message_count: messages.len(),
+        message_count,
         ..Details::default()
     };
     let mut parameters = BTreeMap::new();
     let mut attachments = Vec::new();
     for message in messages {
         let body = &message.event.body;
-        match body.direction {
-            Direction::Inbound => details.inbound += 1,
-            Direction::Outbound => details.outbound += 1,
+        if let Some(event) = body.event {
+            details.conversation_events.push(ConversationEventEntry { event, occurred_at: body.occurred_at });
+        } else {
+            match body.direction {
+                Direction::Inbound => details.inbound += 1,
+                Direction::Outbound => details.outbound += 1,
+            }
         }
         for identity in &body.identities {
             if !details.participants.contains(identity) {
@@ -270,8 +290,8 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
     Some(Summary {
         occurred_at: first.event.body.occurred_at,
         last_message_at: last.event.body.occurred_at,
-        message_count: i32::try_from(messages.len()).unwrap_or(i32::MAX),
-        direction: first.event.body.direction,
+        message_count: i32::try_from(message_count).unwrap_or(i32::MAX),
+        direction: opening.event.body.direction,
         provider_ref: first.event.body.provider_ref.clone(),
         conversation_ref: messages.iter().find_map(|m| m.event.body.conversation_ref.clone()),
         subject: details.subject.clone(),
@@ -283,8 +303,8 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
         details,
         parameters,
         attachments,
-        event: first.event.clone(),
-        resolution: first.resolution.clone(),
+        event: opening.event.clone(),
+        resolution: opening.resolution.clone(),
     })
 }
 
@@ -395,6 +415,33 @@ mod tests {
         assert_eq!(status(&queued), Some(CallStatus::InProgress), "queued < in progress, whatever the times");
         let unknown = fold(&MessageState::first(&call(0, "ringing", None, None)), &call(50, "voicemail", None, None));
         assert_eq!(status(&unknown), Some(CallStatus::Ringing), "an unknown status never replaces a known one");
+    }
+
+    #[test]
+    fn a_conversation_event_is_listed_but_not_counted_as_a_message() {
+        let resolution = Resolution { matched_by: None, created_contact: false, candidates: vec![], ignored: vec![] };
+        let mut question = event(0, Some("Kdy otevíráte?"), &[]);
+        question.body.direction = Direction::Inbound;
+        let mut close = event(90, None, &[]);
+        close.body.direction = Direction::Inbound;
+        close.body.event = Some(ConversationEvent::Closed);
+        let messages = [
+            Message { message_id: Uuid::from_u128(1), event: question, resolution: resolution.clone() },
+            Message { message_id: Uuid::from_u128(2), event: close, resolution: resolution.clone() },
+        ];
+        let summary = summarize(&messages).expect("entries");
+        assert_eq!((summary.message_count, summary.details.message_count, summary.details.inbound), (1, 1, 1));
+        assert_eq!(
+            summary.details.conversation_events,
+            vec![ConversationEventEntry { event: ConversationEvent::Closed, occurred_at: at(90) }]
+        );
+        assert_eq!(summary.details.ended_at, Some(at(90)), "the conversation ended when it was closed");
+        assert_eq!(summary.transcript_text.as_deref(), Some("Kdy otevíráte?"));
+
+        let mut only_close = messages[1].clone();
+        only_close.event.body.direction = Direction::Inbound;
+        let summary = summarize(&[only_close]).expect("an event alone");
+        assert_eq!((summary.message_count, summary.text.as_deref()), (0, None));
     }
 
     #[test]
