@@ -5,6 +5,8 @@
 //!   later state of either (`out` tells which).
 //! - `provider_ref` = `{group_id}:{peer_id}:{conversation_message_id}`: the same for a message's
 //!   new/reply and edit events, so an edit gets the original's `interaction_id` and upserts it.
+//! - `message_allow` and `message_deny` (the user allowed or forbade the community to message
+//!   them) are conversation state changes ([`ConversationEvent`]), not messages.
 //! - The customer is identified by `vk` = user id, scoped to the community (DESIGN.md: a VK user
 //!   id is recorded per community). In group chats (`peer_id` ≥ 2000000000) the author of an
 //!   inbound message is the customer; outbound chat messages name no single customer and are not
@@ -14,9 +16,9 @@ use std::collections::BTreeMap;
 
 use channel::{AccountInteraction, WebhookError};
 use chrono::{DateTime, SecondsFormat, Utc};
-use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody};
+use contracts::{Attachment, Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody};
 
-use crate::payload::{self, event, Event, Image, Message, MessageNew};
+use crate::payload::{self, event, Event, Image, Message, MessageNew, MessagingPermission};
 
 /// The type of a document whose extension says nothing we know.
 const OPAQUE_BYTES: &str = "application/octet-stream";
@@ -51,6 +53,8 @@ pub mod param {
     pub const REF_SOURCE: &str = "ref_source";
     /// `chat` when the conversation is a group chat rather than a dialog.
     pub const PEER_TYPE: &str = "peer_type";
+    /// The `key` of a `message_allow` (where the user allowed messages).
+    pub const ALLOW_KEY: &str = "allow_key";
 }
 
 /// The interaction a message event amounts to; `None` for events that are not about a
@@ -65,6 +69,8 @@ pub fn interaction(event: &Event) -> Result<Option<AccountInteraction>, WebhookE
         event::MESSAGE_NEW | event::MESSAGE_REPLY | event::MESSAGE_EDIT => {
             serde_json::from_value(event.object.clone()).map_err(malformed)?
         }
+        event::MESSAGE_ALLOW => return permission(event, ConversationEvent::MessagingAllowed).map(Some),
+        event::MESSAGE_DENY => return permission(event, ConversationEvent::MessagingDenied).map(Some),
         _ => return Ok(None),
     };
     let group = event.group_id.to_string();
@@ -191,6 +197,40 @@ fn content(message: &Message, parameters: &mut Parameters) -> Content {
     }
     parameters.set(param::ATTACHMENT_TYPES, (!kinds.is_empty()).then(|| kinds.join(",")));
     Content { text, subject: None, attachments }
+}
+
+/// A user allowed or forbade the community to message them: an event of their dialog. VK sends
+/// no time with it, so it is dated when it arrived; its id is the event's (a retry keeps it).
+fn permission(event: &Event, change: ConversationEvent) -> Result<AccountInteraction, WebhookError> {
+    let object: MessagingPermission = serde_json::from_value(event.object.clone())
+        .map_err(|e| WebhookError::Malformed(format!("{} object: {e}", event.kind)))?;
+    let group = event.group_id.to_string();
+    let user = object.user_id.to_string();
+    if user.is_empty() {
+        return Err(WebhookError::Malformed(format!("{} without user_id", event.kind)));
+    }
+    let occurrence = event.event_id.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string);
+    let mut parameters = Parameters::default();
+    parameters.set(param::EVENT_TYPE, Some(event.kind.clone()));
+    parameters.set(param::VK_EVENT_ID, event.event_id.as_ref().map(ToString::to_string));
+    parameters.set(param::VK_API_VERSION, event.v.as_ref().map(ToString::to_string));
+    parameters.set(param::ALLOW_KEY, object.key);
+    let body = InteractionBody {
+        channel: Channel::Vk,
+        direction: Direction::Inbound,
+        occurred_at: Utc::now(),
+        provider_ref: format!("{group}:{}:{user}:{occurrence}", event.kind),
+        conversation_ref: Some(format!("{group}:{user}")),
+        identities: vec![Identity::new(IdentityKind::Vk, user, Some(group.clone()))],
+        profile: None,
+        content: None,
+        call: None,
+        parameters: parameters.0,
+        reaction: None,
+        event: Some(change),
+        sanitized: Vec::new(),
+    };
+    Ok(AccountInteraction { account: group, body })
 }
 
 /// VK's attachment string `<type><owner_id>_<id>` names media that has no title.
