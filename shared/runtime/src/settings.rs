@@ -74,6 +74,11 @@ pub struct KafkaSettings {
     pub batch_linger_ms: u64,
     /// How long a publish may wait for the broker's acknowledgement.
     pub delivery_timeout_ms: u64,
+    /// Attempts a transient failure of one message gets while the database and the broker
+    /// answer, before the message is dead-lettered (see `runtime::kafka::consumer`).
+    pub retry_budget: u32,
+    /// First delay between attempts; doubles up to 30 s.
+    pub retry_backoff_ms: u64,
     /// Extra librdkafka properties (security.protocol, sasl.*, …) applied to every client.
     pub properties: BTreeMap<String, String>,
 }
@@ -86,6 +91,8 @@ impl Default for KafkaSettings {
             batch_size: 256,
             batch_linger_ms: 20,
             delivery_timeout_ms: 30_000,
+            retry_budget: 5,
+            retry_backoff_ms: 200,
             properties: BTreeMap::new(),
         }
     }
