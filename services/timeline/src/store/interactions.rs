@@ -180,7 +180,9 @@ async fn join_conversation(
         "SELECT interaction_id FROM interactions
          WHERE tenant_id = $1 AND contact_id = $2 AND coalesce(merged_from, contact_id) = $3
            AND channel = $4 AND conversation_ref = $5 AND redacted_at IS NULL
-           AND occurred_at <= $6 AND last_message_at >= $7 AND message_count < $8
+           AND occurred_at <= $6 AND last_message_at >= $7
+           -- The cap bounds the transcript, whose conversation events are not counted as messages.
+           AND message_count + coalesce(jsonb_array_length(details -> 'conversation_events'), 0) < $8
          ORDER BY occurred_at, interaction_id
          FOR UPDATE",
     )
