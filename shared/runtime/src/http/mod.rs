@@ -2,6 +2,7 @@
 //! extractor with our error shape, metrics, and a server with `/healthz`, `/readyz`, `/metrics`.
 
 pub mod auth;
+pub mod cursor;
 pub mod extract;
 pub mod metrics;
 pub mod problem;
