@@ -12,7 +12,7 @@ use crate::CallStatus;
 /// Namespace of the deterministic interaction ids: UUIDv5(namespace, `tenant|channel|provider_ref`).
 pub const INTERACTION_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2d4e_8a3b_4c5d_9e0f_1a2b_3c4d_5e6f);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Messenger,
@@ -50,7 +50,7 @@ impl fmt::Display for Channel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -58,7 +58,7 @@ pub enum Direction {
 }
 
 /// Kinds of identifiers a contact can be found by, strongest first (DESIGN.md §4 rule 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {
     ContactId,
@@ -140,7 +140,7 @@ impl fmt::Display for IdentityKind {
 
 /// One way of recognising the customer: `scope` is the page, community, business or custom
 /// parameter name the value is only unique within.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identity {
     pub kind: IdentityKind,
     pub value: String,
@@ -154,7 +154,7 @@ impl Identity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NameSource {
     Channel,
@@ -191,13 +191,13 @@ impl NameSource {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Profile {
     pub name: Option<String>,
     pub name_source: NameSource,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     #[serde(default)]
     pub name: Option<String>,
@@ -209,7 +209,7 @@ pub struct Attachment {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Content {
     #[serde(default)]
     pub text: Option<String>,
@@ -219,7 +219,7 @@ pub struct Content {
     pub attachments: Vec<Attachment>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Call {
     pub from: Option<String>,
     pub to: Option<String>,
@@ -235,7 +235,7 @@ pub struct Call {
 /// A reaction to an earlier message (an emoji on it), not a message of its own: consumers attach
 /// it to the message it names. One reactor has at most one reaction per message; a later one
 /// replaces it and one without `emoji` removes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reaction {
     /// The `provider_ref` of the message reacted to (same channel and tenant), so its
     /// interaction id is `InteractionEvent::id_for(tenant, channel, target_provider_ref)`.
@@ -247,7 +247,7 @@ pub struct Reaction {
 
 /// A change of the conversation's state reported by the channel, shown in the transcript as an
 /// event rather than as a message (it has no content and is not counted among messages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationEvent {
     /// The customer closed (or deleted) the conversation, or the chat session ended.
@@ -275,7 +275,7 @@ impl ConversationEvent {
 }
 
 /// Everything an adapter knows about one interaction before it is assigned to a tenant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InteractionBody {
     pub channel: Channel,
     pub direction: Direction,
@@ -307,7 +307,7 @@ pub struct InteractionBody {
 }
 
 /// The `interactions.ingested` v1 event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InteractionEvent {
     #[serde(default = "crate::schema_version")]
     pub v: u16,

@@ -57,7 +57,7 @@ pub const CALL_FIELD_BYTES: usize = 64;
 pub const EMOJI_BYTES: usize = 64;
 
 /// What [`enforce`] did to a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Cut to the limit; `original_size` is the size in bytes before.
@@ -73,7 +73,7 @@ pub enum Action {
 }
 
 /// One change [`enforce`] made, with the field's path in the event (`content.text`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sanitized {
     pub field: String,
     pub action: Action,
