@@ -33,7 +33,11 @@ fn server_url() -> String {
 /// Settings for a database no other test uses (created on first connect).
 pub fn fresh_database() -> DatabaseSettings {
     let name = format!("test_{}", Uuid::new_v4().simple());
-    DatabaseSettings { url: SecretString::from(format!("{}/{name}", server_url().trim_end_matches('/'))), max_connections: 5 }
+    DatabaseSettings {
+        url: SecretString::from(format!("{}/{name}", server_url().trim_end_matches('/'))),
+        max_connections: 5,
+        ..DatabaseSettings::default()
+    }
 }
 
 pub fn auth() -> AuthSettings {

@@ -16,12 +16,12 @@ use rdkafka::ClientConfig;
 
 use crate::settings::KafkaSettings;
 
-/// Base librdkafka configuration: brokers plus the operator's extra properties.
+/// Base librdkafka configuration: brokers plus the operator's extra properties (TLS, SASL, …).
 pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.brokers);
     for (key, value) in &settings.properties {
-        config.set(key, value);
+        config.set(KafkaSettings::property_name(key), value);
     }
     config
 }
