@@ -15,6 +15,8 @@ pub const EVENTS_DEAD_LETTERED: &str = "events_dead_lettered_total";
 pub const WEBHOOKS_REJECTED: &str = "webhooks_rejected_total";
 pub const RESOLUTIONS: &str = "resolutions_total";
 pub const CONSUMER_LAG: &str = "kafka_consumer_lag";
+/// Requests refused by the bearer-token check, by reason.
+pub const AUTH_REFUSED: &str = "http_auth_refused_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -6,6 +6,6 @@ pub mod metrics;
 pub mod problem;
 pub mod server;
 
-pub use auth::{Claims, JwtVerifier, Role, TenantAuth};
+pub use auth::{AdminAuth, AdminOrIntegrationAuth, AuthError, Claims, JwtVerifier, RequireRole, Role, TenantAuth};
 pub use problem::{ApiError, Json};
 pub use server::{serve, Readiness};
