@@ -15,11 +15,25 @@ pub struct Tansu {
 
 impl Tansu {
     pub fn spawn() -> Self {
+        let port = free_port();
+        Self::spawn_on(port, &format!("tcp://127.0.0.1:{port}"))
+    }
+
+    /// A broker listening on `port` that tells clients to connect to `advertised` instead (a
+    /// proxy in front of it, e.g. [`crate::tls::TlsProxy`]).
+    pub fn spawn_on(port: u16, advertised: &str) -> Self {
         let binary = binary();
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "memory://tansu/"])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                advertised,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -39,6 +53,11 @@ impl Drop for Tansu {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 fn binary() -> PathBuf {
