@@ -138,3 +138,40 @@ fn debug_output_of_the_settings_shows_no_secret() {
     }
     assert!(debug.contains("contactd-user") && debug.contains("kafka-1:9093"), "non-secrets stay visible: {debug}");
 }
+
+#[test]
+fn a_toml_file_takes_librdkafka_names_and_the_environment_adds_the_secrets() {
+    let file = TempFile::new(
+        r#"
+[kafka]
+brokers = "pkc-1.example.com:9092"
+[kafka.properties]
+"security.protocol" = "SASL_SSL"
+"sasl.mechanism" = "SCRAM-SHA-512"
+
+[auth]
+oidc_discovery = true
+issuer = "https://sso.example.com/realms/cc"
+algorithms = ["RS256", "ES256"]
+role_claim = "realm_access.roles"
+role_map = { "contactd-admin" = "admin", "contactd-agent" = "operator" }
+"#,
+    );
+    let path = format!("{}.toml", file.path());
+    std::fs::rename(file.path(), &path).expect("renamed");
+    let _toml = TempFile(PathBuf::from(&path));
+    let password = TempFile::new("00123\n");
+    let settings = Settings::<Service>::load_with(
+        Some(std::path::Path::new(&path)),
+        [(OsString::from("APP__KAFKA__PROPERTIES__SASL_PASSWORD_FILE"), OsString::from(password.path()))],
+    )
+    .expect("loaded");
+    assert_eq!(settings.kafka.properties["security.protocol"], "SASL_SSL");
+    assert_eq!(settings.kafka.properties["sasl.mechanism"], "SCRAM-SHA-512");
+    assert_eq!(settings.kafka.properties["sasl_password"], "00123");
+    assert!(settings.auth.oidc_discovery);
+    assert_eq!(settings.auth.role_map.get("contactd-admin"), Some(&Role::Admin));
+    let config = runtime::kafka::client_config(&settings.kafka);
+    assert_eq!(config.get("sasl.password"), Some("00123"));
+    assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
+}

@@ -9,7 +9,7 @@
 
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::str::FromStr;
 
@@ -34,15 +34,18 @@ pub async fn ensure() -> PathBuf {
     let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(&mut admin).await.expect("ssl");
     let verified = PgConnectOptions::from_str(&url).expect("a valid URL").ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(&ca);
     // The server may still hold an older certificate in memory (files replaced, no reload).
-    let serving = || async { verified.connect().await.ok().map(drop) };
-    if created || ssl != "on" || Path::new(&configured) != cert || serving().await.is_none() {
+    if created || ssl != "on" || Path::new(&configured) != cert || verified.connect().await.is_err() {
         for (setting, value) in [("ssl_cert_file", path_str(&cert)), ("ssl_key_file", path_str(&key)), ("ssl", "on")] {
             let sql = format!("ALTER SYSTEM SET {setting} = '{}'", value.replace('\'', "''"));
             sqlx::query(&sql).execute(&mut admin).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         sqlx::query("SELECT pg_reload_conf()").execute(&mut admin).await.expect("reloading the configuration");
         // New sessions get the reloaded configuration once the postmaster has processed it.
-        super::eventually(Duration::from_secs(20), "the server to serve the test certificate", serving).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while let Err(error) = verified.connect().await {
+            assert!(Instant::now() < deadline, "no verified TLS connection with the test CA after the reload: {error}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     ca
 }
