@@ -18,6 +18,9 @@ pub struct Config {
     pub max_per_kind: usize,
     /// How often the outbox relay looks for unpublished changes.
     pub outbox_poll_ms: u64,
+    /// How long a published outbox row (metadata only: its payload is cleared once Kafka has
+    /// it) is kept before it is pruned.
+    pub outbox_retention_secs: u64,
 }
 
 impl Default for Config {
@@ -29,6 +32,7 @@ impl Default for Config {
             shared_value_limit: 3,
             max_per_kind: 10,
             outbox_poll_ms: 200,
+            outbox_retention_secs: 24 * 3600,
         }
     }
 }

@@ -35,7 +35,7 @@ pub async fn serve(
     shutdown: runtime::shutdown::CancellationToken,
 ) -> anyhow::Result<runtime::Running> {
     let readiness = runtime::http::Readiness { database: None, kafka: Some(publisher) };
-    runtime::http::server::start(service, http.bind, routes, readiness, shutdown).await
+    runtime::http::server::start(service, http, routes, readiness, shutdown).await
 }
 
 /// A router serving `POST path` with `kit`'s adapter.

@@ -85,7 +85,7 @@ impl<S: DeserializeOwned + Default> Settings<S> {
     }
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaSettings {
     /// Comma-separated bootstrap servers. Empty means the embedded mock cluster (`contactd` only).
@@ -98,43 +98,63 @@ pub struct KafkaSettings {
     pub batch_linger_ms: u64,
     /// How long a publish may wait for the broker's acknowledgement.
     pub delivery_timeout_ms: u64,
+    /// Attempts a transient failure of one message gets while the database and the broker
+    /// answer, before the message is dead-lettered (see `runtime::kafka::consumer`).
+    pub retry_budget: u32,
+    /// First delay between attempts; doubles up to 30 s.
+    pub retry_backoff_ms: u64,
     /// Extra librdkafka properties applied to every client, e.g. `security.protocol = "SASL_SSL"`,
     /// `sasl.mechanism`, `sasl.username`, `sasl.password`, `ssl.ca.location`
     /// (<https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md>). From the
     /// environment, `_` in a name stands for `.` (`APP__KAFKA__PROPERTIES__SASL_MECHANISM`), as
     /// no librdkafka property has an underscore. Values of properties that hold secrets
     /// (passwords, keys) are redacted in `Debug`.
-    pub properties: BTreeMap<String, String>,
+    pub properties: KafkaProperties,
 }
 
-impl KafkaSettings {
+/// librdkafka properties by name; `Debug` shows secret values as `[REDACTED]`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct KafkaProperties(pub BTreeMap<String, String>);
+
+impl KafkaProperties {
     /// A property name as librdkafka spells it: environment variables cannot carry `.`, so
     /// `sasl_mechanism` stands for `sasl.mechanism` (no librdkafka property has an underscore).
-    pub fn property_name(key: &str) -> String {
+    pub fn librdkafka_name(key: &str) -> String {
         key.replace('_', ".")
     }
 
-    /// Whether a librdkafka property holds a secret (its value is never printed).
-    pub fn is_secret_property(key: &str) -> bool {
-        let name = Self::property_name(key).to_ascii_lowercase();
+    /// Whether a property holds a secret (its value is never printed).
+    pub fn is_secret(key: &str) -> bool {
+        let name = Self::librdkafka_name(key).to_ascii_lowercase();
         ["password", "secret", "key.pem", "keystore", "jaas", "token"].iter().any(|part| name.contains(part))
     }
 }
 
-impl fmt::Debug for KafkaSettings {
+impl std::ops::Deref for KafkaProperties {
+    type Target = BTreeMap<String, String>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KafkaProperties {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl FromIterator<(String, String)> for KafkaProperties {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Debug for KafkaProperties {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let properties: BTreeMap<&str, &str> = self
-            .properties
-            .iter()
-            .map(|(k, v)| (k.as_str(), if Self::is_secret_property(k) { "[REDACTED]" } else { v.as_str() }))
-            .collect();
-        f.debug_struct("KafkaSettings")
-            .field("brokers", &self.brokers)
-            .field("group_prefix", &self.group_prefix)
-            .field("batch_size", &self.batch_size)
-            .field("batch_linger_ms", &self.batch_linger_ms)
-            .field("delivery_timeout_ms", &self.delivery_timeout_ms)
-            .field("properties", &properties)
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| (k, if Self::is_secret(k) { "[REDACTED]" } else { v.as_str() })))
             .finish()
     }
 }
@@ -147,7 +167,9 @@ impl Default for KafkaSettings {
             batch_size: 256,
             batch_linger_ms: 20,
             delivery_timeout_ms: 30_000,
-            properties: BTreeMap::new(),
+            retry_budget: 5,
+            retry_backoff_ms: 200,
+            properties: KafkaProperties::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! groups, so the suite runs in parallel.
 
 mod adapter;
+pub mod proxy;
 
 pub use adapter::{bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS};
 
@@ -32,14 +33,62 @@ fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-/// Settings for a database no other test uses (created on first connect).
-pub fn fresh_database() -> DatabaseSettings {
-    let name = format!("test_{}", Uuid::new_v4().simple());
-    DatabaseSettings {
-        url: SecretString::from(format!("{}/{name}", server_url().trim_end_matches('/'))),
-        max_connections: 5,
-        ..DatabaseSettings::default()
+/// A database no other test uses (created by the service on first connect), dropped with every
+/// connection to it when the guard goes out of scope, so a test run leaves no databases behind.
+/// Derefs to its [`DatabaseSettings`].
+pub struct TestDatabase {
+    settings: DatabaseSettings,
+    name: String,
+}
+
+impl std::ops::Deref for TestDatabase {
+    type Target = DatabaseSettings;
+
+    fn deref(&self) -> &DatabaseSettings {
+        &self.settings
     }
+}
+
+impl TestDatabase {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Settings reaching this database through `proxy` (a [`proxy::TcpProxy`] in front of the
+    /// server) instead of directly.
+    pub fn via(&self, proxy: std::net::SocketAddr) -> DatabaseSettings {
+        let url = format!("postgres://postgres@{proxy}/{}", self.name);
+        DatabaseSettings { url: SecretString::from(url), ..self.settings.clone() }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop cannot await, and may run inside a runtime: use a thread with its own.
+        let (server, name) = (server_url(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server.trim_end_matches('/'))).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", runtime::db::quote_ident(&name)))
+                    .execute(&mut admin)
+                    .await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// A database of this test's own (see [`TestDatabase`]).
+pub fn fresh_database() -> TestDatabase {
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    let url = SecretString::from(format!("{}/{name}", server_url().trim_end_matches('/')));
+    TestDatabase { settings: DatabaseSettings { url, max_connections: 5, ..DatabaseSettings::default() }, name }
 }
 
 pub fn auth() -> AuthSettings {
@@ -87,6 +136,17 @@ impl TestKafka {
         kafka
     }
 
+    /// A tansu broker of this test's own reached through a [`proxy::TcpProxy`] the test can
+    /// cut (the broker advertises the proxy's address, so every client connection crosses it).
+    pub async fn tansu_behind_proxy() -> (Self, proxy::TcpProxy) {
+        let port = tansu::Tansu::free_port();
+        let proxy = proxy::TcpProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await;
+        let broker = tansu::Tansu::spawn_advertising(Some((port, proxy.addr)));
+        let mut kafka = Self::on_brokers(&proxy.addr.to_string()).await;
+        kafka._tansu = Some(broker);
+        (kafka, proxy)
+    }
+
     /// A tansu broker of this test's own reached only over TLS: clients connect to a
     /// TLS-terminating proxy with a certificate from a CA made here (`security.protocol=ssl`,
     /// `ssl.ca.location`) and verify it (librdkafka's defaults: certificate and host name).
@@ -94,11 +154,10 @@ impl TestKafka {
         let files = tls::TempDir::new("kafka-tls");
         let ca = tls::TestCa::new("contactd test Kafka CA");
         let ca_path = ca.write_cert(files.path(), "ca.pem");
-        let broker_port = tansu::free_port();
+        let broker_port = tansu::Tansu::free_port();
         let proxy = tls::TlsProxy::start(&ca.server_cert(), format!("127.0.0.1:{broker_port}"));
-        let brokers = format!("127.0.0.1:{}", proxy.addr.port());
-        let broker = tansu::Tansu::spawn_on(broker_port, &format!("tcp://{brokers}"));
-        let mut settings = Self::base_settings(&brokers);
+        let broker = tansu::Tansu::spawn_advertising(Some((broker_port, proxy.addr)));
+        let mut settings = Self::base_settings(&proxy.addr.to_string());
         settings.properties.insert("security.protocol".into(), "ssl".into());
         settings.properties.insert("ssl.ca.location".into(), ca_path.to_string_lossy().into_owned());
         admin::ensure_topics(&settings, &admin::all_topics(), 3).await.expect("creating topics over TLS");

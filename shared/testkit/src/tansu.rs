@@ -15,14 +15,25 @@ pub struct Tansu {
 
 impl Tansu {
     pub fn spawn() -> Self {
-        let port = free_port();
-        Self::spawn_on(port, &format!("tcp://127.0.0.1:{port}"))
+        Self::spawn_advertising(None)
     }
 
-    /// A broker listening on `port` that tells clients to connect to `advertised` instead (a
-    /// proxy in front of it, e.g. [`crate::tls::TlsProxy`]).
-    pub fn spawn_on(port: u16, advertised: &str) -> Self {
+    /// A free loopback port for a broker to listen on.
+    pub fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+    }
+
+    /// A broker that tells clients to connect to `advertised` (a proxy in front of it) instead
+    /// of its own address.
+    pub fn spawn_advertising(advertised: Option<(u16, std::net::SocketAddr)>) -> Self {
         let binary = binary();
+        let (port, advertised) = match advertised {
+            Some((port, proxy)) => (port, format!("tcp://{proxy}")),
+            None => {
+                let port = Self::free_port();
+                (port, format!("tcp://127.0.0.1:{port}"))
+            }
+        };
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&binary)
             .args([
@@ -30,7 +41,7 @@ impl Tansu {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                advertised,
+                &advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ])
@@ -53,11 +64,6 @@ impl Drop for Tansu {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A loopback port free at the time of asking.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 fn binary() -> PathBuf {

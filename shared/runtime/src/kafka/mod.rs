@@ -14,14 +14,14 @@ pub use producer::Publisher;
 
 use rdkafka::ClientConfig;
 
-use crate::settings::KafkaSettings;
+use crate::settings::{KafkaProperties, KafkaSettings};
 
 /// Base librdkafka configuration: brokers plus the operator's extra properties (TLS, SASL, …).
 pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.brokers);
-    for (key, value) in &settings.properties {
-        config.set(KafkaSettings::property_name(key), value);
+    for (key, value) in settings.properties.iter() {
+        config.set(KafkaProperties::librdkafka_name(key), value);
     }
     config
 }
