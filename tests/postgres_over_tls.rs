@@ -44,17 +44,4 @@ async fn a_verified_tls_connection_is_encrypted_and_another_ca_is_refused() {
         let refused = runtime::db::connect(&over_tls(&database, sslmode, Some(&other)), "tls_check", &NO_MIGRATIONS).await;
         assert!(refused.is_err(), "{sslmode}: a server certificate from a CA the client does not trust");
     }
-
-    drop_database(&database).await;
-}
-
-async fn drop_database(database: &DatabaseSettings) {
-    use sqlx::Connection;
-    let url = database.url.expose_secret();
-    let (server, name) = url.rsplit_once('/').expect("a database URL");
-    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await.expect("admin connection");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", runtime::db::quote_ident(name)))
-        .execute(&mut admin)
-        .await
-        .expect("dropping the test database");
 }
