@@ -43,12 +43,9 @@ pub fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectO
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
     let database = options.get_database().unwrap_or("postgres").to_owned();
     let server = format!("{}:{}", options.get_host(), options.get_port());
-    let mut admin = options
-        .clone()
-        .database("postgres")
-        .connect()
-        .await
-        .with_context(|| format!("PostgreSQL is unreachable at {server}; start it or set DATABASE_URL"))?;
+    let mut admin = options.clone().database("postgres").connect().await.with_context(|| {
+        format!("connecting to PostgreSQL at {server} (is it running, and do DATABASE_URL and its sslmode fit it?)")
+    })?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(&database)
         .fetch_one(&mut admin)

@@ -99,7 +99,17 @@ impl KeyCache {
     ) -> anyhow::Result<Self> {
         let (KeySource::Discovery { issuer: url } | KeySource::Jwks { url }) = &source;
         check_url(url)?;
-        let mut http = reqwest::Client::builder().timeout(FETCH_TIMEOUT).redirect(reqwest::redirect::Policy::limited(3));
+        // A redirect may not leave TLS (nor go round in circles).
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 3 {
+                attempt.error("more than 3 redirects")
+            } else if check_url(attempt.url().as_str()).is_err() {
+                attempt.error("a redirect to a URL without TLS")
+            } else {
+                attempt.follow()
+            }
+        });
+        let mut http = reqwest::Client::builder().timeout(FETCH_TIMEOUT).redirect(redirects);
         if let Some(path) = ca_cert {
             let pem = std::fs::read(path).with_context(|| format!("auth.ca_cert: reading {}", path.display()))?;
             http =
