@@ -77,7 +77,6 @@ pub struct JwtVerifier {
 impl JwtVerifier {
     /// A verifier for `settings`. Builds no connection: an issuer's keys are fetched on first use.
     pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
-        let issuer_algorithms = || settings.algorithms.iter().copied().map(algorithm).collect::<Vec<_>>();
         let (keys, algorithms) = if let Some(source) = key_source(settings) {
             anyhow::ensure!(!settings.algorithms.is_empty(), "auth.algorithms is empty");
             let cache = KeyCache::new(
@@ -86,7 +85,7 @@ impl JwtVerifier {
                 Duration::from_secs(settings.jwks_refresh_s),
                 Duration::from_secs(settings.jwks_min_refetch_s),
             )?;
-            (Keys::Issuer(cache), issuer_algorithms())
+            (Keys::Issuer(cache), settings.algorithms.iter().copied().map(algorithm).collect())
         } else if let Some(pem) = &settings.rs256_public_key_pem {
             let key = DecodingKey::from_rsa_pem(pem.as_bytes()).context("auth.rs256_public_key_pem is not an RSA public key")?;
             (Keys::Fixed(key), vec![Algorithm::RS256])
