@@ -951,7 +951,7 @@ async fn bench_http(pool: &PgPool, samples: &[TimelineSample], queries: &[(Strin
     let routes = timeline::http::router(timeline::http::ApiState { pool: pool.clone(), verifier });
     let shutdown = runtime::shutdown::CancellationToken::new();
     let readiness = Readiness { database: Some(pool.clone()), kafka: None };
-    let http = runtime::settings::HttpSettings::default();
+    let http: runtime::settings::HttpSettings = runtime::settings::HttpSettings::default();
     let (addr, server) = runtime::http::serve("timeline-bench", &http, routes, readiness, shutdown.clone()).await?;
     let client = testkit::http();
     let mut tokens = BTreeMap::new();

@@ -208,3 +208,41 @@ async fn postgres_errors_are_classified_by_what_provokes_them() {
     assert!(!is_permanent_sql(&race), "a concurrent insert of the same key is retried: {race}");
     assert!(!is_permanent_sql(&unreachable), "{unreachable}");
 }
+
+/// An operator lists the dead letters with their reasons and replays them (or those of one
+/// class) into the topic they came from; a replay of everything is remembered.
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letters_are_listed_with_their_reason_and_replayed_into_their_topic_once() {
+    use runtime::kafka::dead_letters;
+    let s = setup();
+    let handler = Scripted::new(&[("poison", Script::Permanent), ("stuck", Script::TransientTimes(u32::MAX))]);
+    let batch = vec![message(0, "poison"), message(1, "stuck"), message(2, "fine")];
+    process_batch(&handler, &s.publisher, &s.options, batch, &CancellationToken::new()).await.expect("not stopped");
+
+    let dlq = contracts::topics::dead_letter(TOPIC);
+    let listed = dead_letters::list(&s.settings, &dlq).expect("listed");
+    let mut seen: Vec<(Option<String>, Option<String>)> = listed.iter().map(|l| (l.key.clone(), l.class.clone())).collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(Some("poison".into()), Some("permanent".into())), (Some("stuck".into()), Some("retry_budget_exhausted".into()))]
+    );
+    assert!(listed.iter().all(|l| l.origin_topic.as_deref() == Some(TOPIC) && l.error.is_some()));
+
+    let replayed = dead_letters::replay(&s.settings, &dlq, Some("retry_budget_exhausted")).await.expect("replayed");
+    assert_eq!(replayed.iter().map(|l| l.key.clone()).collect::<Vec<_>>(), [Some("stuck".to_owned())]);
+    let consumer: StreamConsumer = runtime::kafka::client_config(&s.settings)
+        .set("group.id", "origin-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[TOPIC]).expect("subscribe");
+    let back =
+        tokio::time::timeout(Duration::from_secs(20), consumer.recv()).await.expect("replayed message arrives").expect("receive");
+    assert_eq!(back.key(), Some(b"stuck".as_slice()));
+    assert!(back.headers().is_none_or(|h| h.iter().all(|x| !x.key.starts_with("dlq-"))), "the dlq headers are not replayed");
+    let all = dead_letters::replay(&s.settings, &dlq, None).await.expect("replayed");
+    assert_eq!(all.len(), 2, "a filtered replay leaves every letter for a later one: {all:?}");
+    let again = dead_letters::replay(&s.settings, &dlq, None).await.expect("replayed");
+    assert!(again.is_empty(), "a replay sends only what was dead-lettered since the last one: {again:?}");
+}

@@ -19,6 +19,7 @@ struct Service {
     token: Option<SecretString>,
     retries: u32,
     enabled: bool,
+    http: runtime::settings::HttpSettings,
 }
 
 fn load(vars: &[(&str, &str)]) -> anyhow::Result<Settings<Service>> {
@@ -76,8 +77,12 @@ fn numbers_booleans_enums_and_lists_still_parse_from_their_strings() {
         ("APP__AUTH__ALGORITHMS", "RS256, ES256,PS256"),
         ("APP__AUTH__ROLE_MAP__CONTACTD-ADMINS", "admin"),
         ("APP__TELEMETRY__LOG_FORMAT", "pretty"),
+        ("APP__SERVICE__HTTP__BIND", "0.0.0.0:8080"),
+        ("APP__SERVICE__HTTP__BODY_LIMIT_BYTES", "2048"),
     ])
     .expect("loaded");
+    assert_eq!(settings.service.http.bind.port(), 8080);
+    assert_eq!(settings.service.http.body_limit_bytes, 2048);
     assert_eq!(settings.kafka.batch_size, 64);
     assert_eq!(settings.database.max_connections, 7);
     assert_eq!(settings.service.retries, 3);
