@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use contracts::{Actor, Channel, Identity, IdentityKind};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use runtime::http::problem::problem_response;
-use runtime::http::{ApiError, Json, JwtVerifier, Role, TenantAuth};
+use runtime::http::{AdminAuth, AdminOrIntegrationAuth, ApiError, Json, JwtVerifier, Role, TenantAuth};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
@@ -206,11 +206,10 @@ async fn list_contacts(
 /// Streams the contacts matching the list's filters (admins and integrations: a whole
 /// directory of personal data is not an operator's everyday tool).
 async fn export_contacts(
-    auth: TenantAuth,
+    auth: AdminOrIntegrationAuth,
     State(state): State<ApiState>,
     ProblemQuery(query): ProblemQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    auth.require(&[Role::Admin, Role::Integration])?;
     if query.limit.is_some() {
         return Err(ApiError::BadRequest("an export has no limit; narrow it with the filters".into()));
     }
@@ -227,12 +226,11 @@ const IMPORT_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Imports contacts from a CSV file; the answer reports every row (admins and integrations).
 async fn import_contacts(
-    auth: TenantAuth,
+    auth: AdminOrIntegrationAuth,
     State(state): State<ApiState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(&[Role::Admin, Role::Integration])?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if media_type != "text/csv" {
@@ -481,11 +479,10 @@ async fn list_definitions(auth: TenantAuth, State(state): State<ApiState>) -> Re
 }
 
 async fn create_definition(
-    auth: TenantAuth,
+    auth: AdminAuth,
     State(state): State<ApiState>,
     Json(body): Json<Definition>,
 ) -> Result<Response, ApiError> {
-    auth.require(&[Role::Admin])?;
     directory::put_definition(&state.pool, auth.tenant(), &body).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -498,12 +495,11 @@ struct DefinitionPatch {
 }
 
 async fn update_definition(
-    auth: TenantAuth,
+    auth: AdminAuth,
     State(state): State<ApiState>,
     Path(name): Path<String>,
     Json(body): Json<DefinitionPatch>,
 ) -> Result<Json<Definition>, ApiError> {
-    auth.require(&[Role::Admin])?;
     let current = directory::definitions(&state.pool, auth.tenant())
         .await?
         .into_iter()
@@ -519,11 +515,10 @@ async fn update_definition(
 }
 
 async fn delete_definition(
-    auth: TenantAuth,
+    auth: AdminAuth,
     State(state): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(&[Role::Admin])?;
     directory::delete_definition(&state.pool, auth.tenant(), &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -542,11 +537,10 @@ fn blocked_reason() -> String {
 }
 
 async fn block_value(
-    auth: TenantAuth,
+    auth: AdminAuth,
     State(state): State<ApiState>,
     Json(body): Json<BlockBody>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(&[Role::Admin])?;
     directory::block_value(&state.pool, auth.tenant(), body.kind, &body.pattern, &body.reason).await?;
     Ok(StatusCode::CREATED)
 }

@@ -66,7 +66,12 @@ impl IntoResponse for ApiError {
                 map.extend(extra.clone());
             }
         }
-        problem_response(status, &body)
+        let mut response = problem_response(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 7235 §3.1: every 401 carries a challenge.
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, super::auth::bearer_challenge());
+        }
+        response
     }
 }
 
