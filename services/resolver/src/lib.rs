@@ -1,20 +1,15 @@
-//! The resolver: consumes `interactions.ingested`, attaches each interaction to one contact
-//! (rules in [`matching`], orchestration in [`resolve`], SQL in [`store`]), publishes
-//! `interactions.resolved`, relays contact changes from the outbox, and serves the Directory API
-//! (operator operations in [`directory`], CSV/JSONL [`export`] and CSV [`import`]).
+//! The resolver: consumes `interactions.ingested` ([`consumer`]), attaches each interaction to
+//! one contact ([`resolution`]: the rules, pure, and their SQL), publishes
+//! `interactions.resolved`, records every contact change in the outbox ([`changes`]) and relays
+//! it to `contacts.changes`/`contacts.snapshot` ([`outbox`]), and serves the Directory API
+//! ([`directory`], one module per resource).
 
 pub mod changes;
 pub mod config;
 pub mod consumer;
 pub mod directory;
-pub mod export;
-pub mod http;
-pub mod import;
-pub mod matching;
 pub mod outbox;
-pub mod resolve;
-pub mod rules;
-pub mod store;
+pub mod resolution;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +31,7 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
     let config = &settings.service;
     let pool = runtime::db::connect(&settings.database, SCHEMA, &MIGRATOR).await?;
     let default_region = config.default_region.as_deref().map(identity::Region::parse).transpose()?;
-    let defaults = rules::TenantRules {
+    let defaults = resolution::rules::TenantRules {
         default_region,
         auto_create: config.auto_create,
         shared_value_limit: config.shared_value_limit,
@@ -48,7 +43,7 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
         Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults: defaults.clone() });
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("resolver")?);
 
-    let routes = http::router(http::ApiState { pool: pool.clone(), verifier, defaults: Arc::new(defaults) });
+    let routes = directory::router(directory::ApiState { pool: pool.clone(), verifier, defaults: Arc::new(defaults) });
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
     let mut running = runtime::http::server::start("resolver", &config.http, routes, readiness, shutdown.clone()).await?;
     let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_INGESTED, "resolver");

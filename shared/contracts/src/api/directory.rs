@@ -424,7 +424,10 @@ mod tests {
             (serde_json::json!({"identities": [{"kind": "custom", "value": "C-1"}]}), "custom without scope"),
             (serde_json::json!({"identities": [{"kind": "contact_id", "value": "x"}]}), "not a held kind"),
             (serde_json::json!({"identities": [{"kind": "email", "value": "x".repeat(300)}]}), "value over its kind"),
-            (serde_json::json!({"identities": (0..21).map(|i| serde_json::json!({"kind": "email", "value": format!("a{i}@b.cz")})).collect::<Vec<_>>()}), "too many"),
+            (
+                serde_json::json!({"identities": (0..21).map(|i| serde_json::json!({"kind": "email", "value": format!("a{i}@b.cz")})).collect::<Vec<_>>()}),
+                "too many",
+            ),
             (serde_json::json!({"name": "x", "extra": 1}), "unknown field"),
         ] {
             assert!(serde_json::from_value::<NewContact>(body).is_err(), "{why}");
