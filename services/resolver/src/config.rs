@@ -18,6 +18,8 @@ pub struct Config {
     pub max_per_kind: usize,
     /// How often the outbox relay looks for unpublished changes.
     pub outbox_poll_ms: u64,
+    /// The operator console served at `/console/` beside the Directory API.
+    pub console: console::Settings,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             shared_value_limit: 3,
             max_per_kind: 10,
             outbox_poll_ms: 200,
+            console: console::Settings::default(),
         }
     }
 }

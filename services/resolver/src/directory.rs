@@ -344,6 +344,28 @@ pub async fn unlink(pool: &PgPool, tenant: &str, conversation_ref: &str) -> Resu
     Ok(())
 }
 
+/// A conversation's link: the contact its interactions resolve to, set by an operator.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Link {
+    pub conversation_ref: String,
+    pub contact_id: Uuid,
+    pub linked_by: String,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The link of `conversation_ref`, if an operator made one (the session panel shows it).
+pub async fn link_of(pool: &PgPool, tenant: &str, conversation_ref: &str) -> Result<Link> {
+    sqlx::query_as(
+        "SELECT conversation_ref, contact_id, linked_by, linked_at FROM conversation_links
+         WHERE tenant_id = $1 AND conversation_ref = $2",
+    )
+    .bind(tenant)
+    .bind(conversation_ref)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| DirectoryError::NotFound(format!("link of conversation {conversation_ref}")))
+}
+
 /// Whose name the survivor keeps when the two differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -532,6 +554,30 @@ fn actor_id(actor: &Actor) -> String {
         Actor::Operator { id } | Actor::Integration { id } => id.clone(),
         Actor::Channel { channel, .. } => channel.clone(),
     }
+}
+
+/// One merge of the journal, as a card's merge history shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MergeRecord {
+    pub merge_id: Uuid,
+    pub survivor_id: Uuid,
+    pub merged_id: Uuid,
+    pub merged_by: String,
+    pub merged_at: chrono::DateTime<chrono::Utc>,
+    /// Set once the merge was reversed; an open merge can be unmerged.
+    pub unmerged_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The merges `contact_id` took part in, as survivor or as the contact merged away, newest first.
+pub async fn merges_of(pool: &PgPool, tenant: &str, contact_id: Uuid) -> Result<Vec<MergeRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT merge_id, survivor_id, merged_id, merged_by, merged_at, unmerged_at FROM merge_journal
+         WHERE tenant_id = $1 AND (survivor_id = $2 OR merged_id = $2) ORDER BY merged_at DESC LIMIT 200",
+    )
+    .bind(tenant)
+    .bind(contact_id)
+    .fetch_all(pool)
+    .await?)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -763,6 +809,26 @@ pub async fn delete_definition(pool: &PgPool, tenant: &str, name: &str) -> Resul
         return Err(DirectoryError::NotFound(format!("definition {name}")));
     }
     Ok(())
+}
+
+/// A blocked value or pattern of a tenant.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Blocked {
+    /// `None`: blocked for every identifier kind.
+    pub kind: Option<String>,
+    pub pattern: String,
+    pub reason: String,
+}
+
+/// The tenant's blocked values (the first 1000: a list an operator reads, not an export).
+pub async fn blocked_values(pool: &PgPool, tenant: &str) -> Result<Vec<Blocked>> {
+    Ok(sqlx::query_as(
+        "SELECT nullif(kind, '') AS kind, pattern, reason FROM blocked_values WHERE tenant_id = $1
+         ORDER BY kind NULLS FIRST, pattern LIMIT 1000",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Blocked values of a tenant (admin).

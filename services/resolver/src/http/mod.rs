@@ -57,22 +57,36 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         ("/v1/contacts/{id}/identities/{identity_id}", patch(edit_identity).delete(remove_identity)),
         ("/v1/contacts/{id}/merge", post(merge)),
         ("/v1/contacts/{id}/merge-preview", get(merge_preview)),
+        ("/v1/contacts/{id}/merges", get(merges_of)),
         ("/v1/merges/{merge_id}/unmerge", post(unmerge)),
         ("/v1/duplicates", get(list_duplicates)),
         ("/v1/duplicates/accept", post(accept_duplicate)),
         ("/v1/duplicates/dismiss", post(dismiss_duplicate)),
-        ("/v1/conversations/{conversation_ref}/link", post(link)),
+        ("/v1/conversations/{conversation_ref}/link", get(link_of).post(link)),
         ("/v1/conversations/{conversation_ref}/unlink", post(unlink)),
         ("/v1/identifier-definitions", get(list_definitions).post(create_definition)),
         ("/v1/identifier-definitions/{name}", patch(update_definition).delete(delete_definition)),
-        ("/v1/blocked-values", post(block_value)),
-        ("/openapi.json", get(openapi::serve)),
+        ("/v1/blocked-values", get(blocked_values).post(block_value)),
+        (OPENAPI_PATH, get(openapi::serve)),
     ]
 }
 
 pub fn router(state: ApiState) -> Router {
     routes().into_iter().fold(Router::new(), |router, (path, handlers)| router.route(path, handlers)).with_state(state)
 }
+
+/// [`router`] without `/openapi.json`: the API routes alone, for a server that serves them
+/// beside another API's (`contactd`'s console port) and describes both in one document.
+pub fn api_router(state: ApiState) -> Router {
+    routes()
+        .into_iter()
+        .filter(|(path, _)| *path != OPENAPI_PATH)
+        .fold(Router::new(), |router, (path, handlers)| router.route(path, handlers))
+        .with_state(state)
+}
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
 
 impl From<DirectoryError> for ApiError {
     fn from(error: DirectoryError) -> Self {
@@ -402,6 +416,12 @@ async fn merge_preview(
     Ok(Json(directory::merge_preview(&state.pool, auth.tenant(), parse_id(&id)?, query.with).await?))
 }
 
+/// The card's merge history: merges it survived or was merged away in, open ones unmergeable.
+async fn merges_of(auth: TenantAuth, State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(json!({ "items": directory::merges_of(&state.pool, auth.tenant(), id).await? })).into_response())
+}
+
 async fn unmerge(auth: TenantAuth, State(state): State<ApiState>, Path(merge_id): Path<String>) -> Result<Response, ApiError> {
     let (survivor, merged) = directory::unmerge(&state.pool, auth.tenant(), parse_id(&merge_id)?, &actor(&auth)).await?;
     let (survivor, merged) = (card(&state.pool, auth.tenant(), survivor).await?, card(&state.pool, auth.tenant(), merged).await?);
@@ -455,6 +475,14 @@ async fn dismiss_duplicate(
 #[serde(deny_unknown_fields)]
 struct LinkBody {
     contact_id: Uuid,
+}
+
+async fn link_of(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(conversation_ref): Path<String>,
+) -> Result<Json<directory::Link>, ApiError> {
+    Ok(Json(directory::link_of(&state.pool, auth.tenant(), &conversation_ref).await?))
 }
 
 async fn link(
@@ -539,6 +567,11 @@ struct BlockBody {
 
 fn blocked_reason() -> String {
     "blocked".into()
+}
+
+async fn blocked_values(auth: TenantAuth, State(state): State<ApiState>) -> Result<Response, ApiError> {
+    auth.require(&[Role::Admin])?;
+    Ok(Json(json!({ "items": directory::blocked_values(&state.pool, auth.tenant()).await? })).into_response())
 }
 
 async fn block_value(

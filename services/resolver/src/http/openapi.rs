@@ -148,6 +148,12 @@ pub fn document() -> Value {
                     {"name": "with", "in": "query", "required": true, "schema": {"type": "string", "format": "uuid"}, "description": "the contact that would be merged"}],
                 "responses": {"200": ok("the preview", schema("MergePreview")), "400": problem, "401": problem, "404": problem, "422": problem}
             }},
+            "/v1/contacts/{id}/merges": {"get": {
+                "summary": "The contact's merge history: merges it survived or was merged away in, newest first; open ones (unmerged_at null) can be unmerged",
+                "parameters": [id("id", "contact id")],
+                "responses": {"200": ok("merges", json!({"type": "object", "properties": {"items": {"type": "array", "items": schema("MergeRecord")}}})),
+                    "400": problem, "401": problem}
+            }},
             "/v1/merges/{merge_id}/unmerge": {"post": {
                 "summary": "Reverse a merge: both contacts as before",
                 "parameters": [id("merge_id", "merge id")],
@@ -171,7 +177,11 @@ pub fn document() -> Value {
                 "requestBody": body(schema("Pair")),
                 "responses": {"204": empty.clone(), "400": problem, "401": problem, "404": problem}
             }},
-            "/v1/conversations/{conversation_ref}/link": {"post": {
+            "/v1/conversations/{conversation_ref}/link": {"get": {
+                "summary": "The conversation's link, when an operator made one",
+                "parameters": [path_text("conversation_ref", "the channel's conversation reference")],
+                "responses": {"200": ok("the link", schema("Link")), "401": problem, "404": problem}
+            }, "post": {
                 "summary": "Link a conversation to a contact (\"pick an existing contact\"); later interactions of it resolve there",
                 "parameters": [path_text("conversation_ref", "the channel's conversation reference")],
                 "requestBody": body(json!({"type": "object", "required": ["contact_id"], "properties": {"contact_id": {"type": "string", "format": "uuid"}}})),
@@ -206,7 +216,11 @@ pub fn document() -> Value {
                     "responses": {"204": empty.clone(), "401": problem, "403": problem, "404": problem}
                 }
             },
-            "/v1/blocked-values": {"post": {
+            "/v1/blocked-values": {"get": {
+                "summary": "The tenant's blocked values and patterns, the first 1000 (admin)",
+                "responses": {"200": ok("blocked values", json!({"type": "object", "properties": {"items": {"type": "array", "items": schema("Blocked")}}})),
+                    "401": problem, "403": problem}
+            }, "post": {
                 "summary": "Block a value or `*` pattern from matching (admin); reason `own` for the tenant's own numbers and mailboxes",
                 "requestBody": body(json!({"type": "object", "required": ["pattern"], "properties": {
                     "kind": {"type": ["string", "null"], "description": "identifier kind; null = any"},
@@ -271,6 +285,13 @@ fn schemas() -> Value {
         "Suggestion": {"type": "object", "properties": {
             "contact_a": uuid(), "contact_b": uuid(), "shared_kind": {"type": "string"}, "shared_value": {"type": "string"},
             "status": {"type": "string"}, "created_at": time()}},
+        "MergeRecord": {"type": "object", "properties": {
+            "merge_id": uuid(), "survivor_id": uuid(), "merged_id": uuid(), "merged_by": {"type": "string"},
+            "merged_at": time(), "unmerged_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "Link": {"type": "object", "properties": {
+            "conversation_ref": {"type": "string"}, "contact_id": uuid(), "linked_by": {"type": "string"}, "linked_at": time()}},
+        "Blocked": {"type": "object", "properties": {
+            "kind": {"type": ["string", "null"], "description": "identifier kind; null = any"}, "pattern": {"type": "string"}, "reason": {"type": "string"}}},
         "Pair": {"type": "object", "required": ["contact_a", "contact_b"], "properties": {"contact_a": uuid(), "contact_b": uuid()}},
         "Definition": {"type": "object", "required": ["name", "label", "identifies_client"], "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}, "label": {"type": "string"}, "identifies_client": {"type": "boolean"}}}
