@@ -6,10 +6,8 @@
 //! contactd token --tenant T --role R a bearer token for the APIs (uses auth.hs256_secret)
 //! ```
 
-mod demo;
-mod launcher;
-
 use anyhow::bail;
+use contactd::{demo, launcher};
 use runtime::http::auth::{issue_hs256, Role};
 
 #[tokio::main]

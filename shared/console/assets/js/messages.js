@@ -54,6 +54,7 @@ const cs = {
   'directory.new': '+ Nový kontakt',
   'directory.search': 'Hledat jméno, e-mail, telefon nebo identifikátor',
   'directory.search_placeholder': 'např. dvorakova',
+  'directory.search_region': 'Hledání v adresáři',
   'directory.sort': 'Řazení',
   'directory.sort.created': 'Nejnověji vytvořené',
   'directory.sort.last_interaction': 'Poslední interakce',
@@ -128,6 +129,7 @@ const cs = {
   'merge.done': 'Kontakt {name} byl připojen.',
 
   'history.search': 'Hledat v historii',
+  'history.search_region': 'Hledání v historii',
   'history.channel': 'Kanál',
   'history.type': 'Typ',
   'history.all_channels': 'Všechny kanály',
@@ -347,6 +349,7 @@ const en = {
   'directory.new': '+ New contact',
   'directory.search': 'Search name, e-mail, phone or identifier',
   'directory.search_placeholder': 'e.g. dvorakova',
+  'directory.search_region': 'Directory search',
   'directory.sort': 'Sort',
   'directory.sort.created': 'Newest first',
   'directory.sort.last_interaction': 'Last interaction',
@@ -421,6 +424,7 @@ const en = {
   'merge.done': '{name} was merged in.',
 
   'history.search': 'Search the history',
+  'history.search_region': 'History search',
   'history.channel': 'Channel',
   'history.type': 'Type',
   'history.all_channels': 'All channels',

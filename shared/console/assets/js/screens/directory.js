@@ -81,7 +81,7 @@ export async function render(main, { config, query, signal }) {
   const filtersUsed = FILTERS.some((name) => !['q', 'sort'].includes(name) && query.get(name));
   const form = h(
     'form',
-    { class: 'filters', role: 'search', 'aria-label': t('directory.search') },
+    { class: 'filters', role: 'search', 'aria-label': t('directory.search_region') },
     h(
       'div',
       { class: 'row' },

@@ -231,7 +231,7 @@ export async function render(panel, context, card) {
   );
   const form = h(
     'form',
-    { class: 'filters row', role: 'search', 'aria-label': t('history.search') },
+    { class: 'filters row', role: 'search', 'aria-label': t('history.search_region') },
     field(t('history.search'), q),
     field(t('history.channel'), channel),
     field(t('history.type'), type),

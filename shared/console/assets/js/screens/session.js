@@ -31,6 +31,11 @@ export async function render(main, context) {
     // A merged-away contact answers with its survivor: the session belongs to the survivor now.
     if (card?.merged_into) card = await orNull(api.contact(card.merged_into, signal));
   }
+  const definitions = (await api.definitions(signal)).items;
+  const kindLabel = (identity) =>
+    identity.kind === 'custom'
+      ? definitions.find((definition) => definition.name === identity.scope)?.label ?? identity.scope
+      : tOr(`kind.${identity.kind}`, identity.kind);
   const problems = h('div', { 'aria-live': 'assertive' });
   const workspace = h('div', { class: 'session-workspace' });
 
@@ -88,8 +93,7 @@ export async function render(main, context) {
     name.focus();
   }
 
-  async function addDetail() {
-    const definitions = (await api.definitions(signal)).items;
+  function addDetail() {
     const kind = h(
       'select',
       {},
@@ -127,7 +131,7 @@ export async function render(main, context) {
           h(
             'li',
             { class: 'value-row' },
-            h('span', { class: 'value-label' }, tOr(`kind.${identity.kind}`, identity.kind)),
+            h('span', { class: 'value-label' }, kindLabel(identity)),
             h('span', { class: 'value' }, identity.value),
             h(
               'button',
