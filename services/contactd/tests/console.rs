@@ -6,38 +6,20 @@
 //! Needs Debian's Chromium (`CHROMIUM`, default `/usr/bin/chromium`), Node.js and the script's
 //! `npm ci`; `scripts/test` installs all three. A missing one fails the test: it never skips.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
 
 use contactd::launcher::{self, dev, Services, Stack};
 use runtime::http::auth::{issue_hs256, Role};
 use runtime::shutdown::CancellationToken;
 use runtime::Settings;
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use sqlx::{Connection as _, Executor as _};
 use testkit::eventually;
 
 const WAIT: Duration = Duration::from_secs(60);
 /// The VK conversation of the demo's VK message (`group_id:peer_id`).
 const VK_CONVERSATION: &str = "218374651:512093847";
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-/// What the browser run needs, each checked with the remedy in the failure.
-fn prerequisites() -> (PathBuf, PathBuf) {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    assert!(chromium.exists(), "no Chromium at {}: run ./scripts/test, which installs Debian's chromium", chromium.display());
-    let node = Command::new("node").arg("--version").output();
-    assert!(node.is_ok_and(|out| out.status.success()), "Node.js is missing: install Node 20 (./scripts/test needs it)");
-    let playwright = browser_dir().join("node_modules/playwright-core");
-    assert!(playwright.exists(), "{} is missing: run ./scripts/test (it runs `npm ci` there)", playwright.display());
-    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
-    (chromium, screenshots)
-}
 
 async fn start() -> (Stack, Settings<Services>) {
     let mut settings = launcher::load_settings(false).expect("settings");
@@ -107,16 +89,9 @@ async fn post_vk_follow_up(stack: &Stack) {
     assert_eq!(status, 200);
 }
 
-async fn drop_database(settings: &Settings<Services>) {
-    let url = settings.database.url.expose_secret();
-    let (server, name) = url.rsplit_once('/').expect("a database url");
-    let mut admin = sqlx::postgres::PgConnection::connect(&format!("{server}/postgres")).await.expect("server reachable");
-    admin.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str()).await.expect("database dropped");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_works_through_every_screen_in_a_real_browser() {
-    let (chromium, screenshots) = prerequisites();
+    common::chromium();
     let (stack, settings) = start().await;
     contactd::demo::seed(&stack, &settings).await.expect("demo data");
     post_hostile_message(&stack).await;
@@ -141,22 +116,7 @@ async fn an_operator_works_through_every_screen_in_a_real_browser() {
     let session = api.get(vk_url).await.1["items"][0]["interaction_id"].as_str().expect("the VK interaction").to_owned();
 
     let console = stack.console_url().expect("the console is served");
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("console.mjs")
-            .current_dir(browser_dir())
-            .env("CONSOLE_URL", console)
-            .env("SESSION_INTERACTION", session)
-            .env("SCREENSHOTS", screenshots)
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .expect("the browser run finishes");
-    print!("{}", String::from_utf8_lossy(&run.stdout));
-    eprint!("{}", String::from_utf8_lossy(&run.stderr));
-    assert!(run.status.success(), "the browser scenario failed ({})", run.status);
+    common::run_scenario("console.mjs", vec![("CONSOLE_URL", console), ("SESSION_INTERACTION", session)]).await;
 
     // What the browser did, read back through the APIs.
     let (_, jana) = api.get(format!("http://{}/v1/contacts/{jana_id}", stack.resolver)).await;
@@ -187,5 +147,5 @@ async fn an_operator_works_through_every_screen_in_a_real_browser() {
 
     stack.shutdown.cancel();
     stack.wait().await.expect("contactd stops cleanly");
-    drop_database(&settings).await;
+    common::drop_database(&settings.database).await;
 }

@@ -4,76 +4,17 @@
 // missing label in the page.
 //
 // Environment: CONSOLE_URL (…/console/), SESSION_INTERACTION (a VK interaction to link),
-// SCREENSHOTS (folder), CHROMIUM (the browser binary).
+// SCREENSHOTS (folder), CHROMIUM (the browser binary); see browser.mjs.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { everyControlIsLabelled as labelled, launch, until as waitUntil } from './browser.mjs';
 
-const { CONSOLE_URL, SESSION_INTERACTION, SCREENSHOTS, CHROMIUM } = process.env;
-assert.ok(CONSOLE_URL && SESSION_INTERACTION && SCREENSHOTS && CHROMIUM, 'CONSOLE_URL, SESSION_INTERACTION, SCREENSHOTS and CHROMIUM are required');
-const WAIT = 15_000;
+const { CONSOLE_URL, SESSION_INTERACTION } = process.env;
+assert.ok(CONSOLE_URL && SESSION_INTERACTION, 'CONSOLE_URL and SESSION_INTERACTION are required');
 
-mkdirSync(SCREENSHOTS, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'console-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  viewport: { width: 1366, height: 768 },
-  locale: 'cs-CZ',
-  timezoneId: 'Europe/Prague',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
-context.setDefaultTimeout(WAIT);
-const page = context.pages()[0] ?? (await context.newPage());
-
-// Script errors and console errors (a missing label is one) fail the run; a failed request is
-// the API's answer, which the page shows itself.
-const problems = [];
-page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-page.on('console', (message) => {
-  if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
-});
-
-const shots = [];
-async function screenshot(name) {
-  const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  shots.push(path);
-}
-
-/** Polls `probe` until it returns a truthy value, for at most `timeout` ms. */
-async function until(what, probe, timeout = 30_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await probe().catch(() => null);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await page.waitForTimeout(200);
-  }
-}
-
-/** Every visible form control has an accessible name (a label, aria-label or aria-labelledby). */
-async function everyControlIsLabelled(screen) {
-  const unlabelled = await page.evaluate(() =>
-    [...document.querySelectorAll('input, select, textarea')]
-      .filter((control) => control.type !== 'hidden' && control.offsetParent !== null)
-      .filter((control) => !control.labels?.length && !control.getAttribute('aria-label') && !control.getAttribute('aria-labelledby'))
-      .map((control) => control.outerHTML.slice(0, 120)),
-  );
-  assert.deepEqual(unlabelled, [], `${screen}: controls without a label`);
-}
+const { page, screenshot, run } = await launch();
+const until = (what, probe, timeout) => waitUntil(page, what, probe, timeout);
+const everyControlIsLabelled = (screen) => labelled(page, screen);
 
 const status = () => page.locator('#status');
 const main = page.locator('main');
@@ -85,7 +26,7 @@ async function signIn(role) {
   await page.getByLabel('Role').selectOption(role);
 }
 
-try {
+await run('console scenario', async () => {
   // Sign in (development sign-in: contactd mints the token).
   await signIn('operator');
   await everyControlIsLabelled('sign-in');
@@ -244,16 +185,4 @@ try {
   await page.getByRole('link', { name: 'Directory' }).click();
   await page.getByRole('heading', { name: 'Contact directory' }).waitFor();
   await screenshot('12-directory-english');
-
-  assert.deepEqual(problems, [], 'errors in the page');
-  for (const shot of shots) console.log(`screenshot: ${shot}`);
-  console.log(`console scenario passed (${shots.length} screenshots)`);
-} catch (error) {
-  await page.screenshot({ path: join(SCREENSHOTS, 'failure.png'), fullPage: true }).catch(() => {});
-  console.error(`console scenario failed at ${page.url()}: ${error.stack ?? error}`);
-  if (problems.length) console.error(problems.join('\n'));
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

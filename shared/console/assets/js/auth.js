@@ -96,6 +96,9 @@ export async function startOidc(oidc) {
   });
   if (oidc.audience) params.set('audience', oidc.audience);
   location.assign(`${provider.authorization_endpoint}?${params}`);
+  // The page is leaving for the provider: nothing may run after this (a route change would
+  // cancel the navigation).
+  return new Promise(() => {});
 }
 
 /**
