@@ -25,6 +25,8 @@ async fn start() -> (Stack, Settings<Services>) {
     let mut settings = launcher::load_settings(false).expect("settings");
     settings.database = testkit::fresh_database();
     settings.kafka.brokers = String::new();
+    // Pages of three: the directory's "load more" and the history's infinite scroll both page.
+    settings.service.resolver.console.page_size = 3;
     let stack = launcher::start(settings.clone(), CancellationToken::new()).await.expect("contactd starts");
     (stack, settings)
 }

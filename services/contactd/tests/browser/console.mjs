@@ -33,8 +33,25 @@ await run('console scenario', async () => {
   await screenshot('01-sign-in');
   await page.getByRole('button', { name: 'Přihlásit' }).click();
 
-  // Directory: a search without diacritics finds Jana Dvořáková.
+  // Directory: sorted by name, keyset pages of three ("load more"), a channel filter.
   await page.getByRole('heading', { name: 'Adresář kontaktů' }).waitFor();
+  const rows = main.locator('tbody tr');
+  const names = () => main.locator('tbody th').allInnerTexts();
+  await page.getByLabel('Řazení').selectOption('name');
+  await until('the first page by name', async () => (await names()).join('|') === 'Jana Dvořáková|M. Černá|Marie Černá');
+  await main.getByRole('button', { name: 'Načíst další' }).click();
+  await until('the second page', async () => (await rows.count()) === 6);
+  await main.getByRole('button', { name: 'Načíst další' }).click();
+  await until('the last page', async () => (await rows.count()) === 7);
+  assert.equal(await main.getByRole('button', { name: 'Načíst další' }).count(), 0, 'no page after the last');
+  assert.deepEqual((await names()).slice(3), ['Petr Svoboda', '(bez jména)', '(bez jména)', '(bez jména)'], 'unnamed last');
+  await page.getByText('Filtry', { exact: true }).click();
+  await page.getByLabel('Kanál').selectOption('vk');
+  await until('the VK contact alone', async () => (await rows.count()) === 1 && (await rows.first().getByRole('img', { name: 'VK' }).count()) === 1);
+  await page.getByRole('button', { name: 'Zrušit filtry' }).click();
+  await until('every contact again', async () => (await rows.count()) === 3);
+
+  // A search without diacritics finds Jana Dvořáková.
   await page.getByLabel('Hledat jméno, e-mail, telefon nebo identifikátor').fill('dvorakova');
   const jana = main.getByRole('link', { name: 'Jana Dvořáková', exact: true });
   await jana.waitFor();
@@ -72,6 +89,14 @@ await run('console scenario', async () => {
     const text = await timeline.innerText();
     return text.includes('Změna jména') && text.includes('Jana Dvořáková Malá') && text.includes('+420605123456');
   });
+  // Infinite scroll: scrolling down loads the older pages until there are no more.
+  const more = page.locator('.more');
+  const scrollToTheEnd = (what) =>
+    until(what, async () => {
+      await page.mouse.wheel(0, 4000);
+      return (await more.innerText()) === '' && (await timeline.locator('li.item').count()) > 3;
+    });
+  await scrollToTheEnd('the whole history, by scrolling');
   for (const channel of ['WhatsApp', 'Webový chat', 'Telefon', 'E-mail']) {
     await timeline.getByRole('img', { name: channel }).first().waitFor();
   }
@@ -98,6 +123,8 @@ await run('console scenario', async () => {
   // Transcripts with their details: the call (duration, status, recording) and the e-mail.
   await page.getByLabel('Hledat v historii').fill('');
   await page.getByLabel('Typ', { exact: true }).selectOption('interaction');
+  await timeline.locator('li.item').nth(2).waitFor();
+  await scrollToTheEnd('every interaction, by scrolling');
   const call = timeline.getByRole('button', { name: /Hovor · uskutečněný · 2:00/ });
   await call.click();
   assert.equal(await call.getAttribute('aria-expanded'), 'true');
