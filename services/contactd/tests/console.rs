@@ -126,19 +126,6 @@ async fn an_operator_works_through_every_screen_in_a_real_browser() {
     assert_eq!(jana["name_source"], "operator");
     assert!(jana["identities"].as_array().expect("identities").iter().any(|i| i["value"] == "+420605123456"), "{jana}");
 
-    let petr = api.contact(&stack, "svoboda").await;
-    let petr_id = petr["contact_id"].as_str().expect("Petr's id").to_owned();
-    let (status, link) = api.get(format!("http://{}/v1/conversations/{VK_CONVERSATION}/link", stack.resolver)).await;
-    assert_eq!((status, &link["contact_id"]), (200, &json!(petr_id)), "{link}");
-    // The conversation's next message follows the link to the chosen contact.
-    post_vk_follow_up(&stack).await;
-    eventually(WAIT, "the VK follow-up on Petr's timeline", || async {
-        let url = format!("http://{}/v1/contacts/{petr_id}/timeline?channel=vk", stack.timeline);
-        let (_, page) = api.get(url).await;
-        (!page["items"].as_array()?.is_empty()).then_some(())
-    })
-    .await;
-
     let marie = api.contact(&stack, "marie").await;
     let (_, merges) =
         api.get(format!("http://{}/v1/contacts/{}/merges", stack.resolver, marie["contact_id"].as_str().expect("id"))).await;
@@ -146,6 +133,25 @@ async fn an_operator_works_through_every_screen_in_a_real_browser() {
     assert_eq!(merges.len(), 1, "one merge, by the browser: {merges:?}");
     assert!(merges[0]["unmerged_at"].is_string(), "and undone: {merges:?}");
     assert_eq!(marie["name"], "Marie Černá", "the unmerge restored the name");
+    let (_, duplicates) = api.get(format!("http://{}/v1/duplicates", stack.resolver)).await;
+    assert_eq!(duplicates["items"], json!([]), "the suggestion was dismissed");
+    let (_, messenger) = api.get(format!("http://{}/v1/contacts?channel=messenger", stack.resolver)).await;
+    assert_eq!(messenger["items"], json!([]), "the Messenger contact was deleted");
+
+    // The VK conversation was linked to Petr, unlinked, and linked to a contact added for it.
+    let pavel = api.contact(&stack, "pavel").await;
+    let pavel_id = pavel["contact_id"].as_str().expect("the added contact").to_owned();
+    assert_eq!(pavel["name"], "Pavel Svoboda");
+    let (status, link) = api.get(format!("http://{}/v1/conversations/{VK_CONVERSATION}/link", stack.resolver)).await;
+    assert_eq!((status, &link["contact_id"]), (200, &json!(pavel_id)), "{link}");
+    // The conversation's next message follows the link to that contact.
+    post_vk_follow_up(&stack).await;
+    eventually(WAIT, "the VK follow-up on the linked contact's timeline", || async {
+        let url = format!("http://{}/v1/contacts/{pavel_id}/timeline?channel=vk", stack.timeline);
+        let (_, page) = api.get(url).await;
+        (!page["items"].as_array()?.is_empty()).then_some(())
+    })
+    .await;
 
     stack.shutdown.cancel();
     stack.wait().await.expect("contactd stops cleanly");

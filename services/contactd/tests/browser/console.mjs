@@ -148,16 +148,41 @@ await run('console scenario', async () => {
   const panel = page.locator('.session-contact');
   await panel.getByText('Petr Svoboda', { exact: true }).waitFor();
   await panel.getByText(/Konverzaci propojil/).waitFor();
-  await panel.getByRole('button', { name: 'Odpojit' }).waitFor();
   await panel.getByRole('link', { name: 'Otevřít v adresáři' }).waitFor();
   await everyControlIsLabelled('session');
   await screenshot('07-session');
+
+  // Add a detail to the session's contact, remove it again.
+  await panel.getByRole('button', { name: 'Přidat údaj' }).click();
+  await panel.getByLabel('Druh údaje').selectOption('phone');
+  await panel.getByLabel('Hodnota').fill('606 222 333');
+  await panel.getByRole('button', { name: 'Přidat', exact: true }).click();
+  await status().getByText('Údaj 606 222 333 přidán.').waitFor();
+  await panel.getByRole('button', { name: 'Odebrat +420606222333' }).click();
+  await status().getByText('Údaj +420606222333 odebrán.').waitFor();
+  await panel.getByText('+420606222333').waitFor({ state: 'detached' });
+
+  // Unlink, then add a new contact for the conversation instead.
+  await panel.getByRole('button', { name: 'Odpojit' }).click();
+  await status().getByText('Konverzace odpojena.').waitFor();
+  await panel.getByText('Přiřazeno automaticky podle identifikátorů.').waitFor();
+  await panel.getByText('(bez jména)').waitFor();
+  await panel.getByRole('button', { name: 'Přidat kontakt' }).click();
+  await panel.getByLabel('Jméno').fill('Pavel Svoboda');
+  await panel.getByLabel('E-mail').fill('pavel.svoboda@posta-cz.cz');
+  await panel.getByRole('button', { name: 'Vytvořit a propojit' }).click();
+  await status().getByText('Kontakt vytvořen a konverzace propojena.').waitFor();
+  await panel.getByText('Pavel Svoboda', { exact: true }).waitFor();
+  await panel.getByText('pavel.svoboda@posta-cz.cz').waitFor();
 
   // The duplicates queue shows the two Maries.
   await page.getByRole('link', { name: 'Duplicity' }).click();
   await page.getByRole('heading', { name: 'Možné duplicity' }).waitFor();
   await main.getByText('Sdílí Telefon: +420603111222').waitFor();
   await screenshot('08-duplicates');
+  await main.getByRole('button', { name: 'Zamítnout' }).click();
+  await status().getByText(/Návrh zamítnut/).waitFor();
+  await main.getByText('Žádné návrhy.').waitFor();
 
   // Merge: search → preview with the name to keep → merge; then unmerge from the history.
   await page.getByRole('link', { name: 'Adresář' }).click();
@@ -186,6 +211,19 @@ await run('console scenario', async () => {
   await page.getByRole('heading', { name: 'Marie Černá', level: 1 }).waitFor();
   await history.getByText(/Rozděleno/).waitFor();
   assert.equal(await page.locator('input[data-kind="phone"]').count(), 0, 'the phone went back with the restored contact');
+
+  // Delete, confirmed in a dialog (cancelling first keeps the contact).
+  await page.getByRole('link', { name: 'Adresář' }).click();
+  await page.getByLabel('Hledat jméno, e-mail, telefon nebo identifikátor').fill('6254981234567890');
+  await until('the Messenger contact alone', async () => (await main.locator('tbody tr').count()) === 1 && (await main.locator('tbody').getByRole('img', { name: 'Messenger' }).count()) === 1);
+  await main.locator('tbody').getByRole('link').click();
+  await page.getByRole('heading', { name: '(bez jména)', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Smazat' }).click();
+  await page.getByRole('dialog', { name: 'Smazat kontakt' }).getByRole('button', { name: 'Zrušit' }).click();
+  await page.getByRole('button', { name: 'Smazat' }).click();
+  await page.getByRole('dialog', { name: 'Smazat kontakt' }).getByRole('button', { name: 'Smazat' }).click();
+  await status().getByText('Kontakt (bez jména) byl smazán.').waitFor();
+  await page.getByRole('heading', { name: 'Adresář kontaktů' }).waitFor();
 
   // Settings → Parameters as an admin: definitions and blocked values.
   await page.getByRole('button', { name: 'Odhlásit' }).click();
