@@ -30,7 +30,8 @@ export async function launch() {
       '--disable-sync',
     ],
   });
-  context.setDefaultTimeout(15_000);
+  // Generous: CI runs these beside the rest of the suite on two cores.
+  context.setDefaultTimeout(30_000);
   const page = context.pages()[0] ?? (await context.newPage());
 
   // Script errors and console errors (a missing label is one) fail the run; a failed request
@@ -59,7 +60,7 @@ export async function launch() {
         for (const shot of shots) console.log(`screenshot: ${shot}`);
         console.log(`${name} passed (${shots.length} screenshots)`);
       } catch (error) {
-        await page.screenshot({ path: join(SCREENSHOTS, `${name}-failure.png`), fullPage: true }).catch(() => {});
+        await page.screenshot({ path: join(SCREENSHOTS, `${name.replace(/\W+/g, '-')}-failure.png`), fullPage: true }).catch(() => {});
         console.error(`${name} failed at ${page.url()}: ${error.stack ?? error}`);
         if (problems.length) console.error(problems.join('\n'));
         process.exitCode = 1;
@@ -72,7 +73,7 @@ export async function launch() {
 }
 
 /** Polls `probe` until it returns a truthy value, for at most `timeout` ms. */
-export async function until(page, what, probe, timeout = 30_000) {
+export async function until(page, what, probe, timeout = 60_000) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = await probe().catch(() => null);
