@@ -26,6 +26,7 @@ pub struct Pipeline {
     pub timeline: String,
     pub shutdown: CancellationToken,
     running: Option<Running>,
+    _database: testkit::TestDatabase,
 }
 
 impl Pipeline {
@@ -58,7 +59,15 @@ impl Pipeline {
         running.absorb(messenger);
         running.absorb(resolver);
         running.absorb(timeline);
-        Self { kafka, webhook, resolver: resolver_url, timeline: timeline_url, shutdown, running: Some(running) }
+        Self {
+            kafka,
+            webhook,
+            resolver: resolver_url,
+            timeline: timeline_url,
+            shutdown,
+            running: Some(running),
+            _database: database,
+        }
     }
 
     pub async fn post_fixture(&self, name: &str, secret: &str) -> u16 {

@@ -8,13 +8,17 @@ BOOTSTRAP="${KAFKA_BOOTSTRAP:-kafka:9092}"
 PARTITIONS="${KAFKA_PARTITIONS:-3}"
 REPLICATION="${KAFKA_REPLICATION_FACTOR:-1}"
 DLQ_RETENTION_MS="${DLQ_RETENTION_MS:-1209600000}" # 14 days to inspect and replay dead letters
+# Kafka's default, set explicitly on every topic: above the producers' 1,000,000-byte limit
+# (contracts::limits::EVENT_BYTES) and equal to the broker's message.max.bytes (compose.yaml).
+MAX_MESSAGE_BYTES="${TOPIC_MAX_MESSAGE_BYTES:-1048588}"
 TOPICS_BIN="${KAFKA_TOPICS_BIN:-/opt/kafka/bin/kafka-topics.sh}"
 
 create() {
   local topic="$1"
   shift
   "$TOPICS_BIN" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$topic" \
-    --partitions "$PARTITIONS" --replication-factor "$REPLICATION" "$@"
+    --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
+    --config max.message.bytes="$MAX_MESSAGE_BYTES" "$@"
   echo "topic ready: $topic"
 }
 

@@ -9,11 +9,16 @@ use serde::Deserialize;
 /// otherwise (the usual maximum message size of mail servers).
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 25 * 1024 * 1024;
 
-#[derive(Debug, Clone, Deserialize)]
+/// The adapter's HTTP settings: the mail-sized limit is part of the type, so it survives an
+/// `http` table that names only the bind address (see [`HttpSettings`]).
+pub type EmailHttpSettings = HttpSettings<DEFAULT_BODY_LIMIT_BYTES>;
+
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Bind address and body limit (default [`DEFAULT_BODY_LIMIT_BYTES`] when `http` is absent).
-    pub http: HttpSettings,
+    /// Bind address and body limit (default [`DEFAULT_BODY_LIMIT_BYTES`] unless
+    /// `http.body_limit_bytes` is set).
+    pub http: EmailHttpSettings,
     /// Shared secret the mail relay sends as `Authorization: Bearer <token>`.
     pub relay_token: Option<SecretString>,
     /// Alternative for relays that can sign: the secret of `X-Webhook-Signature: sha256=<hex>`,
@@ -22,17 +27,6 @@ pub struct Config {
     /// Tenant mailbox address → tenant id (`"podpora@acme.cz" = "acme"`); matched
     /// case-insensitively.
     pub mailboxes: AccountMap,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            http: HttpSettings { body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES, ..HttpSettings::default() },
-            relay_token: None,
-            signing_secret: None,
-            mailboxes: AccountMap::default(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -47,6 +41,8 @@ mod tests {
         .expect("valid settings");
         assert_eq!(config.mailboxes.tenant_of("podpora@acme.cz"), Some("acme"));
         assert_eq!(config.http.body_limit_bytes, DEFAULT_BODY_LIMIT_BYTES, "mail-sized default body limit");
+        let bind_only: Config = serde_json::from_value(serde_json::json!({ "http": { "bind": "0.0.0.0:8080" } })).expect("valid");
+        assert_eq!(bind_only.http.body_limit_bytes, DEFAULT_BODY_LIMIT_BYTES, "a bind alone keeps the mail-sized limit");
         assert!(serde_json::from_value::<Config>(serde_json::json!({ "pages": {} })).is_err());
     }
 }

@@ -205,7 +205,7 @@ pub async fn start(mut settings: Settings<Services>, shutdown: CancellationToken
     let console = if console_settings.enabled {
         let routes = console_port::router(&console_settings, &settings.auth, directory_api, timeline_api)?;
         let readiness = Readiness { database: None, kafka: Some(publisher) };
-        let served = server::start("console", settings.service.console.bind, routes, readiness, shutdown.clone()).await?;
+        let served = server::start("console", &settings.service.console, routes, readiness, shutdown.clone()).await?;
         let console_addr = addr(&served)?;
         running.absorb(served);
         Some(console_addr)

@@ -6,7 +6,7 @@
 //! Needs Debian's Chromium (`CHROMIUM`, default `/usr/bin/chromium`), Node.js and the script's
 //! `npm ci`; `scripts/test` installs all three. A missing one fails the test: it never skips.
 
-mod common;
+mod console_support;
 
 use std::time::Duration;
 
@@ -21,14 +21,15 @@ const WAIT: Duration = Duration::from_secs(60);
 /// The VK conversation of the demo's VK message (`group_id:peer_id`).
 const VK_CONVERSATION: &str = "218374651:512093847";
 
-async fn start() -> (Stack, Settings<Services>) {
+async fn start() -> (Stack, Settings<Services>, testkit::TestDatabase) {
+    let database = testkit::fresh_database();
     let mut settings = launcher::load_settings(false).expect("settings");
-    settings.database = testkit::fresh_database();
+    settings.database = (*database).clone();
     settings.kafka.brokers = String::new();
     // Pages of three: the directory's "load more" and the history's infinite scroll both page.
     settings.service.resolver.console.page_size = 3;
     let stack = launcher::start(settings.clone(), CancellationToken::new()).await.expect("contactd starts");
-    (stack, settings)
+    (stack, settings, database)
 }
 
 struct Api {
@@ -93,8 +94,8 @@ async fn post_vk_follow_up(stack: &Stack) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_works_through_every_screen_in_a_real_browser() {
-    common::chromium();
-    let (stack, settings) = start().await;
+    console_support::chromium();
+    let (stack, settings, _database) = start().await;
     contactd::demo::seed(&stack, &settings).await.expect("demo data");
     post_hostile_message(&stack).await;
     let api = Api {
@@ -118,7 +119,7 @@ async fn an_operator_works_through_every_screen_in_a_real_browser() {
     let session = api.get(vk_url).await.1["items"][0]["interaction_id"].as_str().expect("the VK interaction").to_owned();
 
     let console = stack.console_url().expect("the console is served");
-    common::run_scenario("console.mjs", vec![("CONSOLE_URL", console), ("SESSION_INTERACTION", session)]).await;
+    console_support::run_scenario("console.mjs", vec![("CONSOLE_URL", console), ("SESSION_INTERACTION", session)]).await;
 
     // What the browser did, read back through the APIs.
     let (_, jana) = api.get(format!("http://{}/v1/contacts/{jana_id}", stack.resolver)).await;
@@ -155,5 +156,4 @@ async fn an_operator_works_through_every_screen_in_a_real_browser() {
 
     stack.shutdown.cancel();
     stack.wait().await.expect("contactd stops cleanly");
-    common::drop_database(&settings.database).await;
 }

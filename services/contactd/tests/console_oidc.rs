@@ -5,7 +5,7 @@
 //! The provider is test scaffolding; what is under test is the console's flow and the APIs
 //! accepting its token. Needs the same tools as `console.rs`, plus `openssl` for the key.
 
-mod common;
+mod console_support;
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -130,13 +130,14 @@ async fn token(State(provider): State<Arc<Provider>>, Form(request): Form<TokenR
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_signs_in_with_openid_connect_and_the_apis_accept_the_token() {
-    common::chromium();
+    console_support::chromium();
     let (private_pem, public_pem) = key_pair();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("address"));
+    let database = testkit::fresh_database();
     let mut settings = launcher::load_settings(false).expect("settings");
-    settings.database = testkit::fresh_database();
+    settings.database = (*database).clone();
     settings.kafka.brokers = String::new();
     settings.auth.rs256_public_key_pem = Some(public_pem);
     settings.service.resolver.console.oidc = Some(console::Oidc {
@@ -183,10 +184,9 @@ async fn an_operator_signs_in_with_openid_connect_and_the_apis_accept_the_token(
     assert_eq!(config["sign_in"]["mode"], "oidc", "no development sign-in beside a configured provider: {config}");
 
     let console = stack.console_url().expect("the console is served");
-    common::run_scenario("oidc.mjs", vec![("CONSOLE_URL", console), ("CONTACT_NAME", "Eva Nová".to_owned())]).await;
+    console_support::run_scenario("oidc.mjs", vec![("CONSOLE_URL", console), ("CONTACT_NAME", "Eva Nová".to_owned())]).await;
     assert!(provider.codes.lock().expect("not poisoned").is_empty(), "the code was exchanged, once");
 
     shutdown.cancel();
     stack.wait().await.expect("contactd stops cleanly");
-    common::drop_database(&settings.database).await;
 }

@@ -20,6 +20,9 @@ pub struct Config {
     pub outbox_poll_ms: u64,
     /// The operator console served at `/console/` beside the Directory API.
     pub console: console::Settings,
+    /// How long a published outbox row (metadata only: its payload is cleared once Kafka has
+    /// it) is kept before it is pruned.
+    pub outbox_retention_secs: u64,
 }
 
 impl Default for Config {
@@ -32,6 +35,7 @@ impl Default for Config {
             max_per_kind: 10,
             outbox_poll_ms: 200,
             console: console::Settings::default(),
+            outbox_retention_secs: 24 * 3600,
         }
     }
 }

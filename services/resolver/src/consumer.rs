@@ -24,6 +24,10 @@ pub struct ResolveBatch {
 impl BatchHandler for ResolveBatch {
     type Event = InteractionEvent;
 
+    async fn healthy(&self) -> bool {
+        runtime::db::ping(&self.pool).await
+    }
+
     async fn handle(&self, batch: &[Delivery<InteractionEvent>]) -> Result<(), HandlerError> {
         let mut tx = self.pool.begin().await?;
         let mut resolved = Vec::with_capacity(batch.len());
@@ -33,7 +37,11 @@ impl BatchHandler for ResolveBatch {
         let keys: Vec<(String, Uuid)> = batch.iter().map(|d| (d.event.tenant_id.clone(), d.event.interaction_id)).collect();
         let mut seen = store::processed_batch(&mut tx, &keys).await?;
         for (delivery, key) in batch.iter().zip(keys) {
-            let event = &delivery.event;
+            // Adapters publish within the limits already; an event of an older adapter is
+            // brought within them here, so what the resolver stores and publishes is bounded.
+            let mut event = delivery.event.clone();
+            contracts::limits::enforce(&mut event.body);
+            let event = &event;
             let outcome = match seen.get(&key) {
                 Some(stored) => replay(stored.clone(), event),
                 None => {

@@ -4,7 +4,7 @@
 //! the outbox, so CRM consumers and the timeline see every change, and nothing when nothing
 //! changed.
 
-use contracts::{Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, NameSource};
+use contracts::{limits, Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, NameSource};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool, Row};
@@ -29,6 +29,22 @@ pub enum DirectoryError {
 }
 
 pub type Result<T, E = DirectoryError> = std::result::Result<T, E>;
+
+/// An operator-given name: trimmed, not blank, within [`limits::NAME_BYTES`], without control
+/// characters (NUL cannot be stored at all).
+pub fn valid_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DirectoryError::Invalid("name must not be blank".into()));
+    }
+    if name.len() > limits::NAME_BYTES {
+        return Err(DirectoryError::Invalid(format!("name must be at most {} bytes", limits::NAME_BYTES)));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DirectoryError::Invalid("name must not contain control characters".into()));
+    }
+    Ok(name)
+}
 
 /// Validates an operator-supplied identity: normalized, not blocked, custom ones defined.
 async fn screen(conn: &mut PgConnection, tenant: &str, defaults: &TenantRules, raw: &Identity) -> Result<Identity> {
@@ -95,6 +111,10 @@ pub async fn create(
     name: Option<&str>,
     identities: &[Identity],
 ) -> Result<Uuid> {
+    if identities.len() > limits::IDENTITIES {
+        return Err(DirectoryError::Invalid(format!("at most {} identifiers per request", limits::IDENTITIES)));
+    }
+    let name = name.map(valid_name).transpose()?;
     let mut tx = pool.begin().await?;
     let mut screened = Vec::new();
     for raw in identities {
@@ -127,10 +147,7 @@ pub async fn create(
 
 /// Sets the name with operator source (never overwritten automatically afterwards).
 pub async fn rename(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &Actor, name: &str) -> Result<()> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(DirectoryError::Invalid("name must not be empty".into()));
-    }
+    let name = valid_name(name)?;
     let mut tx = pool.begin().await?;
     let (current, source) = lock_live(&mut tx, tenant, contact_id).await?;
     if current.as_deref() == Some(name) && source.as_deref() == Some(NameSource::Operator.as_str()) {

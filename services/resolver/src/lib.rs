@@ -67,12 +67,13 @@ pub async fn start_with_api(
         routes = routes.merge(console::router(&client)?);
     }
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
-    let mut running = runtime::http::server::start("resolver", config.http.bind, routes, readiness, shutdown.clone()).await?;
+    let mut running = runtime::http::server::start("resolver", &config.http, routes, readiness, shutdown.clone()).await?;
     let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_INGESTED, "resolver");
     let kafka = settings.kafka.clone();
     let (consumer_publisher, consumer_shutdown) = (publisher.clone(), shutdown.clone());
     running.spawn(async move { kafka_consumer::run(&kafka, options, handler, consumer_publisher, consumer_shutdown).await });
     let poll = Duration::from_millis(config.outbox_poll_ms);
-    running.spawn(outbox::run(pool, publisher, poll, shutdown));
+    let retention = Duration::from_secs(config.outbox_retention_secs);
+    running.spawn(outbox::run(pool, publisher, poll, retention, shutdown));
     Ok((running, api))
 }

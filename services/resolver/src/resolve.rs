@@ -189,7 +189,8 @@ pub async fn match_or_create(
                 }
                 update_name(conn, tenant, contact_id, profile, actor).await?;
                 suggest_duplicates(conn, tenant, contact_id, &candidates, actor).await?;
-                let candidates = candidates.into_iter().map(|c| c.contact_id).collect();
+                // Every candidate is in the duplicates queue; the event names the first ones.
+                let candidates = candidates.into_iter().take(contracts::limits::CANDIDATES).map(|c| c.contact_id).collect();
                 return Ok(Some((
                     contact_id,
                     Resolution { matched_by: Some(matched_by), created_contact: false, candidates, ignored },

@@ -53,6 +53,11 @@ impl TenantRules {
         if placeholder_number || PLACEHOLDERS.contains(&raw.value.trim().to_lowercase().as_str()) {
             return Err(ignore("blocked"));
         }
+        // Longer than any real identifier of its kind: it would never identify anyone, and it
+        // would not fit the identifier index.
+        if raw.value.trim().len() > raw.kind.max_value_bytes() {
+            return Err(ignore("too_long"));
+        }
         if raw.kind == IdentityKind::Custom {
             let parameter = raw.scope.as_deref().unwrap_or("");
             if !self.identifying_custom.contains(parameter) {
@@ -167,6 +172,14 @@ mod tests {
     fn only_identifying_custom_parameters_take_part() {
         assert_eq!(screen(IdentityKind::Custom, "CRM-1", Some("crm_id")), Ok("CRM-1".into()));
         assert_eq!(screen(IdentityKind::Custom, "blue", Some("favourite_colour")), Err("not_identifying".into()));
+    }
+
+    #[test]
+    fn values_longer_than_any_identifier_of_their_kind_are_too_long() {
+        let local = "a".repeat(10_000);
+        assert_eq!(screen(IdentityKind::Email, &format!("{local}@novak.cz"), None), Err("too_long".into()));
+        assert_eq!(screen(IdentityKind::Psid, &"1".repeat(257), None), Err("too_long".into()));
+        assert_eq!(screen(IdentityKind::Psid, &"1".repeat(256), None), Ok("1".repeat(256)));
     }
 
     #[test]

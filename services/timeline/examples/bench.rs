@@ -951,8 +951,8 @@ async fn bench_http(pool: &PgPool, samples: &[TimelineSample], queries: &[(Strin
     let routes = timeline::http::router(timeline::http::ApiState { pool: pool.clone(), verifier });
     let shutdown = runtime::shutdown::CancellationToken::new();
     let readiness = Readiness { database: Some(pool.clone()), kafka: None };
-    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let (addr, server) = runtime::http::serve("timeline-bench", bind, routes, readiness, shutdown.clone()).await?;
+    let http: runtime::settings::HttpSettings = runtime::settings::HttpSettings::default();
+    let (addr, server) = runtime::http::serve("timeline-bench", &http, routes, readiness, shutdown.clone()).await?;
     let client = testkit::http();
     let mut tokens = BTreeMap::new();
     let mut page = Vec::new();

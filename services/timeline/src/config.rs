@@ -16,6 +16,10 @@ pub struct Config {
     /// Channels whose messages are grouped into conversations. Calls are left out by default:
     /// a call is one interaction updated through its states.
     pub grouped_channels: Vec<Channel>,
+    /// Most messages one timeline interaction groups; the next message of a busy conversation
+    /// opens a new interaction, so a group's transcript (rebuilt on every new message) stays
+    /// bounded (each message is at most `contracts::limits::TEXT_BYTES`).
+    pub max_messages_per_interaction: u32,
     /// What an `erased` contact change does to the contact's history.
     pub erasure_mode: ErasureMode,
 }
@@ -25,6 +29,7 @@ impl Default for Config {
         Self {
             http: HttpSettings::default(),
             conversation_idle_gap_secs: 30 * 60,
+            max_messages_per_interaction: 200,
             grouped_channels: vec![
                 Channel::Messenger,
                 Channel::Whatsapp,

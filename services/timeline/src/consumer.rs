@@ -34,6 +34,10 @@ pub struct InteractionsHandler {
 impl BatchHandler for InteractionsHandler {
     type Event = ResolvedInteraction;
 
+    async fn healthy(&self) -> bool {
+        runtime::db::ping(&self.pool).await
+    }
+
     async fn handle(&self, batch: &[Delivery<ResolvedInteraction>]) -> Result<(), HandlerError> {
         let mut tx = self.pool.begin().await?;
         store::lock_tenants(&mut tx, batch.iter().map(|d| (d.event.tenant_id.as_str(), false))).await?;
@@ -60,6 +64,10 @@ pub struct ChangesHandler {
 
 impl BatchHandler for ChangesHandler {
     type Event = ContactChange;
+
+    async fn healthy(&self) -> bool {
+        runtime::db::ping(&self.pool).await
+    }
 
     async fn handle(&self, batch: &[Delivery<ContactChange>]) -> Result<(), HandlerError> {
         let mut tx = self.pool.begin().await?;

@@ -49,7 +49,7 @@ pub async fn start_with_api(
     let routes = http::router(state);
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
     let mut running =
-        runtime::http::server::start("timeline", settings.service.http.bind, routes, readiness, shutdown.clone()).await?;
+        runtime::http::server::start("timeline", &settings.service.http, routes, readiness, shutdown.clone()).await?;
 
     let interactions = Arc::new(consumer::InteractionsHandler {
         pool: pool.clone(),

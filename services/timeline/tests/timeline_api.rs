@@ -60,7 +60,7 @@ async fn start_instance(
 struct Timeline {
     instance: Instance,
     publisher: Publisher,
-    database: DatabaseSettings,
+    database: testkit::TestDatabase,
     kafka: TestKafka,
 }
 

@@ -27,15 +27,15 @@ pub struct Kit<A> {
 
 /// Runs an adapter's routes as its own service (the standalone `channel-<name>` binaries);
 /// ready when Kafka answers.
-pub async fn serve(
+pub async fn serve<const BODY_LIMIT: usize>(
     service: &'static str,
-    http: &runtime::settings::HttpSettings,
+    http: &runtime::settings::HttpSettings<BODY_LIMIT>,
     routes: Router,
     publisher: Publisher,
     shutdown: runtime::shutdown::CancellationToken,
 ) -> anyhow::Result<runtime::Running> {
     let readiness = runtime::http::Readiness { database: None, kafka: Some(publisher) };
-    runtime::http::server::start(service, http.bind, routes, readiness, shutdown).await
+    runtime::http::server::start(service, http, routes, readiness, shutdown).await
 }
 
 /// A router serving `POST path` with `kit`'s adapter.

@@ -25,6 +25,10 @@ pub mod headers {
     pub const EVENT_TYPE: &str = "event-type";
     /// Set on dead letters: why the message was rejected.
     pub const DLQ_ERROR: &str = "dlq-error";
+    /// Set on dead letters: `undecodable`, `permanent` or `retry_budget_exhausted`.
+    pub const DLQ_CLASS: &str = "dlq-class";
+    /// Set on dead letters: how many times the message was tried.
+    pub const DLQ_ATTEMPTS: &str = "dlq-attempts";
     /// Set on dead letters: the topic, partition and offset the message came from.
     pub const DLQ_ORIGIN_TOPIC: &str = "dlq-origin-topic";
     pub const DLQ_ORIGIN_PARTITION: &str = "dlq-origin-partition";

@@ -49,6 +49,8 @@ pub const URL_BYTES: usize = 2048;
 pub const PARAMETERS: usize = 50;
 pub const PARAMETER_KEY_BYTES: usize = 64;
 pub const PARAMETER_VALUE_BYTES: usize = 2048;
+/// Candidate contacts a resolved event names (all of them are in the duplicates queue).
+pub const CANDIDATES: usize = 50;
 /// Call fields (numbers, status).
 pub const CALL_FIELD_BYTES: usize = 64;
 

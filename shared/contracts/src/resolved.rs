@@ -51,3 +51,30 @@ impl ResolvedInteraction {
         crate::topics::contact_key(&self.tenant_id, &self.contact_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{self, CANDIDATES, IDENTITIES, IDENTITY_VALUE_BYTES, PARAMETERS, RESOLUTION_BYTES, SCOPE_BYTES};
+
+    /// The largest decision the resolver can record: every identity and identifying parameter
+    /// ignored with the longest value and reason, the most candidates, the longest match.
+    #[test]
+    fn a_resolution_at_its_bounds_fits_what_the_resolver_may_add() {
+        let value = "\"".repeat(IDENTITY_VALUE_BYTES);
+        let ignored = IgnoredIdentity {
+            kind: IdentityKind::Email,
+            value: value.clone(),
+            reason: format!("invalid: `{value}` is not an e-mail address"),
+        };
+        let resolution = Resolution {
+            matched_by: Some(MatchedBy { kind: IdentityKind::Custom, value, scope: Some("s".repeat(SCOPE_BYTES)) }),
+            created_contact: false,
+            candidates: vec![Uuid::nil(); CANDIDATES],
+            ignored: vec![ignored; IDENTITIES + PARAMETERS],
+        };
+        let size = serde_json::to_vec(&resolution).expect("serializable").len();
+        assert!(size <= RESOLUTION_BYTES, "{size} bytes");
+        const { assert!(limits::INGESTED_EVENT_BYTES + RESOLUTION_BYTES + 1024 <= limits::EVENT_BYTES) };
+    }
+}

@@ -71,7 +71,9 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Whether the database answers (readiness).
+/// Whether the database answers within two seconds (readiness, and the consumer loop's check
+/// before it spends retry budget).
 pub async fn ping(pool: &PgPool) -> bool {
-    sqlx::query("SELECT 1").execute(pool).await.is_ok()
+    let query = sqlx::query("SELECT 1").execute(pool);
+    matches!(tokio::time::timeout(Duration::from_secs(2), query).await, Ok(Ok(_)))
 }

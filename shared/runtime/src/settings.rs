@@ -74,6 +74,11 @@ pub struct KafkaSettings {
     pub batch_linger_ms: u64,
     /// How long a publish may wait for the broker's acknowledgement.
     pub delivery_timeout_ms: u64,
+    /// Attempts a transient failure of one message gets while the database and the broker
+    /// answer, before the message is dead-lettered (see `runtime::kafka::consumer`).
+    pub retry_budget: u32,
+    /// First delay between attempts; doubles up to 30 s.
+    pub retry_backoff_ms: u64,
     /// Extra librdkafka properties (security.protocol, sasl.*, …) applied to every client.
     pub properties: BTreeMap<String, String>,
 }
@@ -86,6 +91,8 @@ impl Default for KafkaSettings {
             batch_size: 256,
             batch_linger_ms: 20,
             delivery_timeout_ms: 30_000,
+            retry_budget: 5,
+            retry_backoff_ms: 200,
             properties: BTreeMap::new(),
         }
     }
@@ -145,22 +152,70 @@ impl Default for AuthSettings {
     }
 }
 
+/// The body limit of a service that names no other: 1 MiB, ample for JSON webhooks and API calls.
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
 /// Where one HTTP server listens and how much it accepts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpSettings {
+///
+/// `BODY_LIMIT` is the service's own default body limit (e-mail: `HttpSettings<{ 25 * 1024 * 1024 }>`).
+/// It is a type parameter rather than a value in the service's `Default` because serde fills a
+/// partially given `http` table (only `APP__SERVICE__HTTP__BIND`, as every image and manifest
+/// sets) from *this* type's `Default`, never from the enclosing struct's: a value set there would
+/// silently fall back to the generic limit as soon as any `http` key is configured.
+#[derive(Debug, Clone)]
+pub struct HttpSettings<const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT_BYTES> {
     pub bind: SocketAddr,
     pub body_limit_bytes: usize,
 }
 
-impl HttpSettings {
+/// The `http` table as written: every key optional, unknown keys rejected. (serde's derive does
+/// not support const generics, hence this stand-in and the impl below.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpSettingsGiven {
+    bind: Option<SocketAddr>,
+    body_limit_bytes: Option<usize>,
+}
+
+impl<'de, const BODY_LIMIT: usize> Deserialize<'de> for HttpSettings<BODY_LIMIT> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let given = HttpSettingsGiven::deserialize(deserializer)?;
+        let default = Self::default();
+        Ok(Self {
+            bind: given.bind.unwrap_or(default.bind),
+            body_limit_bytes: given.body_limit_bytes.unwrap_or(default.body_limit_bytes),
+        })
+    }
+}
+
+impl<const BODY_LIMIT: usize> HttpSettings<BODY_LIMIT> {
     pub fn on(bind: SocketAddr) -> Self {
         Self { bind, ..Self::default() }
     }
 }
 
-impl Default for HttpSettings {
+impl<const BODY_LIMIT: usize> Default for HttpSettings<BODY_LIMIT> {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 0)), body_limit_bytes: 1024 * 1024 }
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 0)), body_limit_bytes: BODY_LIMIT }
+    }
+}
+
+#[cfg(test)]
+mod http_settings_tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_http_table_keeps_the_types_own_body_limit() {
+        let generic: HttpSettings = serde_json::from_value(serde_json::json!({ "bind": "0.0.0.0:8080" })).expect("valid");
+        assert_eq!(generic.body_limit_bytes, DEFAULT_BODY_LIMIT_BYTES);
+        let mail: HttpSettings<{ 25 * 1024 * 1024 }> =
+            serde_json::from_value(serde_json::json!({ "bind": "0.0.0.0:8080" })).expect("valid");
+        assert_eq!(mail.bind, SocketAddr::from(([0, 0, 0, 0], 8080)));
+        assert_eq!(mail.body_limit_bytes, 25 * 1024 * 1024, "a bind alone must not reset the limit");
+        let explicit: HttpSettings<{ 25 * 1024 * 1024 }> =
+            serde_json::from_value(serde_json::json!({ "body_limit_bytes": 1000 })).expect("valid");
+        assert_eq!(explicit.body_limit_bytes, 1000, "an explicit limit wins");
+        let typo = serde_json::from_value::<HttpSettings>(serde_json::json!({ "body_limit": 1000 }));
+        assert!(typo.is_err(), "unknown keys are still rejected");
     }
 }

@@ -5,6 +5,7 @@
 //! groups, so the suite runs in parallel.
 
 mod adapter;
+pub mod proxy;
 
 pub use adapter::{bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS};
 
@@ -30,10 +31,62 @@ fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-/// Settings for a database no other test uses (created on first connect).
-pub fn fresh_database() -> DatabaseSettings {
+/// A database no other test uses (created by the service on first connect), dropped with every
+/// connection to it when the guard goes out of scope, so a test run leaves no databases behind.
+/// Derefs to its [`DatabaseSettings`].
+pub struct TestDatabase {
+    settings: DatabaseSettings,
+    name: String,
+}
+
+impl std::ops::Deref for TestDatabase {
+    type Target = DatabaseSettings;
+
+    fn deref(&self) -> &DatabaseSettings {
+        &self.settings
+    }
+}
+
+impl TestDatabase {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Settings reaching this database through `proxy` (a [`proxy::TcpProxy`] in front of the
+    /// server) instead of directly.
+    pub fn via(&self, proxy: std::net::SocketAddr) -> DatabaseSettings {
+        let url = format!("postgres://postgres@{proxy}/{}", self.name);
+        DatabaseSettings { url: SecretString::from(url), ..self.settings.clone() }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop cannot await, and may run inside a runtime: use a thread with its own.
+        let (server, name) = (server_url(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server.trim_end_matches('/'))).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", runtime::db::quote_ident(&name)))
+                    .execute(&mut admin)
+                    .await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// A database of this test's own (see [`TestDatabase`]).
+pub fn fresh_database() -> TestDatabase {
     let name = format!("test_{}", Uuid::new_v4().simple());
-    DatabaseSettings { url: SecretString::from(format!("{}/{name}", server_url().trim_end_matches('/'))), max_connections: 5 }
+    let url = SecretString::from(format!("{}/{name}", server_url().trim_end_matches('/')));
+    TestDatabase { settings: DatabaseSettings { url, max_connections: 5 }, name }
 }
 
 pub fn auth() -> AuthSettings {
@@ -78,6 +131,17 @@ impl TestKafka {
         let mut kafka = Self::on_brokers(&broker.brokers).await;
         kafka._tansu = Some(broker);
         kafka
+    }
+
+    /// A tansu broker of this test's own reached through a [`proxy::TcpProxy`] the test can
+    /// cut (the broker advertises the proxy's address, so every client connection crosses it).
+    pub async fn tansu_behind_proxy() -> (Self, proxy::TcpProxy) {
+        let port = tansu::Tansu::free_port();
+        let proxy = proxy::TcpProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await;
+        let broker = tansu::Tansu::spawn_advertising(Some((port, proxy.addr)));
+        let mut kafka = Self::on_brokers(&proxy.addr.to_string()).await;
+        kafka._tansu = Some(broker);
+        (kafka, proxy)
     }
 
     fn base_settings(brokers: &str) -> KafkaSettings {

@@ -15,11 +15,36 @@ pub struct Tansu {
 
 impl Tansu {
     pub fn spawn() -> Self {
+        Self::spawn_advertising(None)
+    }
+
+    /// A free loopback port for a broker to listen on.
+    pub fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+    }
+
+    /// A broker that tells clients to connect to `advertised` (a proxy in front of it) instead
+    /// of its own address.
+    pub fn spawn_advertising(advertised: Option<(u16, std::net::SocketAddr)>) -> Self {
         let binary = binary();
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let (port, advertised) = match advertised {
+            Some((port, proxy)) => (port, format!("tcp://{proxy}")),
+            None => {
+                let port = Self::free_port();
+                (port, format!("tcp://127.0.0.1:{port}"))
+            }
+        };
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "memory://tansu/"])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &advertised,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

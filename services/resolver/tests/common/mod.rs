@@ -132,6 +132,7 @@ impl Api {
 /// and an integration of tenant `acme`, and an admin of another tenant (`globex`).
 pub struct Directory {
     pub kafka: TestKafka,
+    pub database: testkit::TestDatabase,
     pub resolver: Resolver,
     pub operator: Api,
     pub admin: Api,
@@ -144,7 +145,8 @@ impl Directory {
     pub async fn start() -> Self {
         use runtime::http::auth::Role;
         let kafka = TestKafka::start().await;
-        let resolver = start(&kafka, &testkit::fresh_database(), 20).await;
+        let database = testkit::fresh_database();
+        let resolver = start(&kafka, &database, 20).await;
         Self {
             operator: Api::new(&resolver, "acme", Role::Operator),
             admin: Api::new(&resolver, "acme", Role::Admin),
@@ -152,6 +154,7 @@ impl Directory {
             other_tenant: Api::new(&resolver, "globex", Role::Admin),
             publisher: Publisher::new(&kafka.settings).expect("publisher"),
             kafka,
+            database,
             resolver,
         }
     }

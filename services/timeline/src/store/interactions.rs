@@ -19,6 +19,8 @@ pub struct Grouping {
     pub idle_gap: chrono::Duration,
     /// Channels whose messages are grouped.
     pub channels: Vec<Channel>,
+    /// Most messages in one group.
+    pub max_messages: i32,
 }
 
 impl Grouping {
@@ -27,6 +29,7 @@ impl Grouping {
         Self {
             idle_gap: chrono::Duration::try_seconds(secs).unwrap_or(chrono::Duration::MAX),
             channels: config.grouped_channels.clone(),
+            max_messages: i32::try_from(config.max_messages_per_interaction).unwrap_or(i32::MAX).max(1),
         }
     }
 
@@ -170,7 +173,7 @@ async fn join_conversation(
         "SELECT interaction_id FROM interactions
          WHERE tenant_id = $1 AND contact_id = $2 AND coalesce(merged_from, contact_id) = $3
            AND channel = $4 AND conversation_ref = $5 AND redacted_at IS NULL
-           AND occurred_at <= $6 AND last_message_at >= $7
+           AND occurred_at <= $6 AND last_message_at >= $7 AND message_count < $8
          ORDER BY occurred_at, interaction_id
          FOR UPDATE",
     )
@@ -181,6 +184,7 @@ async fn join_conversation(
     .bind(conversation)
     .bind(at.checked_add_signed(gap).unwrap_or(DateTime::<Utc>::MAX_UTC))
     .bind(at.checked_sub_signed(gap).unwrap_or(DateTime::<Utc>::MIN_UTC))
+    .bind(grouping.max_messages)
     .fetch_all(&mut *conn)
     .await?;
     let Some((&group, absorbed)) = candidates.split_first() else {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use anyhow::Context;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::metrics as names;
 use crate::kafka::Publisher;
+use crate::settings::HttpSettings;
 
 /// What `/readyz` checks.
 #[derive(Clone)]
@@ -28,10 +29,11 @@ pub struct Readiness {
     pub kafka: Option<Publisher>,
 }
 
-/// Binds `bind`, serves `routes` plus the operational endpoints until `shutdown` is cancelled.
-pub async fn serve(
+/// Binds `http.bind`, serves `routes` plus the operational endpoints until `shutdown` is
+/// cancelled. Request bodies read by extractors are limited to `http.body_limit_bytes`.
+pub async fn serve<const BODY_LIMIT: usize>(
     service: &'static str,
-    bind: SocketAddr,
+    http: &HttpSettings<BODY_LIMIT>,
     routes: Router,
     readiness: Readiness,
     shutdown: CancellationToken,
@@ -41,7 +43,9 @@ pub async fn serve(
         .route("/healthz", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(ready).with_state(readiness))
         .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
         .layer(middleware::from_fn(move |req, next| observe(service, req, next)));
+    let bind = http.bind;
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("{service}: binding {bind}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(service, %addr, "http listening");
@@ -55,14 +59,14 @@ pub async fn serve(
 }
 
 /// [`serve`] wrapped as a started service: its address and the server task.
-pub async fn start(
+pub async fn start<const BODY_LIMIT: usize>(
     service: &'static str,
-    bind: SocketAddr,
+    http: &HttpSettings<BODY_LIMIT>,
     routes: Router,
     readiness: Readiness,
     shutdown: CancellationToken,
 ) -> anyhow::Result<crate::Running> {
-    let (addr, server) = serve(service, bind, routes, readiness, shutdown).await?;
+    let (addr, server) = serve(service, http, routes, readiness, shutdown).await?;
     let mut running = crate::Running::new(service).with_http(addr);
     running.spawn(async move { server.await? });
     Ok(running)

@@ -4,9 +4,18 @@
 //! 1. collect a batch (up to `batch_size` messages, waiting at most `linger` after the first);
 //! 2. decode each message; one that cannot be decoded goes to `<topic>.dlq` with error headers;
 //! 3. hand the decoded batch to the [`BatchHandler`], which applies it in one database
-//!    transaction; transient failures are retried with backoff, a poison failure makes the loop
-//!    retry message by message and dead-letter only the message that fails on its own;
+//!    transaction. Every failure has a class ([`HandlerError`]): a *transient* one is retried
+//!    with backoff, a *permanent* one makes the loop retry message by message and dead-letter
+//!    only the message that fails on its own;
 //! 4. only then commit the offsets of the batch (synchronously).
+//!
+//! **Retry budget.** A transient failure is retried `retry_budget` times. If it persists while
+//! the infrastructure answers ([`BatchHandler::healthy`] and the broker), it is the message's
+//! fault after all (e.g. a deadlock only that message provokes): the loop isolates it and
+//! dead-letters it with the reason. While the database or the broker does *not* answer, nothing
+//! counts against the budget and nothing is dead-lettered: the loop waits, commits nothing, and
+//! resumes when they are back. So no input can hold a partition longer than the budget, and an
+//! outage loses nothing.
 //!
 //! A crash anywhere before step 4 redelivers the batch; handlers are idempotent, so nothing is
 //! lost and nothing is duplicated. The loop holds no business logic: [`process_batch`] is the
@@ -33,33 +42,55 @@ use crate::settings::KafkaSettings;
 /// What a batch handler reports when it cannot apply a batch.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    /// The infrastructure failed (database or broker unreachable): retry the same batch later.
+    /// The infrastructure failed or a race was lost (connection lost, serialization failure,
+    /// deadlock, a concurrent insert of the same key, broker unavailable): retry, within the
+    /// retry budget.
     #[error("transient: {0:#}")]
     Transient(anyhow::Error),
-    /// The content cannot be applied (constraint violation, invalid data): retrying won't help.
-    #[error("poison: {0:#}")]
-    Poison(anyhow::Error),
+    /// The content can never be applied (a data exception or program limit of PostgreSQL, a
+    /// message too large for the broker, a contract violation): isolate and dead-letter it.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
 }
 
 impl From<sqlx::Error> for HandlerError {
     fn from(error: sqlx::Error) -> Self {
-        let poison = match &error {
-            // Integrity (23…) and data (22…) errors come from the message, not the infrastructure.
-            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("23")),
-            sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } | sqlx::Error::TypeNotFound { .. } => true,
-            _ => false,
-        };
-        if poison {
-            HandlerError::Poison(error.into())
+        if is_permanent_sql(&error) {
+            HandlerError::Permanent(error.into())
         } else {
             HandlerError::Transient(error.into())
         }
     }
 }
 
+/// Whether the database refused the statement for what it contains, so that it would fail the
+/// same way again (SQLSTATE classes: <https://www.postgresql.org/docs/current/errcodes-appendix.html>).
+pub fn is_permanent_sql(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            match &code[..2.min(code.len())] {
+                // Data exceptions: invalid text, NUL in jsonb, value out of range, …
+                "22" => true,
+                // Integrity: a unique violation is a race with a concurrent writer (retrying
+                // re-reads what the other one stored); every other constraint is the data's fault.
+                "23" => code != "23505",
+                // Program limits: an index row or a tsvector too large.
+                "54" => true,
+                _ => false,
+            }
+        }),
+        sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } | sqlx::Error::TypeNotFound { .. } => true,
+        _ => false,
+    }
+}
+
 impl From<super::producer::PublishError> for HandlerError {
     fn from(error: super::producer::PublishError) -> Self {
-        HandlerError::Transient(error.into())
+        if error.is_permanent() {
+            HandlerError::Permanent(error.into())
+        } else {
+            HandlerError::Transient(error.into())
+        }
     }
 }
 
@@ -75,6 +106,12 @@ pub trait BatchHandler: Send + Sync + 'static {
     type Event: DeserializeOwned + Send + Sync + 'static;
 
     fn handle(&self, batch: &[Delivery<Self::Event>]) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Whether what the handler depends on (its database) answers. While it does not, transient
+    /// failures are waited out without spending the retry budget.
+    fn healthy(&self) -> impl Future<Output = bool> + Send {
+        std::future::ready(true)
+    }
 }
 
 /// What [`process_batch`] did with a batch.
@@ -90,9 +127,15 @@ pub struct ConsumerOptions {
     pub group_id: String,
     pub batch_size: usize,
     pub linger: Duration,
-    /// First retry delay for transient failures; doubles up to 30 s.
+    /// First retry delay for transient failures; doubles up to [`MAX_BACKOFF`].
     pub retry_backoff: Duration,
+    /// Attempts a transient failure gets while the infrastructure is healthy before the
+    /// message that keeps failing is dead-lettered.
+    pub retry_budget: u32,
 }
+
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl ConsumerOptions {
     pub fn new(settings: &KafkaSettings, topic: &'static str, consumer_name: &str) -> Self {
@@ -101,7 +144,8 @@ impl ConsumerOptions {
             group_id: format!("{}.{consumer_name}", settings.group_prefix),
             batch_size: settings.batch_size.max(1),
             linger: Duration::from_millis(settings.batch_linger_ms),
-            retry_backoff: Duration::from_millis(200),
+            retry_backoff: Duration::from_millis(settings.retry_backoff_ms.max(1)),
+            retry_budget: settings.retry_budget.max(1),
         }
     }
 }
@@ -207,8 +251,8 @@ async fn next_batch(
 }
 
 /// Applies one batch: decode, dead-letter what cannot be decoded, hand the rest to the handler
-/// (retrying transient failures, isolating poison messages). Returns once every message is either
-/// applied or dead-lettered, so the caller may commit the batch's offsets.
+/// (retrying transient failures within the budget, isolating permanent ones). Returns once every
+/// message is either applied or dead-lettered, so the caller may commit the batch's offsets.
 pub async fn process_batch<H: BatchHandler>(
     handler: &H,
     publisher: &Publisher,
@@ -231,7 +275,8 @@ pub async fn process_batch<H: BatchHandler>(
                 deliveries.push(Delivery { event, message, span });
             }
             Err(reason) => {
-                dead_letter(publisher, options, &message, &reason, shutdown).await?;
+                let failure = Failure { class: FailureClass::Undecodable, attempts: 1, reason };
+                dead_letter(publisher, options, &message, &failure, shutdown).await?;
                 outcome.dead_lettered += 1;
             }
         }
@@ -239,16 +284,16 @@ pub async fn process_batch<H: BatchHandler>(
     if deliveries.is_empty() {
         return Ok(outcome);
     }
-    match apply_with_retry(handler, options, &deliveries, shutdown).await? {
+    match apply_with_retry(handler, publisher, options, &deliveries, shutdown).await? {
         Ok(()) => outcome.applied += deliveries.len(),
-        Err(poison) => {
-            tracing::warn!(error = %poison, size = deliveries.len(), "batch rejected, retrying message by message");
+        Err(failure) => {
+            tracing::warn!(reason = %failure.reason, size = deliveries.len(), "batch failed, retrying message by message");
             for delivery in deliveries {
                 let single = std::slice::from_ref(&delivery);
-                match apply_with_retry(handler, options, single, shutdown).await? {
+                match apply_with_retry(handler, publisher, options, single, shutdown).await? {
                     Ok(()) => outcome.applied += 1,
-                    Err(poison) => {
-                        dead_letter(publisher, options, &delivery.message, &poison.to_string(), shutdown).await?;
+                    Err(failure) => {
+                        dead_letter(publisher, options, &delivery.message, &failure, shutdown).await?;
                         outcome.dead_lettered += 1;
                     }
                 }
@@ -259,33 +304,77 @@ pub async fn process_batch<H: BatchHandler>(
     Ok(outcome)
 }
 
-/// Retries transient failures until they pass or shutdown is requested; returns poison errors.
+/// Why a message went to the dead-letter topic (the `dlq-class` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Not JSON, or not the v1 schema.
+    Undecodable,
+    /// The handler refused it for good.
+    Permanent,
+    /// A transient failure outlasted the retry budget while the infrastructure was healthy.
+    RetryBudgetExhausted,
+}
+
+impl FailureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Undecodable => "undecodable",
+            FailureClass::Permanent => "permanent",
+            FailureClass::RetryBudgetExhausted => "retry_budget_exhausted",
+        }
+    }
+}
+
+/// A batch (or message) that could not be applied.
+#[derive(Debug)]
+struct Failure {
+    class: FailureClass,
+    attempts: u32,
+    reason: String,
+}
+
+/// Applies `batch`, retrying transient failures with backoff. Attempts count against the budget
+/// only while the handler and the broker are healthy; an outage is waited out. Returns the
+/// failure once it is permanent or the budget is spent.
 async fn apply_with_retry<H: BatchHandler>(
     handler: &H,
+    publisher: &Publisher,
     options: &ConsumerOptions,
     batch: &[Delivery<H::Event>],
     shutdown: &CancellationToken,
-) -> Result<Result<(), anyhow::Error>, Stopped> {
+) -> Result<Result<(), Failure>, Stopped> {
     let mut backoff = options.retry_backoff;
+    let mut attempts = 0;
     loop {
         let span = tracing::info_span!("handle_batch", topic = options.topic, size = batch.len());
-        match handler.handle(batch).instrument(span).await {
+        let error = match handler.handle(batch).instrument(span).await {
             Ok(()) => return Ok(Ok(())),
-            Err(HandlerError::Poison(error)) => return Ok(Err(error)),
-            Err(HandlerError::Transient(error)) => {
-                metrics::counter!(names::EVENTS_RETRIED, "topic" => options.topic).increment(1);
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    retry_in_ms = backoff.as_millis() as u64,
-                    "transient failure, retrying batch"
-                );
-                tokio::select! {
-                    () = shutdown.cancelled() => return Err(Stopped),
-                    () = tokio::time::sleep(backoff) => {},
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+            Err(HandlerError::Permanent(error)) => {
+                return Ok(Err(Failure { class: FailureClass::Permanent, attempts: attempts + 1, reason: format!("{error:#}") }))
+            }
+            Err(HandlerError::Transient(error)) => error,
+        };
+        metrics::counter!(names::EVENTS_RETRIED, "topic" => options.topic).increment(1);
+        let healthy = handler.healthy().await && publisher.ping().await;
+        if healthy {
+            attempts += 1;
+            if attempts >= options.retry_budget {
+                return Ok(Err(Failure { class: FailureClass::RetryBudgetExhausted, attempts, reason: format!("{error:#}") }));
             }
         }
+        tracing::warn!(
+            error = format!("{error:#}"),
+            healthy,
+            attempts,
+            budget = options.retry_budget,
+            retry_in_ms = backoff.as_millis() as u64,
+            "transient failure, retrying"
+        );
+        tokio::select! {
+            () = shutdown.cancelled() => return Err(Stopped),
+            () = tokio::time::sleep(backoff) => {},
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
@@ -304,23 +393,36 @@ async fn dead_letter(
     publisher: &Publisher,
     options: &ConsumerOptions,
     message: &OwnedMessage,
-    reason: &str,
+    failure: &Failure,
     shutdown: &CancellationToken,
 ) -> Result<(), Stopped> {
     let topic = contracts::topics::dead_letter(options.topic);
     let partition = message.partition().to_string();
     let offset = message.offset().to_string();
-    tracing::error!(dlq = %topic, partition = message.partition(), offset = message.offset(), reason, "dead-lettering message");
+    let attempts = failure.attempts.to_string();
+    // A header carries the reason, not the message: keep it short.
+    let reason = contracts::limits::prefix(&failure.reason, 4096);
+    tracing::error!(
+        dlq = %topic,
+        partition = message.partition(),
+        offset = message.offset(),
+        class = failure.class.as_str(),
+        reason,
+        "dead-lettering message"
+    );
     let mut backoff = options.retry_backoff;
     loop {
         let headers = headers::copy(message.headers())
             .insert(Header { key: contracts::headers::DLQ_ERROR, value: Some(reason) })
+            .insert(Header { key: contracts::headers::DLQ_CLASS, value: Some(failure.class.as_str()) })
+            .insert(Header { key: contracts::headers::DLQ_ATTEMPTS, value: Some(&attempts) })
             .insert(Header { key: contracts::headers::DLQ_ORIGIN_TOPIC, value: Some(message.topic()) })
             .insert(Header { key: contracts::headers::DLQ_ORIGIN_PARTITION, value: Some(&partition) })
             .insert(Header { key: contracts::headers::DLQ_ORIGIN_OFFSET, value: Some(&offset) });
         match publisher.send(&topic, message.key(), message.payload(), headers).await {
             Ok(_) => {
-                metrics::counter!(names::EVENTS_DEAD_LETTERED, "topic" => options.topic).increment(1);
+                metrics::counter!(names::EVENTS_DEAD_LETTERED, "topic" => options.topic, "class" => failure.class.as_str())
+                    .increment(1);
                 return Ok(());
             }
             Err(error) => {
@@ -329,7 +431,7 @@ async fn dead_letter(
                     () = shutdown.cancelled() => return Err(Stopped),
                     () = tokio::time::sleep(backoff) => {},
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

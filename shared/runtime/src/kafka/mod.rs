@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod consumer;
+pub mod dead_letters;
 pub mod embedded;
 pub mod headers;
 pub mod producer;

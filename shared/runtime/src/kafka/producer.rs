@@ -1,11 +1,13 @@
 //! The publisher: an idempotent producer with `acks=all`; every publish waits for the broker's
 //! acknowledgement, so callers only confirm upstream (HTTP 200, offset commit) once Kafka has it.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::ClientConfig;
 use serde::Serialize;
 
 use super::{client_config, headers};
@@ -19,6 +21,30 @@ pub enum PublishError {
     Kafka { topic: String, source: rdkafka::error::KafkaError },
 }
 
+impl PublishError {
+    /// Whether the same message would be refused again however often it is sent: it cannot be
+    /// encoded, or it is too large or invalid for the broker. Everything else (timeouts, a
+    /// broker down, a leader election) may pass on a retry.
+    pub fn is_permanent(&self) -> bool {
+        use rdkafka::error::{KafkaError, RDKafkaErrorCode as Code};
+        match self {
+            PublishError::Encode { .. } => true,
+            PublishError::Kafka { source, .. } => matches!(
+                source,
+                KafkaError::MessageProduction(
+                    Code::MessageSizeTooLarge
+                        | Code::InvalidMessageSize
+                        | Code::MessageBatchTooLarge
+                        | Code::InvalidMessage
+                        | Code::InvalidRecord
+                        | Code::BadMessage
+                        | Code::PolicyViolation
+                )
+            ),
+        }
+    }
+}
+
 /// Where a message was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
@@ -29,21 +55,78 @@ pub struct Written {
 /// Cheap to clone; all clones share one librdkafka producer.
 #[derive(Clone)]
 pub struct Publisher {
-    producer: Arc<FutureProducer>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Replaced when librdkafka reports a fatal error (see [`Publisher::renew_if_fatal`]).
+    producer: RwLock<Arc<FutureProducer>>,
+    config: ClientConfig,
     timeout: Duration,
 }
 
 impl Publisher {
     pub fn new(settings: &KafkaSettings) -> anyhow::Result<Self> {
         crate::http::metrics::handle();
-        let producer: FutureProducer = client_config(settings)
+        let mut config = client_config(settings);
+        config
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "2")
             .set("compression.type", "lz4")
             .set("message.timeout.ms", settings.delivery_timeout_ms.to_string())
-            .create()?;
-        Ok(Self { producer: Arc::new(producer), timeout: Duration::from_millis(settings.delivery_timeout_ms) })
+            // Every event is bounded by contracts::limits; topics accept 1,048,588 bytes (Kafka's
+            // default max.message.bytes), above this with room for the record overhead.
+            .set("message.max.bytes", contracts::limits::EVENT_BYTES.to_string());
+        let producer: FutureProducer = config.create()?;
+        let inner = Inner {
+            producer: RwLock::new(Arc::new(producer)),
+            config,
+            timeout: Duration::from_millis(settings.delivery_timeout_ms),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    fn producer(&self) -> Arc<FutureProducer> {
+        Arc::clone(&self.inner.producer.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// An idempotent producer can hit a *fatal* error (the broker fenced its epoch, a sequence
+    /// gap after a long outage): librdkafka then refuses every later message, and the documented
+    /// remedy is a new producer. Messages of the old one fail, so callers answer 503 or retry,
+    /// and nothing is acknowledged that Kafka does not have.
+    fn renew_if_fatal(&self, used: &Arc<FutureProducer>, error: &KafkaError) {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        // A producer whose id or epoch the broker no longer accepts stays stuck in that state
+        // (seen with tansu after a delivery timeout): renew it like a fatal error.
+        let stuck = matches!(
+            error.rdkafka_error_code(),
+            Some(
+                Code::ProducerFenced
+                    | Code::InvalidProducerEpoch
+                    | Code::UnknownProducerId
+                    | Code::InvalidProducerIdMapping
+                    | Code::OutOfOrderSequenceNumber
+            )
+        );
+        let Some((code, reason)) = used
+            .client()
+            .fatal_error()
+            .or_else(|| stuck.then(|| (error.rdkafka_error_code().unwrap_or(Code::Fatal), error.to_string())))
+        else {
+            return;
+        };
+        let mut current = self.inner.producer.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !Arc::ptr_eq(&current, used) {
+            return; // another caller renewed it already
+        }
+        match self.inner.config.create::<FutureProducer>() {
+            Ok(fresh) => {
+                tracing::error!(?code, reason, "Kafka producer hit a fatal error; replaced it with a new one");
+                *current = Arc::new(fresh);
+            }
+            Err(error) => tracing::error!(?code, reason, %error, "Kafka producer hit a fatal error and cannot be recreated"),
+        }
     }
 
     /// Serializes `event` as JSON and writes it with the current trace context in its headers.
@@ -83,13 +166,15 @@ impl Publisher {
         if let Some(payload) = payload {
             record = record.payload(payload);
         }
-        match self.producer.send(record, self.timeout).await {
+        let producer = self.producer();
+        match producer.send(record, self.inner.timeout).await {
             Ok(delivery) => {
                 metrics::counter!(crate::http::metrics::KAFKA_PUBLISHED, "topic" => topic.to_owned()).increment(1);
                 Ok(Written { partition: delivery.partition, offset: delivery.offset })
             }
             Err((source, _message)) => {
                 metrics::counter!(crate::http::metrics::KAFKA_PUBLISH_FAILED, "topic" => topic.to_owned()).increment(1);
+                self.renew_if_fatal(&producer, &source);
                 Err(PublishError::Kafka { topic: topic.into(), source })
             }
         }
@@ -97,7 +182,7 @@ impl Publisher {
 
     /// Whether the cluster answers a metadata request (readiness).
     pub async fn ping(&self) -> bool {
-        let producer = Arc::clone(&self.producer);
+        let producer = self.producer();
         tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, Duration::from_secs(2)).is_ok())
             .await
             .unwrap_or(false)
@@ -105,7 +190,7 @@ impl Publisher {
 
     /// Waits until every queued message was delivered (shutdown).
     pub fn flush(&self) {
-        if let Err(error) = self.producer.flush(self.timeout) {
+        if let Err(error) = self.producer().flush(self.inner.timeout) {
             tracing::warn!(%error, "producer flush did not complete");
         }
     }
