@@ -24,13 +24,18 @@ function direction(value) {
   return h('span', { class: `direction ${value}`, title: t(`direction.${value}`) }, value === 'outbound' ? '↗' : '↙', h('span', { class: 'sr-only' }, t(`direction.${value}`)));
 }
 
+/** A call in one line: "Call · completed · 2:00". */
+function callLine({ status, duration }) {
+  return [t('history.call'), status ? tOr(`call.${status}`, status) : null, duration !== undefined && duration !== null ? formatDuration(duration) : null]
+    .filter(Boolean)
+    .join(' · ');
+}
+
 /** What an interaction is about, in one line. */
 function headline(item) {
   if (item.channel === 'voip') {
     const details = item.details ?? {};
-    return [t('history.call'), tOr(`call.${details.call_status}`, details.call_status), details.duration_s !== undefined ? formatDuration(details.duration_s) : null]
-      .filter(Boolean)
-      .join(' · ');
+    return callLine({ status: details.call_status, duration: details.duration_s });
   }
   return shorten(item.subject || item.text || t('history.no_text'));
 }
@@ -148,6 +153,7 @@ export function interactionDetail(detail, { sessionLink = true } = {}) {
               h('div', { class: 'message-head' }, direction(message.direction), time(message.occurred_at), message.delivery_status ? h('span', { class: 'muted' }, tOr(`delivery.${message.delivery_status}`, message.delivery_status)) : null, message.edited_at ? h('span', { class: 'muted' }, t('history.edited')) : null),
               message.subject ? h('p', { class: 'subject' }, message.subject) : null,
               message.text ? h('p', { class: 'text' }, message.text) : null,
+              message.call?.status ? h('p', { class: 'text' }, callLine({ status: message.call.status, duration: message.call.duration_s })) : null,
               attachmentList(message.attachments),
             ),
           ),
