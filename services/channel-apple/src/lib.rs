@@ -2,8 +2,11 @@
 //! `POST /webhooks/apple` is the MSP `/message` endpoint Apple's service calls for every message
 //! a customer sends. It verifies the HS256 bearer JWT (`verify`), inflates gzip bodies within a
 //! limit, maps the business (`destination-id`) to a tenant, normalizes texts, attachments,
-//! interactive answers and closes (`mapping`) and publishes them to `interactions.ingested`
-//! before answering 200. Typing indicators are acknowledged and not stored.
+//! interactive answers and closes (`mapping`; a close is a conversation event, not a message)
+//! and publishes them to `interactions.ingested` before answering 200. Typing indicators are
+//! acknowledged and not stored. A body that is not valid UTF-8 once inflated is decoded with
+//! replacement characters and its interaction flagged (`sanitized`: `body`, `lossy_utf8`), like
+//! the kit does for the text bodies of other channels.
 //! <https://register.apple.com/resources/messages/msp-rest-api/>
 
 pub mod config;
@@ -72,13 +75,19 @@ impl ChannelAdapter for Apple {
                 return Ok(Parsed::Reply(runtime::http::problem::problem(StatusCode::PAYLOAD_TOO_LARGE, &detail)));
             }
         };
-        let message: payload::Message = serde_json::from_slice(&body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let (json, lossy) = channel::lossy::utf8(&body);
+        let message: payload::Message = serde_json::from_str(&json).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let envelope = payload::Envelope::new(&request.headers, &message)?;
         if self.businesses.tenant_of(&envelope.destination_id).is_none() {
             return Err(WebhookError::UnknownAccount(envelope.destination_id));
         }
         match mapping::interaction(&envelope, message, Utc::now()) {
-            mapping::Mapped::Interaction(interaction) => Ok(Parsed::Interactions(vec![*interaction])),
+            mapping::Mapped::Interaction(mut interaction) => {
+                if lossy {
+                    channel::lossy::flag(&mut interaction.body);
+                }
+                Ok(Parsed::Interactions(vec![*interaction]))
+            }
             mapping::Mapped::Skipped(why) => {
                 tracing::debug!(message_id = %envelope.id, why, "nothing to publish");
                 Ok(Parsed::Interactions(Vec::new()))

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use channel::AccountInteraction;
 use chrono::{DateTime, Utc};
-use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody};
+use contracts::{Attachment, Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody};
 
 use crate::payload::{Bubble, Envelope, InteractiveData, InteractiveDataRef, Message};
 
@@ -50,6 +50,7 @@ pub fn interaction(envelope: &Envelope, message: Message, received_at: DateTime<
             let text = interactive(message.interactive_data, message.interactive_data_ref, &mut parameters);
             Some(Content { text, subject: None, attachments: message.attachments.into_iter().map(attachment).collect() })
         }
+        // The customer closed (deleted) the conversation: a state change, not a message.
         "close" => {
             parameters.insert("conversation_status".to_owned(), "closed".to_owned());
             None
@@ -69,6 +70,7 @@ pub fn interaction(envelope: &Envelope, message: Message, received_at: DateTime<
             parameters.insert(key.to_owned(), value);
         }
     }
+    let event = (message.kind == "close").then_some(ConversationEvent::Closed);
     let business = &envelope.destination_id;
     let customer = &envelope.source_id;
     let body = InteractionBody {
@@ -82,6 +84,8 @@ pub fn interaction(envelope: &Envelope, message: Message, received_at: DateTime<
         content,
         call: None,
         parameters,
+        reaction: None,
+        event,
         sanitized: Vec::new(),
     };
     Mapped::Interaction(Box::new(AccountInteraction { account: business.clone(), body }))
@@ -319,6 +323,7 @@ mod tests {
     fn a_close_marks_the_conversation_closed_and_typing_is_not_stored() {
         let close = body(r#"{"type":"close","locale":"cs_CZ"}"#);
         assert_eq!(close.parameters.get("conversation_status").map(String::as_str), Some("closed"));
+        assert_eq!(close.event, Some(ConversationEvent::Closed), "a conversation event, not a message");
         assert_eq!(close.content, None);
         for kind in ["typing_start", "typing_end", "richLink"] {
             assert!(matches!(map(&format!(r#"{{"type":"{kind}"}}"#)), Mapped::Skipped(_)), "{kind}");

@@ -156,7 +156,32 @@ async fn gzip_bodies_attachments_interactive_answers_and_closes_are_normalized()
 
     let close = by_ref("7c1f9e3b-5a2d-4c8e-9b6f-2d4a8c0e6f13");
     assert_eq!(close["parameters"]["conversation_status"], "closed");
+    assert_eq!(close["event"], "closed", "a close is a conversation event");
+    assert!(close["content"].is_null(), "not an empty message");
     assert_eq!(close["identities"][0]["value"], CUSTOMER);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_once_inflated_is_stored_lossily_and_flagged() {
+    let adapter = spawn(1 << 20).await;
+    let body = fixture("apple/text_message.json");
+    let headers = routing(&body);
+    // "Dobrý" with the ý as one windows-1250 byte, as a broken client might send it.
+    let mut bytes = Vec::new();
+    for (i, part) in body.splitn(2, "Dobrý").enumerate() {
+        if i > 0 {
+            bytes.extend_from_slice(b"Dobr\xfd");
+        }
+        bytes.extend_from_slice(part.as_bytes());
+    }
+    assert!(std::str::from_utf8(&bytes).is_err(), "the test body is not UTF-8");
+    let mut gz_headers = headers.clone();
+    gz_headers.push(("content-encoding", "gzip".to_owned()));
+    let Reply { status, body: answer, .. } = post(&adapter, gzip(&bytes), Some(&apple_token()), &gz_headers).await;
+    assert_eq!((status, &answer["published"]), (200, &json!(1)), "{answer}");
+    let event = testkit::json(&adapter.take_ingested(1).await[0]);
+    assert!(event["content"]["text"].as_str().expect("text").starts_with("Dobr\u{fffd} den, v pátek"), "{event}");
+    assert_eq!(event["sanitized"], json!([{"field": "body", "action": "lossy_utf8"}]));
 }
 
 #[tokio::test]

@@ -24,8 +24,9 @@ pub struct Config {
     /// Alternative for relays that can sign: the secret of `X-Webhook-Signature: sha256=<hex>`,
     /// the HMAC-SHA256 of the raw message. At least one of the two must be set.
     pub signing_secret: Option<SecretString>,
-    /// Tenant mailbox address → tenant id (`"podpora@acme.cz" = "acme"`); matched
-    /// case-insensitively.
+    /// Tenant mailbox → tenant id, matched case-insensitively: an exact address
+    /// (`"podpora@acme.cz" = "acme"`, which also takes `podpora+<tag>@acme.cz`) or a domain's
+    /// catch-all (`"*@acme.cz" = "acme"`); an exact address wins over the catch-all.
     pub mailboxes: AccountMap,
 }
 

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod mapping;
 pub mod payload;
+pub mod routing;
 pub mod verify;
 
 use channel::{BodyKind, ChannelAdapter, Kit, Parsed, RawRequest, WebhookError};
@@ -25,7 +26,7 @@ pub const WEBHOOK_PATH: &str = "/webhooks/email";
 
 pub struct Email {
     credentials: verify::Credentials,
-    mailboxes: mapping::Mailboxes,
+    mailboxes: routing::Mailboxes,
 }
 
 impl ChannelAdapter for Email {
@@ -42,7 +43,7 @@ impl ChannelAdapter for Email {
 }
 
 /// Normalizes one raw message (the adapter's whole parsing path, without HTTP).
-pub fn parse(raw: &[u8], mailboxes: &mapping::Mailboxes) -> Result<channel::AccountInteraction, WebhookError> {
+pub fn parse(raw: &[u8], mailboxes: &routing::Mailboxes) -> Result<channel::AccountInteraction, WebhookError> {
     let mail = payload::InboundMail::try_from(raw)?;
     Ok(mapping::interaction(mail, mailboxes))
 }
@@ -55,7 +56,7 @@ pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Rou
         credentials.relay_token.is_some() || credentials.signing_secret.is_some(),
         "email: relay_token or signing_secret is required"
     );
-    let mailboxes = mapping::Mailboxes::new(&config.mailboxes);
+    let mailboxes = routing::Mailboxes::new(&config.mailboxes)?;
     let kit = Kit {
         accounts: mailboxes.accounts().clone(),
         adapter: Email { credentials, mailboxes },
@@ -89,7 +90,8 @@ mod tests {
 
     #[test]
     fn configured_mailboxes_are_matched_case_insensitively() {
-        let mailboxes = mapping::Mailboxes::new(&channel::AccountMap([("Podpora@ACME.cz".into(), "acme".into())].into()));
+        let mailboxes =
+            routing::Mailboxes::new(&channel::AccountMap([("Podpora@ACME.cz".into(), "acme".into())].into())).expect("valid");
         let got = parse(b"From: a@b.cz\nTo: PODPORA@acme.CZ\n\nx", &mailboxes).expect("a message");
         assert_eq!(mailboxes.accounts().tenant_of(&got.account), Some("acme"));
     }
@@ -126,7 +128,7 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..4096)) {
-            let _ = parse(&raw, &mapping::Mailboxes::default());
+            let _ = parse(&raw, &routing::Mailboxes::default());
         }
 
         #[test]
@@ -140,7 +142,7 @@ mod tests {
             }
             raw.push('\n');
             raw.push_str(&body);
-            let _ = parse(raw.as_bytes(), &mapping::Mailboxes::default());
+            let _ = parse(raw.as_bytes(), &routing::Mailboxes::default());
         }
     }
 }

@@ -1,83 +1,71 @@
 //! One inbound message → one normalized interaction.
 //!
-//! - **Tenant**: the first recipient that is a configured tenant mailbox, looking at the
-//!   envelope (`Delivered-To`, `X-Original-To`: the mailbox the relay really delivered to, which
-//!   catches Bcc and aliases) before `To` and `Cc`. A message *from* a tenant mailbox (a copy of
-//!   an operator's answer sent from a mail client) belongs to that mailbox's tenant and is
-//!   outbound; the customer is then the first `To` (else `Cc`) address the tenant does not own.
+//! - **Tenant**: the first recipient that is a tenant mailbox ([`crate::routing`]: exact address,
+//!   `+tag`, domain catch-all), looking at the envelope (`Delivered-To`, `X-Original-To`: the
+//!   mailbox the relay really delivered to, which catches Bcc and aliases) before `To` and `Cc`
+//!   (and, for a bounce, the sender of the returned original: our own mailbox). A message *from*
+//!   a tenant mailbox (a copy of an operator's answer sent from a mail client) belongs to that
+//!   mailbox's tenant and is outbound; the customer is then the first `To` (else `Cc`) address the
+//!   tenant does not own. `parameters`: `mailbox` (the tenant mailbox), `mailbox_tag` (the `+tag`),
+//!   `mailbox_route` (`exact`, `plus_tag`, `catch_all`).
 //! - **Customer**: the `From` address as an `email` identity and its display name as the
 //!   channel profile; `Reply-To` never identifies anybody (anyone can set it). A bounce comes from
-//!   the mail system, so its identity is the failed recipient of the delivery report instead.
+//!   the mail system, so its identity is the failed recipient of the delivery report instead (else
+//!   the returned original's recipient).
 //! - **Threading**: `provider_ref` is the `Message-ID` (else `sha256:<hash of the raw message>`),
-//!   `conversation_ref` the thread root: the first `References` id, else `In-Reply-To`, else the
-//!   message's own id, so a thread's root and every reply share it.
+//!   `conversation_ref` the thread root: the first `References` id, else `In-Reply-To`, else (for
+//!   a bounce) the returned original's thread, else the message's own id, so a thread's root,
+//!   every reply and the bounce of any of them share it.
 //! - **Auto-replies and bounces** are published like any message and flagged in `parameters`
 //!   (`auto_submitted`, `auto_kind`, `auto_reason`) so the timeline can show or hide them.
 
 use std::collections::BTreeMap;
 
-use channel::{AccountInteraction, AccountMap};
+use channel::AccountInteraction;
 use chrono::Utc;
 use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
 
 use crate::payload::{AutoKind, InboundMail, Mailbox};
-
-/// The tenants' mailboxes, keyed by lower-cased address.
-#[derive(Debug, Clone, Default)]
-pub struct Mailboxes(AccountMap);
-
-impl Mailboxes {
-    /// Lower-cases the configured addresses so lookups are case-insensitive.
-    pub fn new(configured: &AccountMap) -> Self {
-        Self(AccountMap(configured.0.iter().map(|(address, tenant)| (mailbox_key(address), tenant.clone())).collect()))
-    }
-
-    /// The account map the kit resolves tenants with (keys as [`mailbox_key`] makes them).
-    pub fn accounts(&self) -> &AccountMap {
-        &self.0
-    }
-
-    fn tenant_of(&self, address: &str) -> Option<&str> {
-        self.0.tenant_of(&mailbox_key(address))
-    }
-}
-
-/// The lookup key of a mailbox address.
-pub fn mailbox_key(address: &str) -> String {
-    address.trim().to_lowercase()
-}
+use crate::routing::{mailbox_key, Mailboxes, Route};
 
 /// Normalizes one message.
 pub fn interaction(mail: InboundMail, mailboxes: &Mailboxes) -> AccountInteraction {
     let mut parameters = BTreeMap::new();
     let bounce = mail.auto.as_ref().is_some_and(|auto| auto.kind == AutoKind::Bounce);
 
-    let (direction, account, customer) = match mailboxes.tenant_of(&mail.from.address) {
-        Some(tenant) => {
-            let customer = mail.to.iter().chain(&mail.cc).find(|m| mailboxes.tenant_of(&m.address) != Some(tenant));
-            (Direction::Outbound, mailbox_key(&mail.from.address), customer.cloned())
+    let sender_route = mail.from.as_ref().and_then(|from| mailboxes.route(&from.address));
+    let (direction, route, unrouted, customer) = match sender_route {
+        Some(route) => {
+            let tenant = mailboxes.tenant_of(&route.key);
+            let customer = mail.to.iter().chain(&mail.cc).find(|m| mailboxes.tenant_of(&m.address) != tenant);
+            (Direction::Outbound, Some(route), None, customer.cloned())
         }
         None => {
+            let returned = mail.returned.as_ref();
             let recipients: Vec<&str> = mail
                 .envelope_to
                 .iter()
                 .map(String::as_str)
                 .chain(mail.to.iter().chain(&mail.cc).map(|m| m.address.as_str()))
+                // A bounce is addressed to whoever sent the original: our mailbox.
+                .chain(returned.and_then(|r| r.from.as_deref()))
                 .collect();
-            let account = recipients
-                .iter()
-                .find(|address| mailboxes.tenant_of(address).is_some())
-                .or_else(|| recipients.first())
-                .map_or_else(|| "<no recipient>".to_owned(), |address| mailbox_key(address));
+            let route = recipients.iter().find_map(|address| mailboxes.route(address));
+            let unrouted = recipients.first().map(|address| mailbox_key(address));
             let customer = if bounce {
                 // The sender of a bounce is the mail system; the customer is whom it failed to reach.
-                mail.bounced_recipients.first().map(|address| Mailbox { name: None, address: address.clone() })
+                mail.bounced_recipients
+                    .first()
+                    .or_else(|| returned.and_then(|r| r.to.iter().find(|address| !mailboxes.owns(address))))
+                    .map(|address| Mailbox { name: None, address: address.clone() })
             } else {
-                Some(mail.from.clone())
+                mail.from.clone()
             };
-            (Direction::Inbound, account, customer)
+            (Direction::Inbound, route, unrouted, customer)
         }
     };
+    // Nobody's mailbox: the kit answers 404 naming the first recipient.
+    let account = route.as_ref().map(|r| r.key.clone()).or(unrouted).unwrap_or_else(|| "<no recipient>".to_owned());
 
     let mut identities = Vec::new();
     let mut profile = None;
@@ -102,10 +90,30 @@ pub fn interaction(mail: InboundMail, mailboxes: &Mailboxes) -> AccountInteracti
             format!("sha256:{}", mail.raw_sha256)
         }
     };
-    let conversation_ref =
-        mail.references.first().or_else(|| mail.in_reply_to.first()).cloned().unwrap_or_else(|| provider_ref.clone());
+    let returned_thread = mail.returned.as_ref().and_then(|r| r.thread());
+    let conversation_ref = mail
+        .references
+        .first()
+        .or_else(|| mail.in_reply_to.first())
+        .or(returned_thread)
+        .cloned()
+        .unwrap_or_else(|| provider_ref.clone());
 
-    parameters.insert("mailbox".to_owned(), account.clone());
+    match &route {
+        Some(Route { mailbox, tag, kind, .. }) => {
+            parameters.insert("mailbox".to_owned(), mailbox.clone());
+            parameters.insert("mailbox_route".to_owned(), kind.as_str().to_owned());
+            if let Some(tag) = tag {
+                parameters.insert("mailbox_tag".to_owned(), tag.clone());
+            }
+        }
+        None => {
+            parameters.insert("mailbox".to_owned(), account.clone());
+        }
+    }
+    if let Some(original) = mail.returned.as_ref().and_then(|r| r.message_id.clone()) {
+        parameters.insert("bounced_message_id".to_owned(), original);
+    }
     if let Some(parent) = mail.in_reply_to.first() {
         parameters.insert("in_reply_to".to_owned(), parent.clone());
     }
@@ -137,6 +145,8 @@ pub fn interaction(mail: InboundMail, mailboxes: &Mailboxes) -> AccountInteracti
         content: Some(Content { text: mail.text, subject: mail.subject, attachments }),
         call: None,
         parameters,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     AccountInteraction { account, body }
@@ -161,10 +171,13 @@ fn display_name(mailbox: &Mailbox, normalized_address: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    use channel::AccountMap;
+
     fn mailboxes() -> Mailboxes {
         Mailboxes::new(&AccountMap(
             [("Podpora@Acme.cz".to_owned(), "acme".to_owned()), ("info@beta.cz".to_owned(), "beta".to_owned())].into(),
         ))
+        .expect("valid keys")
     }
 
     fn map(raw: &str) -> AccountInteraction {
@@ -227,5 +240,18 @@ mod tests {
         assert_eq!(got.body.profile, None);
         assert_eq!(got.body.parameters.get("auto_kind").map(String::as_str), Some("bounce"));
         assert_eq!(got.body.parameters.get("bounced_recipients").map(String::as_str), Some("Eva@Z.cz"));
+    }
+
+    #[test]
+    fn a_bounce_without_a_report_names_the_returned_originals_recipient_and_reaches_its_sender() {
+        let got = map(concat!(
+            "From: <>\nTo: bounces+x7@mail.acme.cz\nMessage-ID: <b1@mx>\n",
+            "Content-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain\n\nUndeliverable.\n",
+            "--q\nContent-Type: message/rfc822\n\nMessage-ID: <out-1@acme.cz>\nFrom: podpora@acme.cz\nTo: eva@z.cz, podpora@acme.cz\n\nhi\n--q--\n",
+        ));
+        assert_eq!(got.account, "podpora@acme.cz", "the original's sender when the bounce address is no mailbox");
+        assert_eq!(got.body.identities, vec![Identity::new(IdentityKind::Email, "eva@z.cz", None)]);
+        assert_eq!(got.body.conversation_ref.as_deref(), Some("out-1@acme.cz"));
+        assert_eq!(got.body.parameters.get("auto_reason").map(String::as_str), Some("From: <>"));
     }
 }

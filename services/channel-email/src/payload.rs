@@ -6,12 +6,26 @@
 //! - Message format: <https://www.rfc-editor.org/rfc/rfc5322>
 //! - MIME: <https://www.rfc-editor.org/rfc/rfc2045>, encoded words: <https://www.rfc-editor.org/rfc/rfc2047>
 //! - Auto-replies (`Auto-Submitted`): <https://www.rfc-editor.org/rfc/rfc3834>
-//! - Delivery status notifications (`multipart/report`): <https://www.rfc-editor.org/rfc/rfc3464>
+//! - Delivery status notifications (`multipart/report`): <https://www.rfc-editor.org/rfc/rfc3464>;
+//!   the null reverse-path of notifications (`MAIL FROM:<>`, `Return-Path: <>`):
+//!   <https://www.rfc-editor.org/rfc/rfc5321#section-4.5.5>
 //! - mail-parser: <https://docs.rs/mail-parser/0.11>
+//!
+//! **Bounces.** Mail systems send bounces from `MAILER-DAEMON <>`, `<>` or with a null envelope
+//! sender; such a message has no sender address and is still a message: it is read as a bounce,
+//! with the failed recipients of its delivery report (`Final-Recipient`, else `Original-Recipient`,
+//! else Exim's `X-Failed-Recipients`) and the returned original's threading headers (from its
+//! `message/rfc822` or `text/rfc822-headers` part).
+//!
+//! **Body text** is recovered as far as the structure allows ([`body_text`]): the text bodies
+//! mail-parser finds; else any inline text part (a multipart whose closing boundary is missing);
+//! else, when the declared boundary never occurs (or none is declared), the body re-read with the
+//! boundary its delimiter lines actually use; and the text of forwarded messages
+//! (`message/rfc822` parts) after the message's own, under a "Forwarded message" header.
 
 use channel::WebhookError;
 use chrono::{DateTime, Utc};
-use mail_parser::{Addr, Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders};
+use mail_parser::{Addr, Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 /// A mailbox as written in an address header.
@@ -73,7 +87,8 @@ pub struct InboundMail {
     /// `References`, oldest (the thread root) first.
     pub references: Vec<String>,
     pub in_reply_to: Vec<String>,
-    pub from: Mailbox,
+    /// The sender; `None` for a mail system's message without an address (`MAILER-DAEMON <>`).
+    pub from: Option<Mailbox>,
     /// `Reply-To`: kept for reference only; it never identifies the customer.
     pub reply_to: Option<String>,
     pub to: Vec<Mailbox>,
@@ -89,6 +104,35 @@ pub struct InboundMail {
     pub auto: Option<AutoSubmission>,
     /// For delivery status notifications: the recipients that failed (`Final-Recipient`).
     pub bounced_recipients: Vec<String>,
+    /// For bounces: the headers of the message that could not be delivered.
+    pub returned: Option<ReturnedMessage>,
+}
+
+/// The headers of the original message a bounce returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReturnedMessage {
+    pub message_id: Option<String>,
+    pub references: Vec<String>,
+    pub in_reply_to: Vec<String>,
+    pub from: Option<String>,
+    pub to: Vec<String>,
+}
+
+impl ReturnedMessage {
+    fn of(message: &Message<'_>) -> Self {
+        ReturnedMessage {
+            message_id: message_id(message),
+            references: ids(message.references()),
+            in_reply_to: ids(message.in_reply_to()),
+            from: message.from().and_then(Address::first).and_then(mailbox).map(|m| m.address),
+            to: mailboxes(message.to()).into_iter().map(|m| m.address).collect(),
+        }
+    }
+
+    /// The thread the original belonged to: its root, else the original itself.
+    pub fn thread(&self) -> Option<&String> {
+        self.references.first().or(self.in_reply_to.first()).or(self.message_id.as_ref())
+    }
 }
 
 impl TryFrom<&[u8]> for InboundMail {
@@ -98,16 +142,17 @@ impl TryFrom<&[u8]> for InboundMail {
         let message = MessageParser::default()
             .parse(raw)
             .ok_or_else(|| WebhookError::Malformed("not an RFC 5322 message: no header fields".into()))?;
-        let from = message
-            .from()
-            .and_then(Address::first)
-            .and_then(mailbox)
-            .ok_or_else(|| WebhookError::Malformed("the message has no From address".into()))?;
-        let auto = auto_submission(&message, &from);
-        let bounced_recipients =
-            if auto.as_ref().is_some_and(|a| a.kind == AutoKind::Bounce) { final_recipients(&message) } else { Vec::new() };
+        let from = message.from().and_then(Address::first).and_then(mailbox);
+        let null_sender = null_sender(&message);
+        if from.is_none() && null_sender.is_none() {
+            return Err(WebhookError::Malformed("the message has no From address".into()));
+        }
+        let auto = auto_submission(&message, from.as_ref(), null_sender);
+        let bounce = auto.as_ref().is_some_and(|a| a.kind == AutoKind::Bounce);
+        let (bounced_recipients, returned) =
+            if bounce { (failed_recipients(&message), returned_message(&message)) } else { (Vec::new(), None) };
         Ok(InboundMail {
-            message_id: message.message_id().map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned),
+            message_id: message_id(&message),
             raw_sha256: hex::encode(Sha256::digest(raw)),
             references: ids(message.references()),
             in_reply_to: ids(message.in_reply_to()),
@@ -121,9 +166,30 @@ impl TryFrom<&[u8]> for InboundMail {
             attachments: message.attachments().map(attachment).collect(),
             auto,
             bounced_recipients,
+            returned,
             from,
         })
     }
+}
+
+fn message_id(message: &Message<'_>) -> Option<String> {
+    message.message_id().map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned)
+}
+
+/// Why a message has the null sender of a mail system's notification: a `From` without an
+/// address (`MAILER-DAEMON <>`, `<>`), or the null envelope sender `Return-Path: <>` of a
+/// message that returns another (a delivery report or a returned message).
+fn null_sender(message: &Message<'_>) -> Option<String> {
+    let from_header = message.header_raw("From").map(str::trim).filter(|v| !v.is_empty());
+    if let Some(raw) = from_header {
+        let has_address = message.from().and_then(Address::first).and_then(mailbox).is_some();
+        if !has_address && (raw.contains("<>") || raw.to_ascii_lowercase().contains("mailer-daemon")) {
+            return Some(format!("From: {raw}"));
+        }
+    }
+    let null_return_path = message.header_raw("Return-Path").is_some_and(|v| v.trim() == "<>");
+    let returns_a_message = message.parts.iter().any(|part| is_delivery_status(part) || is_returned_message(part));
+    (null_return_path && returns_a_message).then(|| "Return-Path: <>".to_owned())
 }
 
 fn mailbox(addr: &Addr<'_>) -> Option<Mailbox> {
@@ -171,16 +237,104 @@ fn addr_spec(raw: &str) -> Option<String> {
     (!inner.is_empty() && !inner.contains(char::is_whitespace)).then(|| inner.to_owned())
 }
 
-/// Every inline text body (text/plain preferred inside multipart/alternative; HTML converted to
-/// text by mail-parser when it is the only alternative), joined.
+/// How deep forwarded messages inside forwarded messages are read.
+const MAX_FORWARD_DEPTH: usize = 3;
+
+/// The message's text (see the module docs): its own text, then that of forwarded messages.
 fn body_text(message: &Message<'_>) -> Option<String> {
-    let parts: Vec<String> = (0..message.text_body_count())
-        .filter_map(|i| message.body_text(i))
-        .map(|text| text.trim().to_owned())
-        .filter(|text| !text.is_empty())
-        .collect();
+    text_of(message, 0)
+}
+
+fn text_of(message: &Message<'_>, depth: usize) -> Option<String> {
+    let mut parts: Vec<String> = own_text(message).into_iter().collect();
+    // A delivery report returns our own message: its text is not the customer's.
+    if depth < MAX_FORWARD_DEPTH && !is_report(message) {
+        for part in &message.parts {
+            if let PartType::Message(forwarded) = &part.body {
+                if let Some(text) = text_of(forwarded, depth + 1) {
+                    parts.push(format!("{}\n\n{text}", forward_header(forwarded)));
+                }
+            }
+        }
+    }
     let text = parts.join("\n\n");
-    (!text.is_empty()).then_some(text)
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// The text bodies mail-parser found (text/plain preferred inside multipart/alternative; HTML
+/// converted when it is the only alternative); else every inline text part; else the body
+/// re-read with the boundary it really uses.
+fn own_text(message: &Message<'_>) -> Option<String> {
+    let found: Vec<String> =
+        (0..message.text_body_count()).filter_map(|i| message.body_text(i)).map(|t| t.into_owned()).collect();
+    if let Some(text) = joined(found) {
+        return Some(text);
+    }
+    let inline: Vec<String> = message
+        .parts
+        .iter()
+        .filter(|part| !part.is_message() && part.content_disposition().is_none_or(|d| !d.is_attachment()))
+        // Neither returned headers nor a multipart left unsplit (its raw body, delimiters and all).
+        .filter(|part| {
+            part.content_type().is_none_or(|ct| {
+                !ct.ctype().eq_ignore_ascii_case("multipart")
+                    && ct.subtype().is_none_or(|s| !s.eq_ignore_ascii_case("rfc822-headers"))
+            })
+        })
+        .filter_map(|part| match &part.body {
+            PartType::Text(text) => Some(text.to_string()),
+            PartType::Html(html) => Some(mail_parser::decoders::html::html_to_text(html)),
+            _ => None,
+        })
+        .collect();
+    joined(inline).or_else(|| reread_with_used_boundary(message))
+}
+
+fn joined(texts: Vec<String>) -> Option<String> {
+    let texts: Vec<&str> = texts.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).collect();
+    (!texts.is_empty()).then(|| texts.join("\n\n"))
+}
+
+/// A multipart body whose declared boundary never occurs (or that declares none) is left as one
+/// raw part; its delimiter lines (`--token`) still say where the parts are.
+fn reread_with_used_boundary(message: &Message<'_>) -> Option<String> {
+    let root = message.root_part();
+    let multipart = root.content_type().is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"));
+    if !multipart || matches!(root.body, PartType::Multipart(_)) {
+        return None;
+    }
+    let raw = root.contents();
+    let boundary = String::from_utf8_lossy(raw).lines().find_map(|line| {
+        let token = line.trim_end().strip_prefix("--")?;
+        let token = token.strip_suffix("--").unwrap_or(token);
+        let valid = (1..=70).contains(&token.len()) && !token.contains(['"', '\\']) && !token.starts_with(' ');
+        valid.then(|| token.to_owned())
+    })?;
+    let mut rebuilt = format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").into_bytes();
+    rebuilt.extend_from_slice(raw);
+    let reread = MessageParser::default().parse(&rebuilt)?;
+    if !matches!(reread.root_part().body, PartType::Multipart(_)) {
+        return None;
+    }
+    let texts = (0..reread.text_body_count()).filter_map(|i| reread.body_text(i)).map(|t| t.into_owned()).collect();
+    joined(texts)
+}
+
+/// What a mail client shows above a forwarded message's text.
+fn forward_header(forwarded: &Message<'_>) -> String {
+    let mut lines = vec!["---------- Forwarded message ----------".to_owned()];
+    let from = forwarded.from().and_then(Address::first).map(|a| match (a.name(), a.address()) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (name, address) => address.or(name).unwrap_or_default().to_owned(),
+    });
+    for (label, value) in
+        [("From", from), ("Date", forwarded.date().map(|d| d.to_rfc3339())), ("Subject", forwarded.subject().map(str::to_owned))]
+    {
+        if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+            lines.push(format!("{label}: {value}"));
+        }
+    }
+    lines.join("\n")
 }
 
 fn attachment(part: &MessagePart<'_>) -> AttachmentMeta {
@@ -200,21 +354,29 @@ fn header_raw<'a>(message: &'a Message<'_>, name: &str) -> Option<&'a str> {
     message.headers().iter().find(|h| h.name().eq_ignore_ascii_case(name)).and_then(|h| h.value().as_text()).map(str::trim)
 }
 
-/// Whether the message was sent by a machine, strongest signal first: a delivery report or the
-/// mail system as sender, RFC 3834 `Auto-Submitted`, the de-facto `X-Autoreply`/`X-Autorespond`,
-/// then `Precedence`.
-fn auto_submission(message: &Message<'_>, from: &Mailbox) -> Option<AutoSubmission> {
-    let is_report = message.root_part().content_type().is_some_and(|ct| {
+/// A `multipart/report` delivery status notification (RFC 3464).
+fn is_report(message: &Message<'_>) -> bool {
+    message.root_part().content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
             && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
             && ct.attribute("report-type").is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
-    });
-    if is_report {
+    })
+}
+
+/// Whether the message was sent by a machine, strongest signal first: a delivery report, the
+/// mail system as sender (or no sender address at all), RFC 3834 `Auto-Submitted`, the de-facto
+/// `X-Autoreply`/`X-Autorespond`, then `Precedence`.
+fn auto_submission(message: &Message<'_>, from: Option<&Mailbox>, null_sender: Option<String>) -> Option<AutoSubmission> {
+    if is_report(message) {
         return Some(AutoSubmission {
             kind: AutoKind::Bounce,
             reason: "Content-Type: multipart/report; report-type=delivery-status".into(),
         });
     }
+    if let Some(reason) = null_sender {
+        return Some(AutoSubmission { kind: AutoKind::Bounce, reason });
+    }
+    let from = from?;
     let local = from.address.rsplit_once('@').map_or(from.address.as_str(), |(local, _)| local);
     if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
         return Some(AutoSubmission { kind: AutoKind::Bounce, reason: format!("From: {}", from.address) });
@@ -240,33 +402,71 @@ fn auto_submission(message: &Message<'_>, from: &Mailbox) -> Option<AutoSubmissi
     Some(AutoSubmission { kind, reason: format!("Precedence: {precedence}") })
 }
 
-/// `Final-Recipient: rfc822; addr` of every `message/delivery-status` part (RFC 3464 §2.3.2).
-fn final_recipients(message: &Message<'_>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for part in &message.parts {
-        let is_status = part.content_type().is_some_and(|ct| {
-            ct.ctype().eq_ignore_ascii_case("message")
-                && ct.subtype().is_some_and(|s| {
-                    s.eq_ignore_ascii_case("delivery-status") || s.eq_ignore_ascii_case("global-delivery-status")
-                })
-        });
-        if !is_status {
-            continue;
-        }
+fn is_delivery_status(part: &MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("message")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("delivery-status") || s.eq_ignore_ascii_case("global-delivery-status"))
+    })
+}
+
+/// A returned original: a `message/rfc822` part or its `text/rfc822-headers` (RFC 6522).
+fn is_returned_message(part: &MessagePart<'_>) -> bool {
+    part.is_message()
+        || part.content_type().is_some_and(|ct| {
+            (ct.ctype().eq_ignore_ascii_case("text") || ct.ctype().eq_ignore_ascii_case("message"))
+                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+        })
+}
+
+/// The recipients a bounce reports as failed: `Final-Recipient: rfc822; addr` of every
+/// delivery-status part (RFC 3464 §2.3.2), else `Original-Recipient`, else Exim's
+/// `X-Failed-Recipients` header.
+fn failed_recipients(message: &Message<'_>) -> Vec<String> {
+    let mut finals: Vec<String> = Vec::new();
+    let mut originals: Vec<String> = Vec::new();
+    for part in message.parts.iter().filter(|part| is_delivery_status(part)) {
         for line in String::from_utf8_lossy(part.contents()).lines() {
             let Some((field, value)) = line.split_once(':') else { continue };
-            if !field.trim().eq_ignore_ascii_case("final-recipient") {
-                continue;
-            }
+            let list = match field.trim().to_ascii_lowercase().as_str() {
+                "final-recipient" => &mut finals,
+                "original-recipient" => &mut originals,
+                _ => continue,
+            };
             let address = value.split_once(';').map_or(value, |(_, address)| address);
             if let Some(address) = addr_spec(address) {
-                if !out.iter().any(|known| known.eq_ignore_ascii_case(&address)) {
-                    out.push(address);
+                if !list.iter().any(|known| known.eq_ignore_ascii_case(&address)) {
+                    list.push(address);
                 }
             }
         }
     }
-    out
+    if finals.is_empty() {
+        finals = originals;
+    }
+    if finals.is_empty() {
+        if let Some(failed) = message.header_raw("X-Failed-Recipients") {
+            finals = failed.split(',').filter_map(addr_spec).collect();
+        }
+    }
+    finals
+}
+
+/// The original a bounce returns: its `message/rfc822` part, else its `text/rfc822-headers`.
+fn returned_message(message: &Message<'_>) -> Option<ReturnedMessage> {
+    let returned = message.parts.iter().filter(|part| is_returned_message(part));
+    let mut headers_only = None;
+    for part in returned {
+        if let PartType::Message(original) = &part.body {
+            return Some(ReturnedMessage::of(original));
+        }
+        if headers_only.is_none() {
+            // Headers without a body: parsed as a message of its own.
+            headers_only = MessageParser::default().parse(part.contents()).map(|original| ReturnedMessage::of(&original));
+        }
+    }
+    headers_only
 }
 
 #[cfg(test)]
@@ -316,14 +516,14 @@ mod tests {
     #[test]
     fn an_mbox_from_line_before_the_headers_is_skipped() {
         let mail = parse("From jan@b.cz Thu Mar 14 10:15:00 2024\nFrom: Jan <jan@b.cz>\nSubject: Ahoj\n\nText\n");
-        assert_eq!(mail.from.address, "jan@b.cz");
+        assert_eq!(mail.from.map(|f| f.address).as_deref(), Some("jan@b.cz"));
         assert_eq!(mail.subject.as_deref(), Some("Ahoj"));
     }
 
     #[test]
     fn crlf_line_endings_parse_like_lf() {
         let mail = parse("From: Jan <jan@b.cz>\r\nTo: podpora@acme.cz\r\nSubject: Ahoj\r\n\r\nText\r\n");
-        assert_eq!(mail.from, Mailbox { name: Some("Jan".into()), address: "jan@b.cz".into() });
+        assert_eq!(mail.from, Some(Mailbox { name: Some("Jan".into()), address: "jan@b.cz".into() }));
         assert_eq!(mail.subject.as_deref(), Some("Ahoj"));
         assert_eq!(mail.text.as_deref(), Some("Text"));
     }
@@ -357,5 +557,73 @@ mod tests {
     fn envelope_recipients_accept_bare_and_bracketed_addresses() {
         let mail = parse("Delivered-To: <Podpora@Acme.cz>\nX-Original-To: obchod@acme.cz\nFrom: a@b.cz\n\nx");
         assert_eq!(mail.envelope_to, vec!["Podpora@Acme.cz".to_owned(), "obchod@acme.cz".to_owned()]);
+    }
+
+    #[test]
+    fn a_bounce_without_a_sender_address_is_a_bounce_of_the_returned_original() {
+        for from in
+            ["From: MAILER-DAEMON <>\n", "From: <>\n", "Return-Path: <>\nFrom: Mail Delivery System\n", "Return-Path: <>\n"]
+        {
+            let mail = parse(&format!(
+                "{from}To: podpora@acme.cz\nMessage-ID: <dsn-1@mx>\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n\
+                 --b\nContent-Type: text/plain\n\nDelivery failed.\n\
+                 --b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\nOriginal-Recipient: rfc822;eva@z.cz\nAction: failed\n\
+                 --b\nContent-Type: text/rfc822-headers\n\nMessage-ID: <reply-2@acme.cz>\nReferences: <root@z.cz> <reply-1@acme.cz>\nFrom: podpora@acme.cz\nTo: eva@z.cz\n\n\
+                 --b--\n"
+            ));
+            assert_eq!(mail.from, None, "{from}");
+            assert_eq!(mail.auto.as_ref().map(|a| a.kind), Some(AutoKind::Bounce), "{from}");
+            assert_eq!(mail.bounced_recipients, ["eva@z.cz"], "Original-Recipient when there is no Final-Recipient");
+            let returned = mail.returned.expect("the returned headers");
+            assert_eq!(returned.message_id.as_deref(), Some("reply-2@acme.cz"));
+            assert_eq!(returned.thread().map(String::as_str), Some("root@z.cz"));
+            assert_eq!(mail.text.as_deref(), Some("Delivery failed."), "the returned headers are no text");
+        }
+    }
+
+    #[test]
+    fn a_null_return_path_alone_does_not_make_a_message_a_bounce() {
+        let mail = parse("Return-Path: <>\nFrom: jana@z.cz\nAuto-Submitted: auto-replied\n\nJsem na dovolené.");
+        assert_eq!(mail.auto.map(|a| a.kind), Some(AutoKind::AutoReply));
+        assert!(matches!(InboundMail::try_from(&b"Return-Path: <>\nTo: a@b.cz\n\nhi"[..]), Err(WebhookError::Malformed(_))));
+    }
+
+    #[test]
+    fn exims_failed_recipients_header_names_the_recipient_of_a_plain_bounce() {
+        let mail = parse("From: Mail Delivery System <Mailer-Daemon@mx.z.cz>\nX-Failed-Recipients: eva@z.cz\n\nThis message was created automatically.");
+        assert_eq!(mail.bounced_recipients, ["eva@z.cz"]);
+    }
+
+    #[test]
+    fn text_behind_a_boundary_that_never_occurs_is_reread_with_the_one_used() {
+        for content_type in ["multipart/mixed; boundary=\"declared\"", "multipart/mixed"] {
+            let mail = parse(&format!(
+                "From: a@b.cz\nContent-Type: {content_type}\n\n--used\nContent-Type: text/plain; charset=utf-8\n\nŽluťoučký kůň.\n--used\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=a.pdf\n\n%PDF\n--used--\n"
+            ));
+            assert_eq!(mail.text.as_deref(), Some("Žluťoučký kůň."), "{content_type}");
+        }
+    }
+
+    #[test]
+    fn an_unclosed_multipart_keeps_its_text() {
+        let mail = parse(
+            "From: a@b.cz\nContent-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain\n\nNeuzavřený text.\n",
+        );
+        assert_eq!(mail.text.as_deref(), Some("Neuzavřený text."));
+    }
+
+    #[test]
+    fn a_forwarded_message_adds_its_text_under_a_forward_header() {
+        let mail = parse(concat!(
+            "From: a@b.cz\nContent-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain\n\nPřeposílám.\n",
+            "--q\nContent-Type: message/rfc822\n\nFrom: Eva <eva@z.cz>\nSubject: Reklamace\n\nPůvodní text.\n--q--\n",
+        ));
+        assert_eq!(
+            mail.text.as_deref(),
+            Some("Přeposílám.\n\n---------- Forwarded message ----------\nFrom: Eva <eva@z.cz>\nSubject: Reklamace\n\nPůvodní text.")
+        );
+        let only =
+            parse("From: a@b.cz\nContent-Type: message/rfc822\n\nFrom: eva@z.cz\nSubject: Jen přeposlaná\n\nJen původní.\n");
+        assert!(only.text.as_deref().is_some_and(|t| t.ends_with("Jen původní.")), "{:?}", only.text);
     }
 }

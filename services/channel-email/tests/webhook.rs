@@ -17,7 +17,13 @@ async fn spawn(body_limit: usize) -> SpawnedService {
         relay_token: Some(SecretString::from(TOKEN)),
         signing_secret: None,
         mailboxes: AccountMap(
-            [("Podpora@acme.cz".to_owned(), "acme".to_owned()), ("obchod@acme.cz".to_owned(), "acme".to_owned())].into(),
+            [
+                ("Podpora@acme.cz".to_owned(), "acme".to_owned()),
+                ("obchod@acme.cz".to_owned(), "acme".to_owned()),
+                ("*@acme-shop.cz".to_owned(), "acme".to_owned()),
+                ("vip@acme-shop.cz".to_owned(), "beta".to_owned()),
+            ]
+            .into(),
         ),
     };
     spawn_adapter(move |publisher, shutdown| async move { channel_email::start(&config, publisher, shutdown).await }).await
@@ -148,6 +154,71 @@ async fn auto_replies_and_bounces_are_published_flagged() {
     assert_eq!(bounce["identities"], json!([{"kind": "email", "value": "nikdo@klient-mail.cz", "scope": null}]));
     assert_eq!(bounce["profile"], Value::Null, "a mail system has no name to keep");
     assert_eq!(bounce["direction"], "inbound");
+    assert_eq!(bounce["conversation_ref"], "reply-10@acme.cz", "the thread of the returned original");
+    assert_eq!(bounce["parameters"]["bounced_message_id"], "reply-10@acme.cz");
+}
+
+#[tokio::test]
+async fn a_bounce_from_a_null_sender_is_stored_against_the_failed_recipient_and_the_original_thread() {
+    let adapter = spawn(1 << 20).await;
+    let bounce = ingest(&adapter, &["bounce_null_sender.eml"]).await.remove(0);
+    assert_eq!(bounce["tenant_id"], "acme");
+    assert_eq!(bounce["direction"], "inbound");
+    assert_eq!(bounce["identities"], json!([{"kind": "email", "value": "jana.stara@klient-mail.cz", "scope": null}]));
+    assert_eq!(bounce["profile"], Value::Null);
+    assert_eq!(bounce["conversation_ref"], "root-5522@klient-mail.cz", "the original's thread root");
+    assert_eq!(bounce["parameters"]["auto_kind"], "bounce");
+    assert_eq!(bounce["parameters"]["bounced_recipients"], "Jana.Stara@Klient-Mail.cz");
+    assert_eq!(bounce["parameters"]["bounced_message_id"], "reply-7@acme.cz");
+    assert_eq!(bounce["parameters"]["mailbox"], "podpora@acme.cz");
+    let text = bounce["content"]["text"].as_str().expect("the report's text");
+    assert!(text.contains("could not be delivered"), "{text}");
+    assert!(!text.contains("byla odeslana"), "our own returned message is not the customer's text: {text}");
+}
+
+#[tokio::test]
+async fn body_text_survives_broken_wrapped_and_nested_mime() {
+    let adapter = spawn(1 << 20).await;
+    let names = [
+        "broken_boundary.eml",
+        "nested_same_boundary.eml",
+        "forwarded_rfc822.eml",
+        "nested_multipart.eml",
+        "unclosed_multipart.eml",
+    ];
+    let events = ingest(&adapter, &names).await;
+    let text = |i: usize| events[i]["content"]["text"].as_str().unwrap_or_else(|| panic!("{}: no text: {}", names[i], events[i]));
+    assert_eq!(text(0), "Dobrý den, pračka po týdnu přestala ždímat. Prosím o opravu.", "a boundary that never occurs");
+    assert_eq!(text(1), "Dobrý den, posílám fakturu za březen.", "a nested multipart reusing its parent's boundary");
+    assert_eq!(events[1]["content"]["attachments"][0]["name"], "logo.gif");
+    let forwarded = text(2);
+    assert!(forwarded.starts_with("Přeposílám potvrzení, zboží ale nedorazilo."), "{forwarded}");
+    assert!(forwarded.contains("From: E-shop ACME <objednavky@eshop.acme.cz>"), "{forwarded}");
+    assert!(forwarded.contains("Subject: Potvrzení objednávky 8844"), "{forwarded}");
+    assert!(forwarded.ends_with("Děkujeme za objednávku č. 8844, doručíme ji do 20. 3."), "{forwarded}");
+    assert!(
+        events[2]["content"]["attachments"].as_array().expect("attachments").iter().any(|a| a["mime"] == "message/rfc822"),
+        "the forwarded message stays an attachment too"
+    );
+    assert_eq!(text(3), "Posílám fotky poškozeného balíku, viz obrázek v textu.", "plain text three levels deep");
+    assert!(events[3]["content"]["attachments"].as_array().expect("attachments").iter().any(|a| a["name"] == "dodaci-list.pdf"));
+    assert_eq!(text(4), "Dobrý den, zpráva se odeslala bez konce, ale text tu je.", "no closing boundary");
+}
+
+#[tokio::test]
+async fn mailboxes_route_by_exact_address_plus_tag_and_domain_catch_all() {
+    let adapter = spawn(1 << 20).await;
+    let events = ingest(&adapter, &["plus_tag.eml", "catch_all.eml", "exact_beats_catch_all.eml"]).await;
+    let (tagged, caught, exact) = (&events[0], &events[1], &events[2]);
+    assert_eq!(tagged["tenant_id"], "acme");
+    assert_eq!(tagged["parameters"]["mailbox"], "podpora@acme.cz");
+    assert_eq!(tagged["parameters"]["mailbox_tag"], "eshop");
+    assert_eq!(tagged["parameters"]["mailbox_route"], "plus_tag");
+    assert_eq!(caught["tenant_id"], "acme");
+    assert_eq!(caught["parameters"]["mailbox"], "reklamace@acme-shop.cz");
+    assert_eq!(caught["parameters"]["mailbox_route"], "catch_all");
+    assert_eq!(exact["tenant_id"], "beta", "an exact address beats its domain's catch-all");
+    assert_eq!(exact["parameters"]["mailbox_route"], "exact");
 }
 
 #[tokio::test]

@@ -1,6 +1,14 @@
 //! Messenger Platform webhook wire format (`object: "page"`). Only the fields we use are typed;
 //! everything else is ignored so new provider fields never break ingestion.
 //! <https://developers.facebook.com/docs/messenger-platform/reference/webhook-events>
+//! - `messages` (attachments of `type` `audio`, `file`, `image`, `video`, `fallback`, `reel`,
+//!   `ig_reel`, `template`, …, with a `payload.url`; stickers are images with a `sticker_id`):
+//!   <https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages>
+//! - `message_echoes` (the page's own messages, with the sending `app_id` and the `metadata` it
+//!   passed to the Send API):
+//!   <https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/message-echoes>
+//! - `message_reactions`:
+//!   <https://developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events/message-reactions>
 
 use serde::Deserialize;
 
@@ -34,6 +42,8 @@ pub struct Messaging {
     pub message: Option<Message>,
     #[serde(default)]
     pub postback: Option<Postback>,
+    #[serde(default)]
+    pub reaction: Option<Reaction>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +64,29 @@ pub struct Message {
     pub quick_reply: Option<QuickReply>,
     #[serde(default)]
     pub reply_to: Option<ReplyTo>,
+    /// Echoes: the app that sent the message (a number in Meta's samples).
+    #[serde(default)]
+    pub app_id: Option<Scalar>,
+    /// Echoes: the `metadata` the sending app passed to the Send API (e.g. which operator).
+    #[serde(default)]
+    pub metadata: Option<String>,
+}
+
+/// A string or a number (ids are written either way).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl Scalar {
+    pub fn to_text(&self) -> String {
+        match self {
+            Scalar::Text(text) => text.trim().to_owned(),
+            Scalar::Number(number) => number.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +105,23 @@ pub struct AttachmentPayload {
     pub url: Option<String>,
     #[serde(default)]
     pub title: Option<String>,
+    /// Set on stickers (sent as `image`).
+    #[serde(default)]
+    pub sticker_id: Option<Scalar>,
+}
+
+/// A reaction to a message (`mid`); `action` is `react` or `unreact`.
+#[derive(Debug, Deserialize)]
+pub struct Reaction {
+    #[serde(default)]
+    pub mid: Option<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+    /// `smile`, `angry`, `sad`, `wow`, `love`, `like`, `dislike`, `other`.
+    #[serde(default)]
+    pub reaction: Option<String>,
+    #[serde(default)]
+    pub emoji: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

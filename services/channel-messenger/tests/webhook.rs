@@ -60,8 +60,63 @@ async fn echoes_attachments_and_postbacks_are_normalized() {
     let events: Vec<Value> = messages.iter().map(json).collect();
     let echo = events.iter().find(|e| e["direction"] == "outbound").expect("the echo is outbound");
     assert_eq!(echo["identities"][0]["value"], "6254981234567890", "an echo belongs to the recipient PSID");
-    assert!(events.iter().any(|e| e["content"]["attachments"][0]["mime"] == "image"));
+    assert_eq!(echo["parameters"]["app_id"], "1517776481860111", "which app sent it");
+    assert_eq!(echo["parameters"]["metadata"], "operator:jana.dvorakova", "what the app said about it");
+    let image = events.iter().find(|e| e["parameters"]["attachment_types"] == "image").expect("the image");
+    assert_eq!(image["content"]["attachments"][0]["mime"], "image/jpeg", "from the URL's file name");
     assert!(events.iter().any(|e| e["parameters"]["postback_payload"] == "HANDOVER_TO_AGENT"));
+}
+
+#[tokio::test]
+async fn attachments_get_the_mime_type_their_payload_allows_and_keep_their_kind() {
+    let adapter = spawn(1 << 20).await;
+    let body = fixture("messenger/attachments.json");
+    let Reply { status, body: answer, .. } = post(&adapter, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
+    assert_eq!(status, 200, "{answer}");
+    let event = json(&adapter.take_ingested(1).await[0]);
+    let mimes: Vec<&Value> =
+        event["content"]["attachments"].as_array().expect("attachments").iter().map(|a| &a["mime"]).collect();
+    assert_eq!(
+        mimes,
+        [
+            &serde_json::json!("application/pdf"),
+            &serde_json::json!("video/mp4"),
+            &serde_json::json!("audio/*"),
+            &serde_json::json!("image/png")
+        ],
+        "a file's own type where its URL names one, else only the kind's range"
+    );
+    assert_eq!(event["parameters"]["attachment_types"], "file,video,audio,image");
+    assert_eq!(event["parameters"]["sticker_id"], "369239263222822");
+}
+
+#[tokio::test]
+async fn a_reaction_and_its_removal_are_reactions_on_the_message_they_name() {
+    let adapter = spawn(1 << 20).await;
+    let body = fixture("messenger/reactions.json");
+    let Reply { status, body: answer, .. } = post(&adapter, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
+    assert_eq!((status, &answer["published"]), (200, &serde_json::json!(2)), "{answer}");
+    let events: Vec<Value> = adapter.take_ingested(2).await.iter().map(json).collect();
+    let target = "m_1457764197618:41d102a3e1ae206a38-echo-4411";
+    assert_eq!(events[0]["reaction"], serde_json::json!({"target_provider_ref": target, "emoji": "👍"}));
+    assert_eq!(events[1]["reaction"], serde_json::json!({"target_provider_ref": target, "emoji": null}), "unreact");
+    assert!(events.iter().all(|e| e["content"].is_null() && e["identities"][0]["value"] == "6254981234567890"));
+}
+
+#[tokio::test]
+async fn the_handshake_answers_403_for_any_wrong_mode_or_token() {
+    let adapter = spawn(1 << 20).await;
+    let url = adapter.url(WEBHOOK_PATH);
+    let ok = testkit::get(&format!("{url}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=77")).await;
+    assert_eq!((ok.status, ok.text.as_str()), (200, "77"));
+    for query in [
+        "hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1",
+        "hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1",
+        "hub.challenge=1",
+    ] {
+        assert_eq!(testkit::get(&format!("{url}?{query}")).await.status, 403, "{query}");
+    }
+    assert_eq!(testkit::get(&format!("{url}?hub.mode=subscribe&hub.verify_token=verify-me")).await.status, 400);
 }
 
 #[tokio::test]

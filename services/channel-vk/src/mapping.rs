@@ -5,6 +5,8 @@
 //!   later state of either (`out` tells which).
 //! - `provider_ref` = `{group_id}:{peer_id}:{conversation_message_id}`: the same for a message's
 //!   new/reply and edit events, so an edit gets the original's `interaction_id` and upserts it.
+//! - `message_allow` and `message_deny` (the user allowed or forbade the community to message
+//!   them) are conversation state changes ([`ConversationEvent`]), not messages.
 //! - The customer is identified by `vk` = user id, scoped to the community (DESIGN.md: a VK user
 //!   id is recorded per community). In group chats (`peer_id` ≥ 2000000000) the author of an
 //!   inbound message is the customer; outbound chat messages name no single customer and are not
@@ -14,9 +16,12 @@ use std::collections::BTreeMap;
 
 use channel::{AccountInteraction, WebhookError};
 use chrono::{DateTime, SecondsFormat, Utc};
-use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody};
+use contracts::{Attachment, Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody};
 
-use crate::payload::{self, event, Event, Image, Message, MessageNew};
+use crate::payload::{self, event, Event, Image, Message, MessageNew, MessagingPermission};
+
+/// The type of a document whose extension says nothing we know.
+const OPAQUE_BYTES: &str = "application/octet-stream";
 
 /// Peer ids from here on are chats, not users.
 pub const CHAT_PEER_OFFSET: i64 = 2_000_000_000;
@@ -48,6 +53,8 @@ pub mod param {
     pub const REF_SOURCE: &str = "ref_source";
     /// `chat` when the conversation is a group chat rather than a dialog.
     pub const PEER_TYPE: &str = "peer_type";
+    /// The `key` of a `message_allow` (where the user allowed messages).
+    pub const ALLOW_KEY: &str = "allow_key";
 }
 
 /// The interaction a message event amounts to; `None` for events that are not about a
@@ -62,6 +69,8 @@ pub fn interaction(event: &Event) -> Result<Option<AccountInteraction>, WebhookE
         event::MESSAGE_NEW | event::MESSAGE_REPLY | event::MESSAGE_EDIT => {
             serde_json::from_value(event.object.clone()).map_err(malformed)?
         }
+        event::MESSAGE_ALLOW => return permission(event, ConversationEvent::MessagingAllowed).map(Some),
+        event::MESSAGE_DENY => return permission(event, ConversationEvent::MessagingDenied).map(Some),
         _ => return Ok(None),
     };
     let group = event.group_id.to_string();
@@ -128,6 +137,8 @@ pub fn interaction(event: &Event) -> Result<Option<AccountInteraction>, WebhookE
         content: Some(content),
         call: None,
         parameters: parameters.0,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     Ok(Some(AccountInteraction { account: group, body }))
@@ -188,6 +199,40 @@ fn content(message: &Message, parameters: &mut Parameters) -> Content {
     Content { text, subject: None, attachments }
 }
 
+/// A user allowed or forbade the community to message them: an event of their dialog. VK sends
+/// no time with it, so it is dated when it arrived; its id is the event's (a retry keeps it).
+fn permission(event: &Event, change: ConversationEvent) -> Result<AccountInteraction, WebhookError> {
+    let object: MessagingPermission = serde_json::from_value(event.object.clone())
+        .map_err(|e| WebhookError::Malformed(format!("{} object: {e}", event.kind)))?;
+    let group = event.group_id.to_string();
+    let user = object.user_id.to_string();
+    if user.is_empty() {
+        return Err(WebhookError::Malformed(format!("{} without user_id", event.kind)));
+    }
+    let occurrence = event.event_id.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string);
+    let mut parameters = Parameters::default();
+    parameters.set(param::EVENT_TYPE, Some(event.kind.clone()));
+    parameters.set(param::VK_EVENT_ID, event.event_id.as_ref().map(ToString::to_string));
+    parameters.set(param::VK_API_VERSION, event.v.as_ref().map(ToString::to_string));
+    parameters.set(param::ALLOW_KEY, object.key);
+    let body = InteractionBody {
+        channel: Channel::Vk,
+        direction: Direction::Inbound,
+        occurred_at: Utc::now(),
+        provider_ref: format!("{group}:{}:{user}:{occurrence}", event.kind),
+        conversation_ref: Some(format!("{group}:{user}")),
+        identities: vec![Identity::new(IdentityKind::Vk, user, Some(group.clone()))],
+        profile: None,
+        content: None,
+        call: None,
+        parameters: parameters.0,
+        reaction: None,
+        event: Some(change),
+        sanitized: Vec::new(),
+    };
+    Ok(AccountInteraction { account: group, body })
+}
+
 /// VK's attachment string `<type><owner_id>_<id>` names media that has no title.
 fn media_name(kind: &str, owner_id: Option<i64>, id: Option<i64>) -> Option<String> {
     Some(format!("{kind}{}_{}", owner_id?, id?))
@@ -217,7 +262,7 @@ fn attachment(item: &payload::Attachment) -> Attachment {
     if let Some(doc) = &item.doc {
         return Attachment {
             name: doc.title.clone().or_else(|| media_name(kind, doc.owner_id, doc.id)),
-            mime: doc.ext.as_deref().map(mime_of_extension),
+            mime: doc.ext.as_deref().map(|ext| channel::mime::of_extension(ext).unwrap_or(OPAQUE_BYTES).to_owned()),
             size: doc.size,
             url: doc.url.clone(),
         };
@@ -261,29 +306,6 @@ fn attachment(item: &payload::Attachment) -> Attachment {
         };
     }
     Attachment { name: Some(item.kind.clone()).filter(|k| !k.is_empty()), ..Attachment::default() }
-}
-
-/// The MIME type of a document extension VK reports; unknown ones are opaque bytes.
-fn mime_of_extension(ext: &str) -> String {
-    let mime = match ext.to_ascii_lowercase().as_str() {
-        "pdf" => "application/pdf",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "zip" => "application/zip",
-        "mp3" => "audio/mpeg",
-        "ogg" => "audio/ogg",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    };
-    mime.to_owned()
 }
 
 #[cfg(test)]

@@ -18,6 +18,19 @@ pub mod event {
     pub const MESSAGE_NEW: &str = "message_new";
     pub const MESSAGE_REPLY: &str = "message_reply";
     pub const MESSAGE_EDIT: &str = "message_edit";
+    /// The user allowed the community to message them / forbade it.
+    /// <https://dev.vk.com/en/api/community-events/json-schema#message_allow>
+    pub const MESSAGE_ALLOW: &str = "message_allow";
+    pub const MESSAGE_DENY: &str = "message_deny";
+}
+
+/// The object of `message_allow` and `message_deny`: whose permission changed, and (allow only)
+/// the `key` the site's "allow messages" widget passed.
+#[derive(Debug, Deserialize)]
+pub struct MessagingPermission {
+    pub user_id: Id,
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// What authentication needs: read before the rest of the body is trusted.

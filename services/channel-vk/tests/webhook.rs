@@ -127,6 +127,24 @@ async fn the_confirmation_answers_the_community_string_and_other_events_only_ok(
 }
 
 #[tokio::test]
+async fn allowing_and_forbidding_messages_are_conversation_events_of_the_users_dialog() {
+    let adapter = spawn(1 << 20).await;
+    post_ok(&adapter, "message_allow.json").await;
+    post_ok(&adapter, "message_deny.json").await;
+    post_ok(&adapter, "message_allow.json").await; // VK's retry of the same event
+    let events = published(&adapter, 3).await;
+    let allow = &events[0];
+    assert_eq!(allow["event"], "messaging_allowed");
+    assert_eq!(allow["content"], Value::Null, "no message");
+    assert_eq!(allow["identities"], json!([{"kind": "vk", "value": "512093847", "scope": "218374651"}]));
+    assert_eq!(allow["conversation_ref"], "218374651:512093847", "the user's dialog");
+    assert_eq!(allow["parameters"]["allow_key"], "eshop-checkout");
+    assert_eq!(events[1]["event"], "messaging_denied");
+    assert_ne!(events[0]["interaction_id"], events[1]["interaction_id"]);
+    assert_eq!(events[0]["interaction_id"], events[2]["interaction_id"], "a retry keeps the id");
+}
+
+#[tokio::test]
 async fn missing_or_wrong_secrets_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing() {
     let adapter = spawn(4096).await;
     let body = fixture("vk/message_new.json");

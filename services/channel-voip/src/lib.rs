@@ -1,8 +1,10 @@
 //! IP telephony channel adapter. Two sources of call events:
 //! - `POST /webhooks/voip/twilio`: Twilio call status callbacks (form-encoded), authenticated by
 //!   `X-Twilio-Signature`;
-//! - `POST /webhooks/voip/cdr`: JSON call detail records from a SIP PBX (Asterisk or FreeSWITCH
-//!   field names), authenticated by `X-Webhook-Signature: sha256=<hex>`.
+//! - `POST /webhooks/voip/cdr`: call detail records from a SIP PBX — JSON (Asterisk or FreeSWITCH
+//!   field names), Asterisk `cdr_csv`/`cdr_custom` CSV lines, FreeSWITCH `mod_xml_cdr` XML, as the
+//!   `Content-Type` says ([`payload`]) — authenticated by `X-Webhook-Signature: sha256=<hex>`,
+//!   read per PBX (`X-PBX-Id`, [`pbx`]).
 //!
 //! Every state of a call is published to `interactions.ingested` as the same interaction (see
 //! [`mapping`]) before the provider gets its 200.
@@ -10,6 +12,7 @@
 pub mod config;
 pub mod mapping;
 pub mod payload;
+pub mod pbx;
 pub mod verify;
 
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use config::Config;
 pub use mapping::Numbers;
+pub use pbx::PBX_ID_HEADER;
 
 /// Twilio call status callbacks.
 pub const TWILIO_PATH: &str = "/webhooks/voip/twilio";
@@ -59,41 +63,51 @@ pub fn parse_twilio(body: &[u8], numbers: &Numbers) -> Result<Vec<AccountInterac
 }
 
 /// PBX call detail records.
-pub struct Pbx {
-    secret: SecretString,
+pub struct PbxCdrs {
+    pbxes: pbx::Pbxes,
     numbers: Arc<Numbers>,
     recording_base_url: Option<String>,
 }
 
-impl ChannelAdapter for Pbx {
+impl ChannelAdapter for PbxCdrs {
     const CHANNEL: Channel = Channel::Voip;
 
     fn verify(&self, request: &RawRequest) -> Result<(), WebhookError> {
-        verify::verify_cdr(self.secret.expose_secret().as_bytes(), request)
+        let secret = self.pbxes.secret_for(&request.headers)?;
+        verify::verify_cdr(secret.expose_secret().as_bytes(), request)
     }
 
     fn parse(&self, request: &RawRequest) -> Result<Parsed, WebhookError> {
-        Ok(Parsed::Interactions(parse_cdrs(&request.body, &self.numbers, self.recording_base_url.as_deref())?))
+        let reading = self.pbxes.reading_for(&request.headers)?;
+        let content_type = request.headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let source = mapping::CdrSource {
+            pbx: pbx::Pbxes::id_of(&request.headers),
+            recording_base_url: self.recording_base_url.as_deref(),
+        };
+        Ok(Parsed::Interactions(parse_cdrs(content_type, &request.body, reading, &self.numbers, source)?))
     }
 }
 
-/// Normalizes a CDR body (one record or an array).
+/// Normalizes a CDR body in the format its content type names (one record or many).
 pub fn parse_cdrs(
+    content_type: Option<&str>,
     body: &[u8],
+    reading: &payload::Reading,
     numbers: &Numbers,
-    recording_base_url: Option<&str>,
+    source: mapping::CdrSource<'_>,
 ) -> Result<Vec<AccountInteraction>, WebhookError> {
-    let records = payload::cdrs(body)?;
-    Ok(records.into_iter().filter_map(|cdr| mapping::from_cdr(cdr, numbers, recording_base_url)).collect())
+    let records = payload::cdrs(content_type, body, reading)?;
+    Ok(records.into_iter().filter_map(|cdr| mapping::from_cdr(cdr, numbers, source)).collect())
 }
 
 /// Builds the router of the adapter: each provider's endpoint when its secret is configured.
 pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Router> {
     let region = config.default_region.as_deref().map(identity::Region::parse).transpose().context("voip: default_region")?;
     let numbers = Arc::new(Numbers::new(&config.numbers, region));
+    let pbxes = pbx::Pbxes::from_config(config)?;
     anyhow::ensure!(
-        config.twilio_auth_token.is_some() || config.cdr_secret.is_some(),
-        "voip: twilio_auth_token or cdr_secret is required"
+        config.twilio_auth_token.is_some() || pbxes.is_some(),
+        "voip: twilio_auth_token or cdr_secret (or a PBX secret) is required"
     );
     let mut router = axum::Router::new();
     if let Some(auth_token) = config.twilio_auth_token.clone() {
@@ -110,9 +124,9 @@ pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Rou
         };
         router = router.merge(channel::webhook_router(TWILIO_PATH, kit));
     }
-    if let Some(secret) = config.cdr_secret.clone() {
+    if let Some(pbxes) = pbxes {
         let kit = Kit {
-            adapter: Pbx { secret, numbers: Arc::clone(&numbers), recording_base_url: config.recording_base_url.clone() },
+            adapter: PbxCdrs { pbxes, numbers: Arc::clone(&numbers), recording_base_url: config.recording_base_url.clone() },
             accounts: numbers.accounts().clone(),
             publisher,
             body_limit: config.http.body_limit_bytes,
@@ -136,6 +150,10 @@ mod tests {
     fn numbers() -> Numbers {
         let region = identity::Region::parse("CZ").expect("CZ is a region");
         Numbers::new(&AccountMap([("+420222333444".to_owned(), "acme".to_owned())].into()), Some(region))
+    }
+
+    fn source() -> mapping::CdrSource<'static> {
+        mapping::CdrSource { pbx: Some("praha"), recording_base_url: Some("https://pbx/") }
     }
 
     fn publisher() -> Publisher {
@@ -240,7 +258,9 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let _ = parse_twilio(&body, &numbers());
-            let _ = parse_cdrs(&body, &numbers(), Some("https://pbx/"));
+            for content_type in [None, Some("text/csv"), Some("application/xml"), Some("application/x-www-form-plaintext")] {
+                let _ = parse_cdrs(content_type, &body, &payload::Reading::default(), &numbers(), source());
+            }
         }
 
         #[test]
@@ -250,7 +270,7 @@ mod tests {
 
         #[test]
         fn arbitrary_cdr_like_objects_never_panic(body in cdr_json()) {
-            let _ = parse_cdrs(body.as_bytes(), &numbers(), None);
+            let _ = parse_cdrs(Some("application/json"), body.as_bytes(), &payload::Reading::default(), &numbers(), source());
         }
     }
 }

@@ -10,103 +10,68 @@
 //! - **Identity**: the customer's number as a `phone` identity in E.164. Withheld callers
 //!   (`anonymous`, Twilio's keypad-spelled `+266696687`, …) and non-numbers (`client:alice`,
 //!   extensions) give no identity; the call is still published.
-//! - **Status**: provider states map to the contract's `call.status`: `ringing`, `in_progress`,
-//!   `completed`, `failed`; an unanswered inbound call (busy, no answer, caller gave up) is
-//!   `missed`, an unanswered outbound one `busy`, `no_answer` or `canceled`. The provider's own
-//!   status and sequence number stay in `parameters`.
+//! - **Status**: provider states map to the contract's [`CallStatus`]: `queued`, `initiated`,
+//!   `ringing`, `in_progress`, `completed`, `failed`; an unanswered inbound call (busy, no
+//!   answer, caller gave up) is `missed`, an unanswered outbound one `busy`, `no_answer` or
+//!   `canceled`. The provider's own status and sequence number stay in `parameters`, and so do
+//!   the PBX's channels, last application and account codes.
 
 use std::collections::BTreeMap;
 
 use channel::{AccountInteraction, AccountMap};
 use chrono::{DateTime, TimeDelta, Utc};
-use contracts::{Call, Channel, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
+use contracts::{Call, CallStatus, Channel, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
 use identity::Region;
 
 use crate::payload::{Cdr, TwilioCallStatus};
 
-/// The contract's `call.status` values.
+/// The status of a call as its provider reports it, before the direction is known.
 pub mod status {
-    pub const RINGING: &str = "ringing";
-    pub const IN_PROGRESS: &str = "in_progress";
-    pub const COMPLETED: &str = "completed";
-    pub const MISSED: &str = "missed";
-    pub const BUSY: &str = "busy";
-    pub const NO_ANSWER: &str = "no_answer";
-    pub const CANCELED: &str = "canceled";
-    pub const FAILED: &str = "failed";
-    pub const UNKNOWN: &str = "unknown";
-}
+    use contracts::{CallStatus, Direction};
 
-/// A call's state, whichever provider reported it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallState {
-    Ringing,
-    InProgress,
-    Completed,
-    Busy,
-    NoAnswer,
-    /// The caller hung up before anyone answered.
-    Canceled,
-    Failed,
-    Unknown,
-}
+    use crate::payload::Cdr;
 
-impl CallState {
-    /// Twilio `CallStatus`.
+    /// Twilio `CallStatus` (`queued`, `initiated`, `ringing`, `in-progress`, `completed`,
+    /// `busy`, `no-answer`, `canceled`, `failed`), its `answered` event included.
     /// <https://www.twilio.com/docs/voice/api/call-resource#call-status-values>
-    pub fn from_twilio(call_status: &str) -> Self {
-        match call_status.trim().to_ascii_lowercase().as_str() {
-            "queued" | "initiated" | "ringing" => CallState::Ringing,
-            "in-progress" | "answered" => CallState::InProgress,
-            "completed" => CallState::Completed,
-            "busy" => CallState::Busy,
-            "no-answer" => CallState::NoAnswer,
-            "canceled" => CallState::Canceled,
-            "failed" => CallState::Failed,
-            _ => CallState::Unknown,
-        }
+    pub fn from_twilio(call_status: &str) -> CallStatus {
+        CallStatus::parse(call_status)
     }
 
     /// Asterisk `disposition`, else FreeSWITCH `hangup_cause` (Q.850 names), else whether the
     /// call was answered at all.
-    pub fn from_cdr(cdr: &Cdr) -> Self {
+    pub fn from_cdr(cdr: &Cdr) -> CallStatus {
         let answered = cdr.billsec.is_some_and(|s| s > 0) || cdr.answer.is_some();
         if let Some(disposition) = &cdr.disposition {
             return match disposition.trim().to_ascii_uppercase().as_str() {
-                "ANSWERED" => CallState::Completed,
-                "NO ANSWER" | "NOANSWER" | "NO_ANSWER" => CallState::NoAnswer,
-                "BUSY" => CallState::Busy,
-                "FAILED" | "CONGESTION" => CallState::Failed,
-                "CANCEL" | "CANCELED" | "CANCELLED" => CallState::Canceled,
-                _ => CallState::Unknown,
+                "ANSWERED" => CallStatus::Completed,
+                "NO ANSWER" | "NOANSWER" | "NO_ANSWER" => CallStatus::NoAnswer,
+                "BUSY" => CallStatus::Busy,
+                "FAILED" | "CONGESTION" => CallStatus::Failed,
+                "CANCEL" | "CANCELED" | "CANCELLED" => CallStatus::Canceled,
+                _ => CallStatus::Unknown,
             };
         }
         if answered {
-            return CallState::Completed;
+            return CallStatus::Completed;
         }
         match cdr.hangup_cause.as_deref().map(|c| c.trim().to_ascii_uppercase()) {
             Some(cause) => match cause.as_str() {
-                "NO_ANSWER" | "NO_USER_RESPONSE" | "NORMAL_CLEARING" | "ALLOTTED_TIMEOUT" => CallState::NoAnswer,
-                "USER_BUSY" | "CALL_REJECTED" => CallState::Busy,
-                "ORIGINATOR_CANCEL" | "LOSE_RACE" => CallState::Canceled,
-                _ => CallState::Failed,
+                "NO_ANSWER" | "NO_USER_RESPONSE" | "NORMAL_CLEARING" | "ALLOTTED_TIMEOUT" => CallStatus::NoAnswer,
+                "USER_BUSY" | "CALL_REJECTED" => CallStatus::Busy,
+                "ORIGINATOR_CANCEL" | "LOSE_RACE" => CallStatus::Canceled,
+                _ => CallStatus::Failed,
             },
-            None => CallState::NoAnswer,
+            None => CallStatus::NoAnswer,
         }
     }
 
-    /// The contract's `call.status` of this state for a call in `direction`.
-    pub fn contract_status(self, direction: Direction) -> &'static str {
-        match (self, direction) {
-            (CallState::Ringing, _) => status::RINGING,
-            (CallState::InProgress, _) => status::IN_PROGRESS,
-            (CallState::Completed, _) => status::COMPLETED,
-            (CallState::Failed, _) => status::FAILED,
-            (CallState::Unknown, _) => status::UNKNOWN,
-            (CallState::Busy | CallState::NoAnswer | CallState::Canceled, Direction::Inbound) => status::MISSED,
-            (CallState::Busy, Direction::Outbound) => status::BUSY,
-            (CallState::NoAnswer, Direction::Outbound) => status::NO_ANSWER,
-            (CallState::Canceled, Direction::Outbound) => status::CANCELED,
+    /// The contract's status of a call in `direction`: an unanswered inbound call (busy, no
+    /// answer, the caller gave up) is `missed`; an outbound one keeps what happened.
+    pub fn for_direction(status: CallStatus, direction: Direction) -> CallStatus {
+        match (status, direction) {
+            (CallStatus::Busy | CallStatus::NoAnswer | CallStatus::Canceled, Direction::Inbound) => CallStatus::Missed,
+            _ => status,
         }
     }
 }
@@ -200,7 +165,8 @@ struct CallFacts {
     from: Option<String>,
     to: Option<String>,
     caller_name: Option<String>,
-    state: CallState,
+    /// As the provider reports it; [`status::for_direction`] makes it the contract's.
+    status: CallStatus,
     occurred_at: Option<DateTime<Utc>>,
     duration_s: Option<u64>,
     recording_url: Option<String>,
@@ -255,7 +221,7 @@ pub fn from_twilio(callback: TwilioCallStatus, numbers: &Numbers) -> Option<Acco
         from: callback.from,
         to: callback.to,
         caller_name: callback.caller_name,
-        state: CallState::from_twilio(&callback.call_status),
+        status: status::from_twilio(&callback.call_status),
         occurred_at,
         duration_s: callback.call_duration,
         recording_url: callback.recording_url,
@@ -266,15 +232,25 @@ pub fn from_twilio(callback: TwilioCallStatus, numbers: &Numbers) -> Option<Acco
     interaction(facts, numbers)
 }
 
+/// Where a CDR came from: the PBX that named itself (`X-PBX-Id`) and where its recordings are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CdrSource<'a> {
+    pub pbx: Option<&'a str>,
+    pub recording_base_url: Option<&'a str>,
+}
+
 /// One PBX call detail record.
-pub fn from_cdr(cdr: Cdr, numbers: &Numbers, recording_base_url: Option<&str>) -> Option<AccountInteraction> {
+pub fn from_cdr(cdr: Cdr, numbers: &Numbers, source: CdrSource<'_>) -> Option<AccountInteraction> {
     let direction = match cdr.direction.as_deref().map(str::to_ascii_lowercase) {
         Some(d) if d == "inbound" => Some(Direction::Inbound),
         Some(d) if d == "outbound" => Some(Direction::Outbound),
         _ => None,
     };
-    let state = CallState::from_cdr(&cdr);
+    let call_status = status::from_cdr(&cdr);
     let mut parameters = BTreeMap::from([("provider".to_owned(), "pbx".to_owned())]);
+    if let Some(pbx) = source.pbx {
+        parameters.insert("pbx".to_owned(), pbx.to_owned());
+    }
     if let Some(raw) = cdr.disposition.as_ref().or(cdr.hangup_cause.as_ref()) {
         parameters.insert("provider_status".to_owned(), raw.clone());
     }
@@ -285,6 +261,10 @@ pub fn from_cdr(cdr: Cdr, numbers: &Numbers, recording_base_url: Option<&str>) -
         ("accountcode", &cdr.accountcode),
         ("dcontext", &cdr.dcontext),
         ("userfield", &cdr.userfield),
+        ("channel", &cdr.channel),
+        ("dstchannel", &cdr.dstchannel),
+        ("lastapp", &cdr.lastapp),
+        ("peeraccount", &cdr.peeraccount),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -299,7 +279,7 @@ pub fn from_cdr(cdr: Cdr, numbers: &Numbers, recording_base_url: Option<&str>) -
             return Some(file.to_owned());
         }
         parameters.insert("recording_file".to_owned(), file.to_owned());
-        recording_base_url.map(|base| format!("{}/{}", base.trim_end_matches('/'), file.trim_start_matches('/')))
+        source.recording_base_url.map(|base| format!("{}/{}", base.trim_end_matches('/'), file.trim_start_matches('/')))
     });
     let talk_time = cdr.answer.zip(cdr.end).and_then(|(answer, end)| u64::try_from((end - answer).num_seconds()).ok());
     let facts = CallFacts {
@@ -309,7 +289,7 @@ pub fn from_cdr(cdr: Cdr, numbers: &Numbers, recording_base_url: Option<&str>) -
         from: cdr.src,
         to: cdr.dst,
         caller_name: cdr.caller_name,
-        state,
+        status: call_status,
         occurred_at: cdr.start.or(cdr.answer).or(cdr.end),
         duration_s: cdr.billsec.or(talk_time),
         recording_url,
@@ -339,6 +319,13 @@ fn interaction(mut call: CallFacts, numbers: &Numbers) -> Option<AccountInteract
             let direction = call.direction.unwrap_or(direction);
             match call.fallback_account.as_deref().filter(|code| numbers.accounts.tenant_of(code).is_some()) {
                 Some(code) => {
+                    // Without a direction, an extension (no phone number) calling a phone number
+                    // is an agent calling out.
+                    let is_phone = |n: Option<&str>| n.is_some_and(|n| numbers.e164(n).is_some());
+                    let direction = match call.direction {
+                        None if !is_phone(call.from.as_deref()) && is_phone(call.to.as_deref()) => Direction::Outbound,
+                        _ => direction,
+                    };
                     let customer = if direction == Direction::Inbound { call.from.as_deref() } else { call.to.as_deref() };
                     (direction, code.to_owned(), customer)
                 }
@@ -380,10 +367,12 @@ fn interaction(mut call: CallFacts, numbers: &Numbers) -> Option<AccountInteract
             from: call.from.as_deref().and_then(|n| numbers.e164(n)),
             to: call.to.as_deref().and_then(|n| numbers.e164(n)),
             duration_s: call.duration_s,
-            status: Some(call.state.contract_status(direction).to_owned()),
+            status: Some(status::for_direction(call.status, direction)),
             recording_url: call.recording_url,
         }),
         parameters: call.parameters,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     };
     Some(AccountInteraction { account, body })
@@ -392,7 +381,7 @@ fn interaction(mut call: CallFacts, numbers: &Numbers) -> Option<AccountInteract
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::{cdrs, form_pairs};
+    use crate::payload::form_pairs;
 
     const TENANT: &str = "+420222333444";
 
@@ -408,9 +397,13 @@ mod tests {
         from_twilio(TwilioCallStatus::try_from(form_pairs(body.as_bytes()).as_slice()).expect("valid"), &numbers())
     }
 
+    fn cdrs(json: &[u8]) -> Result<Vec<Cdr>, channel::WebhookError> {
+        crate::payload::cdr::from_json(json, chrono_tz::UTC)
+    }
+
     fn cdr(json: &str) -> AccountInteraction {
-        from_cdr(cdrs(json.as_bytes()).expect("valid").remove(0), &numbers(), Some("https://pbx.acme.cz/rec/"))
-            .expect("published")
+        let source = CdrSource { pbx: Some("praha"), recording_base_url: Some("https://pbx.acme.cz/rec/") };
+        from_cdr(cdrs(json.as_bytes()).expect("valid").remove(0), &numbers(), source).expect("published")
     }
 
     fn call(got: &AccountInteraction) -> &Call {
@@ -425,7 +418,7 @@ mod tests {
         assert_eq!(got.body.direction, Direction::Inbound);
         assert_eq!(got.body.identities, vec![Identity::new(IdentityKind::Phone, "+420777123456", None)]);
         assert_eq!(got.body.profile.as_ref().and_then(|p| p.name.as_deref()), Some("Jan Novák"));
-        assert_eq!(call(&got).status.as_deref(), Some(status::RINGING));
+        assert_eq!(call(&got).status, Some(CallStatus::Ringing));
         assert_eq!((got.body.provider_ref.as_str(), got.body.conversation_ref.as_deref()), ("CA1", Some("CA1")));
         assert_eq!(got.body.parameters.get("provider_status").map(String::as_str), Some("ringing"));
         assert_eq!(got.body.parameters.get("sequence_number").map(String::as_str), Some("0"));
@@ -437,7 +430,7 @@ mod tests {
             .expect("published");
         assert_eq!((got.account.as_str(), got.body.direction), (TENANT, Direction::Outbound));
         assert_eq!(got.body.identities[0].value, "+420777123456");
-        assert_eq!(call(&got).status.as_deref(), Some(status::NO_ANSWER), "an unanswered outbound call is not missed");
+        assert_eq!(call(&got).status, Some(CallStatus::NoAnswer), "an unanswered outbound call is not missed");
         assert_eq!(got.body.profile, None);
     }
 
@@ -446,7 +439,7 @@ mod tests {
         for state in ["busy", "no-answer", "canceled"] {
             let got =
                 twilio(&format!("CallSid=CA3&CallStatus={state}&Direction=inbound&From=%2B420777123456&To=%2B420222333444"));
-            assert_eq!(got.and_then(|g| g.body.call).and_then(|c| c.status).as_deref(), Some(status::MISSED), "{state}");
+            assert_eq!(got.and_then(|g| g.body.call).and_then(|c| c.status), Some(CallStatus::Missed), "{state}");
         }
     }
 
@@ -487,14 +480,14 @@ mod tests {
     fn a_cdr_without_direction_finds_the_tenant_on_either_side_in_national_format() {
         let inbound = cdr(r#"{"linkedid":"L1","src":"777123456","dst":"222333444","disposition":"BUSY","billsec":0}"#);
         assert_eq!((inbound.account.as_str(), inbound.body.direction), (TENANT, Direction::Inbound));
-        assert_eq!(call(&inbound).status.as_deref(), Some(status::MISSED));
+        assert_eq!(call(&inbound).status, Some(CallStatus::Missed));
         assert_eq!(call(&inbound).from.as_deref(), Some("+420777123456"));
         let outbound = cdr(
             r#"{"linkedid":"L2","src":"00420222333444","dst":"420777123456","disposition":"ANSWERED","billsec":"31","recordingfile":"2024/L2.wav"}"#,
         );
         assert_eq!((outbound.account.as_str(), outbound.body.direction), (TENANT, Direction::Outbound));
         assert_eq!(outbound.body.identities[0].value, "+420777123456", "trunk-style international digits");
-        assert_eq!(call(&outbound).status.as_deref(), Some(status::COMPLETED));
+        assert_eq!(call(&outbound).status, Some(CallStatus::Completed));
         assert_eq!(call(&outbound).duration_s, Some(31));
         assert_eq!(call(&outbound).recording_url.as_deref(), Some("https://pbx.acme.cz/rec/2024/L2.wav"));
     }
@@ -510,6 +503,29 @@ mod tests {
     }
 
     #[test]
+    fn an_extension_calling_a_number_under_an_account_code_is_outbound_without_a_direction() {
+        let got =
+            cdr(r#"{"uniqueid":"U2","src":"101","dst":"777123456","accountcode":"ACC7","disposition":"ANSWERED","billsec":3}"#);
+        assert_eq!((got.account.as_str(), got.body.direction), ("ACC7", Direction::Outbound));
+        assert_eq!(got.body.identities[0].value, "+420777123456");
+        let inbound = cdr(r#"{"uniqueid":"U3","src":"777123456","dst":"101","accountcode":"ACC7","disposition":"ANSWERED"}"#);
+        assert_eq!(inbound.body.direction, Direction::Inbound);
+        assert_eq!(inbound.body.parameters.get("pbx").map(String::as_str), Some("praha"));
+    }
+
+    #[test]
+    fn twilio_states_before_ringing_keep_their_place_in_the_lifecycle() {
+        for (state, expected) in
+            [("queued", CallStatus::Queued), ("initiated", CallStatus::Initiated), ("answered", CallStatus::InProgress)]
+        {
+            let got =
+                twilio(&format!("CallSid=CA9&CallStatus={state}&Direction=outbound-api&From=%2B420222333444&To=%2B420777123456"))
+                    .expect("published");
+            assert_eq!(call(&got).status, Some(expected), "{state}");
+        }
+    }
+
+    #[test]
     fn a_call_no_tenant_owns_names_the_called_number() {
         let got = cdr(r#"{"linkedid":"L3","src":"777123456","dst":"+420 599 111 222"}"#);
         assert_eq!(got.account, "+420599111222");
@@ -517,10 +533,10 @@ mod tests {
 
     #[test]
     fn freeswitch_causes_map_to_states() {
-        let state = |json: &str| CallState::from_cdr(&cdrs(json.as_bytes()).expect("valid")[0]);
-        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"NORMAL_CLEARING","billsec":"12"}"#), CallState::Completed);
-        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"ORIGINATOR_CANCEL","billsec":"0"}"#), CallState::Canceled);
-        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"USER_BUSY"}"#), CallState::Busy);
-        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"NETWORK_OUT_OF_ORDER"}"#), CallState::Failed);
+        let state = |json: &str| status::from_cdr(&cdrs(json.as_bytes()).expect("valid")[0]);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"NORMAL_CLEARING","billsec":"12"}"#), CallStatus::Completed);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"ORIGINATOR_CANCEL","billsec":"0"}"#), CallStatus::Canceled);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"USER_BUSY"}"#), CallStatus::Busy);
+        assert_eq!(state(r#"{"uuid":"u","src":"1","hangup_cause":"NETWORK_OUT_OF_ORDER"}"#), CallStatus::Failed);
     }
 }

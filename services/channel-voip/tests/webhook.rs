@@ -1,9 +1,11 @@
 //! The VoIP webhooks through real HTTP and Kafka: every state of a Twilio call is published as
-//! the same interaction, PBX CDRs in Asterisk and FreeSWITCH shape are normalized, and what is
-//! forged, malformed, unowned or oversized is refused and publishes nothing.
+//! the same interaction, PBX CDRs in Asterisk (JSON, `cdr_csv`, `cdr_custom`) and FreeSWITCH
+//! (JSON, XML, form-encoded) shape are normalized in their PBX's time zone, and what is forged,
+//! malformed, unowned or oversized is refused and publishes nothing.
 
 use channel::AccountMap;
-use channel_voip::{verify, Config, CDR_PATH, TWILIO_PATH};
+use channel_voip::config::{CsvFormat, PbxConfig};
+use channel_voip::{verify, Config, CDR_PATH, PBX_ID_HEADER, TWILIO_PATH};
 use runtime::settings::HttpSettings;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -11,6 +13,8 @@ use testkit::{fixture, sha256_signature, spawn_adapter, Reply, SpawnedService};
 
 const AUTH_TOKEN: &str = "twilio-auth-token";
 const CDR_SECRET: &str = "pbx-secret";
+/// The Brno PBX signs with its own secret.
+const BRNO_SECRET: &str = "brno-secret";
 /// What Twilio is configured to call; the test server itself listens elsewhere.
 const PUBLIC_URL: &str = "https://voip.acme.cz";
 
@@ -20,9 +24,30 @@ async fn spawn(body_limit: usize) -> SpawnedService {
         twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
         public_url: Some(format!("{PUBLIC_URL}/")),
         cdr_secret: Some(SecretString::from(CDR_SECRET)),
-        numbers: AccountMap([("+420 222 333 444".to_owned(), "acme".to_owned())].into()),
+        numbers: AccountMap([("+420 222 333 444".to_owned(), "acme".to_owned()), ("ACC7".to_owned(), "acme".to_owned())].into()),
         default_region: Some("CZ".to_owned()),
         recording_base_url: Some("https://pbx.acme.cz/recordings".to_owned()),
+        default_pbx: PbxConfig::default(),
+        pbxes: [
+            (
+                "praha".to_owned(),
+                PbxConfig {
+                    time_zone: Some("Europe/Prague".to_owned()),
+                    cdr_csv: channel_voip::payload::CdrCsvColumns { newcdrcolumns: false, ..Default::default() },
+                    ..PbxConfig::default()
+                },
+            ),
+            (
+                "brno".to_owned(),
+                PbxConfig {
+                    time_zone: Some("Europe/Prague".to_owned()),
+                    secret: Some(SecretString::from(BRNO_SECRET)),
+                    csv_format: CsvFormat::CdrCustom,
+                    ..PbxConfig::default()
+                },
+            ),
+        ]
+        .into(),
     };
     spawn_adapter(move |publisher, shutdown| async move { channel_voip::start(&config, publisher, shutdown).await }).await
 }
@@ -41,6 +66,13 @@ async fn post_twilio(adapter: &SpawnedService, path_and_query: &str, body: &str,
 async fn post_cdr(adapter: &SpawnedService, body: &str, signature: Option<String>) -> Reply {
     let signature = signature.map(|s| ("x-webhook-signature", s));
     testkit::post(&adapter.url(CDR_PATH), "application/json", body, signature).await
+}
+
+/// Posts a CDR body as `content_type`, naming `pbx`, signed with `secret`.
+async fn post_pbx(adapter: &SpawnedService, pbx: Option<&str>, content_type: &str, body: &str, secret: Option<&str>) -> Reply {
+    let pbx = pbx.map(|pbx| (PBX_ID_HEADER, pbx.to_owned()));
+    let signature = secret.map(|secret| ("x-webhook-signature", sha256_signature(secret, body.as_bytes())));
+    testkit::post(&adapter.url(CDR_PATH), content_type, body, pbx.into_iter().chain(signature)).await
 }
 
 fn form(name: &str) -> String {
@@ -216,4 +248,125 @@ async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish
 
     let published = adapter.drain_ingested().await;
     assert!(published.is_empty(), "refused requests published {} messages", published.len());
+}
+
+#[tokio::test]
+async fn asterisk_cdr_csv_lines_are_read_in_the_pbx_time_zone() {
+    let adapter = spawn(1 << 20).await;
+    let body = fixture("voip/asterisk_cdr_csv_master.csv");
+    let Reply { status, body: answer, .. } = post_pbx(&adapter, Some("praha"), "text/csv", &body, Some(CDR_SECRET)).await;
+    assert_eq!((status, &answer["published"]), (200, &json!(2)), "{answer}");
+    let newer = fixture("voip/asterisk_cdr_csv_newcdrcolumns.csv");
+    let Reply { status, body: answer, .. } = post_pbx(&adapter, Some("praha"), "text/plain", &newer, Some(CDR_SECRET)).await;
+    assert_eq!((status, &answer["published"]), (200, &json!(1)), "{answer}");
+    let events: Vec<Value> = adapter.take_ingested(3).await.iter().map(testkit::json).collect();
+    let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("no event for {id}"));
+
+    let answered = by_ref("1705324500.31");
+    assert_eq!(answered["occurred_at"], "2024-01-15T13:15:00Z", "14:15 in Prague is 13:15 UTC in winter");
+    assert_eq!(answered["direction"], "inbound");
+    assert_eq!(answered["identities"][0]["value"], "+420777123456");
+    assert_eq!(answered["profile"]["name"], "Jana Dvořáková");
+    assert_eq!(answered["call"]["status"], "completed");
+    assert_eq!(answered["call"]["duration_s"], 120);
+    assert_eq!(answered["parameters"]["dstchannel"], "PJSIP/101-00000032", "the agent's channel");
+    assert_eq!(answered["parameters"]["pbx"], "praha");
+
+    let missed = by_ref("1705326000.33");
+    assert_eq!((&missed["call"]["status"], &missed["occurred_at"]), (&json!("missed"), &json!("2024-01-15T13:40:00Z")));
+    assert_eq!(missed["parameters"]["lastapp"], "Queue");
+
+    let outbound = by_ref("1721030700.40");
+    assert_eq!(outbound["occurred_at"], "2024-07-15T08:05:00Z", "10:05 in Prague is 08:05 UTC in summer");
+    assert_eq!((&outbound["direction"], &outbound["tenant_id"]), (&json!("outbound"), &json!("acme")), "by the account code");
+    assert_eq!(outbound["parameters"]["uniqueid"], "1721030700.41", "newcdrcolumns: linkedid names the call");
+    assert_eq!(outbound["parameters"]["sequence_number"], "7");
+}
+
+#[tokio::test]
+async fn cdr_custom_lines_use_the_sample_mapping_and_their_pbx_secret() {
+    let adapter = spawn(1 << 20).await;
+    let body = fixture("voip/asterisk_cdr_custom_master.csv");
+    assert_eq!(
+        post_pbx(&adapter, Some("brno"), "text/csv", &body, Some(CDR_SECRET)).await.status,
+        403,
+        "brno signs with its own"
+    );
+    let Reply { status, body: answer, .. } = post_pbx(&adapter, Some("brno"), "text/csv", &body, Some(BRNO_SECRET)).await;
+    assert_eq!((status, &answer["published"]), (200, &json!(2)), "{answer}");
+    let events: Vec<Value> = adapter.take_ingested(2).await.iter().map(testkit::json).collect();
+    let answered = events.iter().find(|e| e["provider_ref"] == "1705330800.50").expect("answered");
+    assert_eq!(answered["occurred_at"], "2024-01-15T15:00:00Z");
+    assert_eq!(answered["profile"]["name"], "Petr Svoboda");
+    assert_eq!((&answered["call"]["status"], &answered["call"]["duration_s"]), (&json!("completed"), &json!(180)));
+    assert_eq!(answered["parameters"]["sequence_number"], "12");
+    let busy = events.iter().find(|e| e["provider_ref"] == "1705331400.52").expect("busy");
+    assert_eq!((&busy["call"]["status"], &busy["parameters"]["provider_status"]), (&json!("missed"), &json!("BUSY")));
+}
+
+#[tokio::test]
+async fn freeswitch_xml_cdrs_are_read_raw_and_form_encoded() {
+    let adapter = spawn(1 << 20).await;
+    let xml = fixture("voip/freeswitch_xml_cdr.xml");
+    let Reply { status, body: answer, .. } = post_pbx(&adapter, Some("praha"), "text/xml", &xml, Some(CDR_SECRET)).await;
+    assert_eq!(status, 200, "{answer}");
+    // mod_xml_cdr's default `encode=true`: `cdr=` and the URL-encoded document.
+    let encoded: String =
+        xml.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let form = format!("cdr={encoded}");
+    let Reply { status, body: answer, .. } =
+        post_pbx(&adapter, Some("praha"), "application/x-www-form-urlencoded", &form, Some(CDR_SECRET)).await;
+    assert_eq!(status, 200, "{answer}");
+    let messages = adapter.take_ingested(2).await;
+    assert_eq!(testkit::distinct(&messages, "interaction_id").len(), 1, "the same call both ways");
+    let event = testkit::json(&messages[0]);
+    assert_eq!(event["provider_ref"], "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b");
+    assert_eq!(event["occurred_at"], "2024-01-15T16:00:00Z", "start_stamp is Prague local time");
+    assert_eq!(event["direction"], "inbound");
+    assert_eq!(event["identities"][0]["value"], "+420777123456");
+    assert_eq!(event["profile"]["name"], "Jana Dvořáková");
+    assert_eq!((&event["call"]["status"], &event["call"]["duration_s"]), (&json!("completed"), &json!(120)));
+}
+
+#[tokio::test]
+async fn pbx_requests_are_authenticated_before_their_pbx_and_body_are_judged() {
+    let adapter = spawn(1 << 20).await;
+    let csv = fixture("voip/asterisk_cdr_csv_master.csv");
+    assert_eq!(post_pbx(&adapter, Some("praha"), "text/csv", &csv, None).await.status, 401, "missing signature");
+    assert_eq!(post_pbx(&adapter, Some("praha"), "text/csv", &csv, Some("forged")).await.status, 403);
+    let Reply { status, content_type, body: problem, .. } =
+        post_pbx(&adapter, Some("ostrava"), "text/csv", &csv, Some(CDR_SECRET)).await;
+    assert_eq!((status, content_type.as_deref()), (404, Some("application/problem+json")), "{problem}");
+    assert_eq!(post_pbx(&adapter, Some("ostrava"), "text/csv", &csv, Some("forged")).await.status, 403);
+    for (content_type, body) in [
+        ("text/csv", "\"only\",\"two\"\n"),
+        ("text/csv", "\n\n"),
+        ("application/xml", "<cdr><variables>"),
+        ("application/x-www-form-urlencoded", "uuid=1"),
+        ("image/png", "{}"),
+    ] {
+        let Reply { status, content_type: answer_type, body: problem, .. } =
+            post_pbx(&adapter, None, content_type, body, Some(CDR_SECRET)).await;
+        assert_eq!(
+            (status, answer_type.as_deref()),
+            (400, Some("application/problem+json")),
+            "{content_type} {body:?}: {problem}"
+        );
+    }
+    let published = adapter.drain_ingested().await;
+    assert!(published.is_empty(), "refused requests published {} messages", published.len());
+}
+
+#[tokio::test]
+async fn a_callback_without_a_timestamp_is_published_with_its_lifecycle_status() {
+    let adapter = spawn(1 << 20).await;
+    twilio_fixtures(&adapter, &["twilio_ringing_without_timestamp.form", "twilio_3_completed.form"]).await;
+    let events: Vec<Value> = adapter.take_ingested(2).await.iter().map(testkit::json).collect();
+    assert_eq!(events[0]["interaction_id"], events[1]["interaction_id"]);
+    let statuses: Vec<(&Value, &Value)> =
+        events.iter().map(|e| (&e["call"]["status"], &e["parameters"]["provider_status"])).collect();
+    assert_eq!(statuses, [(&json!("ringing"), &json!("ringing")), (&json!("completed"), &json!("completed"))]);
+    // Without a usable time the ringing state is dated when it arrived, after the completed
+    // state's own time: consumers order the two by the call's lifecycle (the timeline's fold).
+    assert!(events[0]["occurred_at"].as_str() > events[1]["occurred_at"].as_str());
 }

@@ -9,12 +9,12 @@
 //! tenant never collide.
 //!
 //! Parameters: `site_id`, `operator_invitation = true` for chats an operator started,
-//! `operator_id`, `page_url`.
+//! `operator_id`, `page_url`. A session event (`closed`) is a conversation event without content.
 
 use std::collections::BTreeMap;
 
 use channel::{AccountInteraction, WebhookError};
-use contracts::{Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
+use contracts::{Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
 
 use crate::payload::{self, Message};
 
@@ -69,13 +69,17 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
         conversation_ref: Some(format!("{site}:{session_id}")),
         identities,
         profile,
-        content: Some(Content {
+        content: message.event.is_none().then(|| Content {
             text: message.text.filter(|t| !t.trim().is_empty()),
             subject: None,
             attachments: message.attachments,
         }),
         call: None,
         parameters,
+        reaction: None,
+        event: message.event.map(|event| match event {
+            payload::SessionEvent::Closed => ConversationEvent::Closed,
+        }),
         sanitized: Vec::new(),
     };
     Ok(AccountInteraction { account: site.to_owned(), body })

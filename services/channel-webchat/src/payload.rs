@@ -20,6 +20,7 @@
 //!   "attachments": [{ "name": "faktura.pdf", "mime": "application/pdf", "size": 48213, "url": "https://…" }],
 //!   "operator_invitation": false,           // the operator started the chat (proactive invitation)
 //!   "operator_id": "op-17",                 // optional: who wrote an outbound message
+//!   "event": "closed",                      // optional: a session state change instead of a message
 //!   "page_url": "https://eshop.example.cz/kosik",
 //!   "visitor": {
 //!     "contact_id": "…",                    // logged-in visitor whose contact the site knows
@@ -30,6 +31,11 @@
 //!   }
 //! }
 //! ```
+//!
+//! `event` turns the request into a change of the session's state instead of a message: `closed`
+//! (the visitor or the operator ended the chat, or the widget timed it out); its text and
+//! attachments, if any, are ignored. Unknown event names are malformed (400), so a newer widget
+//! never has its events stored as empty messages.
 //!
 //! Rules: `session_id`, `message_id`, `sent_at` and `direction` are required (else 400); the site
 //! id in the header and the body must agree. Visitor fields are passed on as typed, unvalidated:
@@ -62,6 +68,17 @@ pub struct Message {
     pub page_url: Option<String>,
     #[serde(default)]
     pub visitor: Visitor,
+    #[serde(default)]
+    pub event: Option<SessionEvent>,
+}
+
+/// A change of the chat session's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEvent {
+    /// The chat ended (`session_ended` accepted as a synonym).
+    #[serde(alias = "session_ended")]
+    Closed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

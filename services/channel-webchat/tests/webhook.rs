@@ -101,6 +101,24 @@ async fn logged_in_visitors_operator_invitations_and_unparseable_contact_details
 }
 
 #[tokio::test]
+async fn a_closed_session_is_a_conversation_event_not_an_empty_message() {
+    let adapter = spawn(1 << 20).await;
+    let body = fixture("webchat/session_closed.json");
+    let Reply { status, body: answer, .. } = post(&adapter, &body, Some(sha256_signature(SECRET, &body)), None).await;
+    assert_eq!((status, &answer["published"]), (200, &json!(1)), "{answer}");
+    let event = testkit::json(&adapter.take_ingested(1).await[0]);
+    assert_eq!(event["event"], "closed");
+    assert!(event["content"].is_null());
+    assert_eq!(event["conversation_ref"], "eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64", "the session it closes");
+    assert_eq!(event["identities"][0], json!({"kind": "custom", "value": "C-100234", "scope": "crm_customer_no"}));
+
+    let unknown = body.replace("\"closed\"", "\"exploded\"");
+    let Reply { status, .. } = post(&adapter, &unknown, Some(sha256_signature(SECRET, &unknown)), None).await;
+    assert_eq!(status, 400, "an event this adapter does not know is refused, never stored as a message");
+    assert!(adapter.drain_ingested().await.is_empty());
+}
+
+#[tokio::test]
 async fn unsigned_forged_malformed_unknown_and_oversized_requests_are_refused_and_publish_nothing() {
     let adapter = spawn(4096).await;
     let body = fixture("webchat/visitor_form_message.json");

@@ -2,6 +2,10 @@
 //!
 //! - Every entry of `messages[]` is one inbound interaction, whatever its type: unknown and
 //!   `unsupported` types are kept (their type in `parameters.message_type`), never rejected.
+//! - A `reaction` is not a message of its own: it is published as a [`Reaction`] on the message
+//!   it names (`reaction.message_id`), without content; a change is a new reaction from the same
+//!   user, a removal comes without `emoji` (or with an empty one).
+//!   <https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/reaction/>
 //! - Every entry of `statuses[]` is a later state of one of *our* outbound messages. It is emitted
 //!   with the outbound message's `wamid` as `provider_ref`, so its `interaction_id`
 //!   (UUIDv5 of `tenant|whatsapp|wamid`) is the message's and the status upserts the same
@@ -14,7 +18,9 @@ use std::collections::BTreeMap;
 
 use channel::{AccountInteraction, WebhookError};
 use chrono::{DateTime, SecondsFormat, Utc};
-use contracts::{Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile};
+use contracts::{
+    Attachment, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, NameSource, Profile, Reaction,
+};
 
 use crate::payload::{Contact, Error, Media, Message, MessagesValue, Notification, Status, UnixTime, MESSAGES_FIELD};
 
@@ -215,6 +221,7 @@ fn message_interaction(
     }
     parameters.errors(&message.errors, param::ERROR_CODE, param::ERROR_TITLE, param::ERROR_DETAILS);
     let content = content(message, &mut parameters);
+    let reaction = reaction_of(message);
 
     Some(InteractionBody {
         channel: Channel::Whatsapp,
@@ -227,11 +234,22 @@ fn message_interaction(
             .and_then(|p| p.name.clone())
             .filter(|name| !name.trim().is_empty())
             .map(|name| Profile { name: Some(name), name_source: NameSource::Channel }),
-        content: Some(content),
+        // A reaction carries no message content of its own.
+        content: reaction.is_none().then_some(content),
         call: None,
         parameters: parameters.0,
+        reaction,
+        event: None,
         sanitized: Vec::new(),
     })
+}
+
+/// The reaction a message is, when it names the message it reacts to.
+fn reaction_of(message: &Message) -> Option<Reaction> {
+    let reaction = message.reaction.as_ref()?;
+    let target = reaction.message_id.as_deref().map(str::trim).filter(|id| !id.is_empty())?;
+    let emoji = reaction.emoji.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned);
+    Some(Reaction { target_provider_ref: target.to_owned(), emoji })
 }
 
 /// The `contacts[]` entry of the message's sender: matched by id, or the only one there is.
@@ -301,7 +319,10 @@ fn content(message: &Message, parameters: &mut Parameters) -> Content {
         if reaction.emoji.as_deref().is_none_or(str::is_empty) {
             parameters.flag(param::REACTION_REMOVED, Some(true));
         }
-        text = text.or_else(|| reaction.emoji.clone());
+        // Only a reaction that names no message (it cannot be attached) is kept as a message.
+        if reaction.message_id.as_deref().is_none_or(|id| id.trim().is_empty()) {
+            text = text.or_else(|| reaction.emoji.clone());
+        }
     }
     if let Some(system) = &message.system {
         parameters.set(param::SYSTEM_TYPE, system.kind.clone());
@@ -350,6 +371,8 @@ fn status_interaction(phone_number_id: &str, business_number: Option<&str>, stat
         content: None,
         call: None,
         parameters: parameters.0,
+        reaction: None,
+        event: None,
         sanitized: Vec::new(),
     })
 }
@@ -454,8 +477,22 @@ mod tests {
         assert_eq!(text(1).as_deref(), Some("Petr Svoboda +420 602 111 222"));
         assert!(got[1].body.identities.iter().all(|i| i.value != "+420602111222"), "shared cards are not the sender");
         assert_eq!(param(&got[2].body, param::REACTION_TO), Some("wamid.OUT"));
-        assert_eq!(text(2).as_deref(), Some("👍"));
+        assert_eq!(got[2].body.reaction, Some(Reaction { target_provider_ref: "wamid.OUT".into(), emoji: Some("👍".into()) }));
+        assert_eq!(got[2].body.content, None, "a reaction is no message");
+        assert_eq!(got[3].body.reaction, Some(Reaction { target_provider_ref: "wamid.OUT".into(), emoji: None }));
         assert_eq!(param(&got[3].body, param::REACTION_REMOVED), Some("true"));
+    }
+
+    #[test]
+    fn an_empty_emoji_removes_and_a_reaction_without_a_target_stays_a_message() {
+        let got = parse(&envelope(
+            r#""messages":[
+                {"from":"1","id":"wamid.E","timestamp":"1","type":"reaction","reaction":{"message_id":"wamid.OUT","emoji":""}},
+                {"from":"1","id":"wamid.X","timestamp":"1","type":"reaction","reaction":{"emoji":"😀"}}]"#,
+        ));
+        assert_eq!(got[0].body.reaction.as_ref().map(|r| r.emoji.clone()), Some(None));
+        assert_eq!(got[1].body.reaction, None);
+        assert_eq!(got[1].body.content.as_ref().and_then(|c| c.text.as_deref()), Some("😀"));
     }
 
     #[test]

@@ -113,11 +113,36 @@ async fn media_interactive_location_reaction_contacts_and_unsupported_messages_a
     let reaction = by_type(&events, "reaction");
     assert_eq!(reaction["parameters"]["reaction_to"], OUTBOUND_WAMID);
     assert_eq!(reaction["parameters"]["reaction_emoji"], "👍");
+    assert_eq!(reaction["reaction"], json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": "👍"}));
     let card = by_type(&events, "contacts");
     assert_eq!(card["content"]["text"], "Petr Svoboda +420 602 111 222");
     assert_eq!(card["identities"].as_array().map(Vec::len), Some(2), "a shared card adds no identities");
     let unsupported = by_type(&events, "unsupported");
     assert_eq!(unsupported["parameters"]["error_code"], "131051");
+}
+
+#[tokio::test]
+async fn a_reaction_its_change_and_its_removal_are_reactions_on_the_message_they_name() {
+    let adapter = spawn(1 << 20).await;
+    assert_eq!(post_signed(&adapter, "reactions.json").await["published"], 3);
+    let events = published(&adapter, 3).await;
+    let reactions: Vec<&Value> = events.iter().map(|e| &e["reaction"]).collect();
+    assert_eq!(
+        reactions,
+        [
+            &json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": "👍"}),
+            &json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": "❤️"}),
+            &json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": null}),
+        ],
+        "in order, the removal without an emoji"
+    );
+    for event in &events {
+        assert!(event["content"].is_null(), "a reaction is no message: {event}");
+        assert_eq!(event["direction"], "inbound");
+        assert_eq!(event["identities"][0]["value"], WA_ID, "the reactor");
+    }
+    let ids: std::collections::HashSet<&str> = events.iter().filter_map(|e| e["interaction_id"].as_str()).collect();
+    assert_eq!(ids.len(), 3, "each reaction is its own event");
 }
 
 #[tokio::test]
@@ -216,4 +241,11 @@ async fn the_subscription_handshake_echoes_the_challenge_only_for_the_right_toke
     assert_eq!(ok.text, "1158201444");
     let wrong = testkit::get(&format!("{url}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1")).await;
     assert_eq!(wrong.status, 403);
+    for query in ["hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1", "hub.verify_token=verify-me&hub.challenge=1"]
+    {
+        let answer = testkit::get(&format!("{url}?{query}")).await;
+        assert_eq!(answer.status, 403, "a wrong mode is forbidden like a wrong token: {query}");
+    }
+    let no_challenge = testkit::get(&format!("{url}?hub.mode=subscribe&hub.verify_token=verify-me")).await;
+    assert_eq!(no_challenge.status, 400);
 }

@@ -41,6 +41,8 @@ fn events(n: usize) -> Vec<InteractionEvent> {
                     content: Some(Content { text: Some(format!("zpráva číslo {i}")), ..Content::default() }),
                     call: None,
                     parameters: Default::default(),
+                    reaction: None,
+                    event: None,
                     sanitized: Vec::new(),
                 },
             )

@@ -1,18 +1,23 @@
 //! Pure rules of the write path, kept apart from SQL so they are tested directly:
 //!
 //! - [`fold`]: a later state of a stored message (a delivery status, an edit, the next state of a
-//!   call) is folded into it. The state with the newer provider time wins field by field; an
-//!   older state delivered late only fills gaps, and a call never goes back from a final status
-//!   to a ringing one. Folding the same event twice changes nothing, which makes redelivery a
-//!   no-op.
+//!   call) is folded into it. The newer state wins field by field; an older state delivered late
+//!   only fills gaps. A call's states are ordered by its lifecycle
+//!   ([`CallStatus::lifecycle_rank`]: queued < initiated < ringing < in progress < final), and
+//!   only states of the same rank by provider time — a callback without a usable time, dated when
+//!   it arrived, never makes a call go back from `completed` to `ringing`, in its status or in any
+//!   other field (`provider_status`). Folding the same event twice changes nothing, which makes
+//!   redelivery a no-op.
 //! - [`summarize`]: the messages of one timeline interaction (a conversation within the idle gap,
 //!   or one call or e-mail) become the interaction's preview, transcript, details, parameters,
-//!   attachments and search document.
+//!   attachments and search document. Conversation state changes (a customer closing the chat)
+//!   are entries of the transcript but not messages: they are listed in the details and not
+//!   counted.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use contracts::{Attachment, Call, Content, Direction, Identity, InteractionEvent, Resolution};
+use contracts::{Attachment, Call, CallStatus, Content, ConversationEvent, Direction, Identity, InteractionEvent, Resolution};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -26,25 +31,6 @@ pub mod param {
     pub const DELIVERY_STATUS_AT: &str = "delivery_status_at";
     /// When the message was last edited (RFC 3339).
     pub const EDITED_AT: &str = "edited_at";
-}
-
-/// Call statuses after which nothing more happens to the call (Twilio and SIP CDR spellings).
-const FINAL_CALL_STATUSES: [&str; 11] = [
-    "completed",
-    "missed",
-    "busy",
-    "failed",
-    "no-answer",
-    "no_answer",
-    "canceled",
-    "cancelled",
-    "rejected",
-    "voicemail",
-    "ended",
-];
-
-fn is_final(status: Option<&str>) -> bool {
-    status.is_some_and(|s| FINAL_CALL_STATUSES.contains(&s.to_ascii_lowercase().as_str()))
 }
 
 fn param_time(event: &InteractionEvent, key: &str) -> Option<DateTime<Utc>> {
@@ -76,10 +62,23 @@ impl MessageState {
     }
 }
 
+fn call_status(event: &InteractionEvent) -> Option<CallStatus> {
+    event.body.call.as_ref().and_then(|call| call.status)
+}
+
+/// Whether `incoming` is a later state than `stored`: by the call's lifecycle when both are call
+/// states of different ranks, else by provider time.
+fn is_newer(stored: &MessageState, incoming: &InteractionEvent, incoming_as_of: DateTime<Utc>) -> bool {
+    match (call_status(&stored.event), call_status(incoming)) {
+        (Some(old), Some(new)) if old.lifecycle_rank() != new.lifecycle_rank() => new.lifecycle_rank() > old.lifecycle_rank(),
+        _ => incoming_as_of >= stored.as_of,
+    }
+}
+
 /// Folds `incoming` (another state of the same message) into `stored`.
 pub fn fold(stored: &MessageState, incoming: &InteractionEvent) -> MessageState {
     let incoming_as_of = as_of(incoming);
-    let newer = incoming_as_of >= stored.as_of;
+    let newer = is_newer(stored, incoming, incoming_as_of);
     let (old, new) = (&stored.event.body, &incoming.body);
     let pick = |n: &Option<String>, o: &Option<String>| if newer { n.clone().or(o.clone()) } else { o.clone().or(n.clone()) };
 
@@ -99,11 +98,7 @@ pub fn fold(stored: &MessageState, incoming: &InteractionEvent) -> MessageState 
         (None, None) => None,
         (o, n) => {
             let (o, n) = (o.clone().unwrap_or_default(), n.clone().unwrap_or_default());
-            let status = match (is_final(o.status.as_deref()), is_final(n.status.as_deref())) {
-                (true, false) if n.status.is_some() => o.status,
-                (false, true) => n.status,
-                _ => pick(&n.status, &o.status),
-            };
+            let status = if newer { n.status.or(o.status) } else { o.status.or(n.status) };
             Some(Call {
                 from: pick(&n.from, &o.from),
                 to: pick(&n.to, &o.to),
@@ -138,7 +133,10 @@ pub fn fold(stored: &MessageState, incoming: &InteractionEvent) -> MessageState 
         .into_iter()
         .flatten()
         .max();
-    MessageState { event, as_of: stored.as_of.max(incoming_as_of), edited_at }
+    // An older state (by the lifecycle, even with a later arrival time) does not move the time
+    // the stored state is as of.
+    let as_of = if newer { stored.as_of.max(incoming_as_of) } else { stored.as_of };
+    MessageState { event, as_of, edited_at }
 }
 
 /// One message of a timeline interaction, as stored.
@@ -170,7 +168,7 @@ pub struct Details {
     pub inbound: usize,
     pub outbound: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub call_status: Option<String>,
+    pub call_status: Option<CallStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,6 +180,16 @@ pub struct Details {
     /// The delivery status of the latest outbound message that has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_status: Option<String>,
+    /// Changes of the conversation's state (closed, …), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversation_events: Vec<ConversationEventEntry>,
+}
+
+/// A conversation state change on the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationEventEntry {
+    pub event: ConversationEvent,
+    pub occurred_at: DateTime<Utc>,
 }
 
 /// The keys of [`Details`] that hold personal data (removed on erasure).
@@ -219,6 +227,10 @@ pub struct Summary {
 /// Summarizes the messages of one interaction, given in chronological order; `None` when empty.
 pub fn summarize(messages: &[Message]) -> Option<Summary> {
     let (first, last) = (messages.first()?, messages.last()?);
+    let is_message = |m: &&Message| m.event.body.event.is_none();
+    // The interaction's direction and opening are its first real message's, when it has one.
+    let opening = messages.iter().find(is_message).unwrap_or(first);
+    let message_count = messages.iter().filter(is_message).count();
     let content = |m: &Message| m.event.body.content.clone().unwrap_or_default();
     let texts: Vec<String> = messages.iter().filter_map(|m| content(m).text).filter(|t| !t.trim().is_empty()).collect();
     let mut subjects: Vec<String> = Vec::new();
@@ -231,16 +243,20 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
         subject: subjects.first().cloned(),
         started_at: Some(first.event.body.occurred_at),
         ended_at: Some(last.event.body.occurred_at),
-        message_count: messages.len(),
+        message_count,
         ..Details::default()
     };
     let mut parameters = BTreeMap::new();
     let mut attachments = Vec::new();
     for message in messages {
         let body = &message.event.body;
-        match body.direction {
-            Direction::Inbound => details.inbound += 1,
-            Direction::Outbound => details.outbound += 1,
+        if let Some(event) = body.event {
+            details.conversation_events.push(ConversationEventEntry { event, occurred_at: body.occurred_at });
+        } else {
+            match body.direction {
+                Direction::Inbound => details.inbound += 1,
+                Direction::Outbound => details.outbound += 1,
+            }
         }
         for identity in &body.identities {
             if !details.participants.contains(identity) {
@@ -248,7 +264,7 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
             }
         }
         if let Some(call) = &body.call {
-            details.call_status = call.status.clone().or(details.call_status.take());
+            details.call_status = call.status.or(details.call_status);
             details.duration_s = call.duration_s.or(details.duration_s);
             details.from = call.from.clone().or(details.from.take());
             details.to = call.to.clone().or(details.to.take());
@@ -274,8 +290,8 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
     Some(Summary {
         occurred_at: first.event.body.occurred_at,
         last_message_at: last.event.body.occurred_at,
-        message_count: i32::try_from(messages.len()).unwrap_or(i32::MAX),
-        direction: first.event.body.direction,
+        message_count: i32::try_from(message_count).unwrap_or(i32::MAX),
+        direction: opening.event.body.direction,
         provider_ref: first.event.body.provider_ref.clone(),
         conversation_ref: messages.iter().find_map(|m| m.event.body.conversation_ref.clone()),
         subject: details.subject.clone(),
@@ -287,8 +303,8 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
         details,
         parameters,
         attachments,
-        event: first.event.clone(),
-        resolution: first.resolution.clone(),
+        event: opening.event.clone(),
+        resolution: opening.resolution.clone(),
     })
 }
 
@@ -315,19 +331,21 @@ mod tests {
                 content: text.map(|t| Content { text: Some(t.into()), ..Content::default() }),
                 call: None,
                 parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+                reaction: None,
+                event: None,
                 sanitized: Vec::new(),
             },
         )
     }
 
     fn call(secs: i64, status: &str, duration: Option<u64>, recording: Option<&str>) -> InteractionEvent {
-        let mut e = event(secs, None, &[]);
+        let mut e = event(secs, None, &[("provider_status", status)]);
         e.body.channel = Channel::Voip;
         e.body.call = Some(Call {
             from: Some("+420777123456".into()),
             to: Some("+420222000111".into()),
             duration_s: duration,
-            status: Some(status.into()),
+            status: Some(CallStatus::parse(status)),
             recording_url: recording.map(str::to_owned),
         });
         e
@@ -372,11 +390,58 @@ mod tests {
         let recorded = fold(&completed, &call(0, "completed", None, Some("https://rec/1.mp3")));
         let body = recorded.event.body.call.clone().expect("call");
         assert_eq!(
-            (body.status.as_deref(), body.duration_s, body.recording_url.as_deref()),
-            (Some("completed"), Some(63), Some("https://rec/1.mp3"))
+            (body.status, body.duration_s, body.recording_url.as_deref()),
+            (Some(CallStatus::Completed), Some(63), Some("https://rec/1.mp3"))
         );
         let replayed = fold(&recorded, &call(0, "ringing", None, None));
-        assert_eq!(replayed.event.body.call.and_then(|c| c.status).as_deref(), Some("completed"));
+        assert_eq!(replayed.event.body.call.and_then(|c| c.status), Some(CallStatus::Completed));
+    }
+
+    #[test]
+    fn a_states_place_in_the_lifecycle_beats_its_arrival_time() {
+        let provider_status = |s: &MessageState| s.event.body.parameters.get("provider_status").cloned();
+        let status = |s: &MessageState| s.event.body.call.as_ref().and_then(|c| c.status);
+        // A ringing callback without a usable time is dated when it arrived, long after the call.
+        let late_ringing = call(3600, "ringing", None, None);
+        let completed = call(0, "completed", Some(95), None);
+        for (first, second) in [(&late_ringing, &completed), (&completed, &late_ringing)] {
+            let folded = fold(&MessageState::first(first), second);
+            assert_eq!(status(&folded), Some(CallStatus::Completed));
+            assert_eq!(provider_status(&folded).as_deref(), Some("completed"), "params follow the lifecycle too");
+            assert_eq!(folded.event.body.call.as_ref().and_then(|c| c.duration_s), Some(95));
+            assert_eq!(folded.event.body.occurred_at, at(0));
+        }
+        let queued = fold(&MessageState::first(&call(10, "in-progress", None, None)), &call(20, "queued", None, None));
+        assert_eq!(status(&queued), Some(CallStatus::InProgress), "queued < in progress, whatever the times");
+        let unknown = fold(&MessageState::first(&call(0, "ringing", None, None)), &call(50, "voicemail", None, None));
+        assert_eq!(status(&unknown), Some(CallStatus::Ringing), "an unknown status never replaces a known one");
+    }
+
+    #[test]
+    fn a_conversation_event_is_listed_but_not_counted_as_a_message() {
+        let resolution = Resolution { matched_by: None, created_contact: false, candidates: vec![], ignored: vec![] };
+        let mut question = event(0, Some("Kdy otevíráte?"), &[]);
+        question.body.direction = Direction::Inbound;
+        let mut close = event(90, None, &[]);
+        close.body.direction = Direction::Inbound;
+        close.body.event = Some(ConversationEvent::Closed);
+        let messages = [
+            Message { message_id: Uuid::from_u128(1), event: question, resolution: resolution.clone() },
+            Message { message_id: Uuid::from_u128(2), event: close, resolution: resolution.clone() },
+        ];
+        let summary = summarize(&messages).expect("entries");
+        assert_eq!((summary.message_count, summary.details.message_count, summary.details.inbound), (1, 1, 1));
+        assert_eq!(
+            summary.details.conversation_events,
+            vec![ConversationEventEntry { event: ConversationEvent::Closed, occurred_at: at(90) }]
+        );
+        assert_eq!(summary.details.ended_at, Some(at(90)), "the conversation ended when it was closed");
+        assert_eq!(summary.transcript_text.as_deref(), Some("Kdy otevíráte?"));
+
+        let mut only_close = messages[1].clone();
+        only_close.event.body.direction = Direction::Inbound;
+        let summary = summarize(&[only_close]).expect("an event alone");
+        assert_eq!((summary.message_count, summary.text.as_deref()), (0, None));
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use contracts::{
-    topics, Actor, Attachment, Call, Channel, ContactChange, ContactChangeKind, Content, Direction, FieldChange, Identity,
-    IdentityKind, InteractionBody, InteractionEvent, MatchedBy, Resolution, ResolvedInteraction,
+    topics, Actor, Attachment, Call, CallStatus, Channel, ContactChange, ContactChangeKind, Content, ConversationEvent,
+    Direction, FieldChange, Identity, IdentityKind, InteractionBody, InteractionEvent, MatchedBy, Reaction, Resolution,
+    ResolvedInteraction,
 };
 use runtime::http::auth::Role;
 use runtime::kafka::Publisher;
@@ -219,6 +220,8 @@ fn msg(contact: Uuid, provider_ref: &str, secs: i64) -> Msg {
             content: None,
             call: None,
             parameters: BTreeMap::new(),
+            reaction: None,
+            event: None,
             sanitized: Vec::new(),
         },
         matched_by: Some(MatchedBy { kind: IdentityKind::Whatsapp, value: "420777123456".into(), scope: None }),
@@ -268,13 +271,22 @@ impl Msg {
             from: Some("+420777123456".into()),
             to: Some("+420222000111".into()),
             duration_s,
-            status: Some(status.into()),
+            status: Some(CallStatus::parse(status)),
             recording_url: recording_url.map(str::to_owned),
         });
         self
     }
     fn param(mut self, key: &str, value: &str) -> Self {
         self.body.parameters.insert(key.into(), value.into());
+        self
+    }
+    /// A reaction to `target` (`None`: its removal).
+    fn reaction(mut self, target: &str, emoji: Option<&str>) -> Self {
+        self.body.reaction = Some(Reaction { target_provider_ref: target.into(), emoji: emoji.map(str::to_owned) });
+        self
+    }
+    fn conversation_event(mut self, event: ConversationEvent) -> Self {
+        self.body.event = Some(event);
         self
     }
     fn id(&self) -> Uuid {
@@ -615,6 +627,116 @@ async fn a_call_is_one_interaction_updated_through_its_states() {
     assert_eq!(detail["transcript"][0]["call"]["status"], "completed");
 }
 
+#[tokio::test]
+async fn a_state_without_a_usable_time_never_moves_a_call_back_in_its_lifecycle() {
+    let timeline = spawn().await;
+    let contact = Uuid::new_v4();
+    let state = |status: &str, secs: i64| {
+        msg(contact, "CA77", secs).conversation(Some("CA77")).call(status, None, None).param("provider_status", status)
+    };
+    // Twilio's ringing callback without a Timestamp is dated when it arrived, after the call.
+    let completed = state("completed", 0);
+    let late_ringing = state("ringing", 3600);
+    timeline.publish(&resolved(&[&completed, &late_ringing])).await;
+    let other = Uuid::new_v4();
+    let (ringing_first, completed_after) = (
+        msg(other, "CA78", 3600).conversation(Some("CA78")).call("ringing", None, None).param("provider_status", "ringing"),
+        msg(other, "CA78", 0).conversation(Some("CA78")).call("completed", Some(95), None).param("provider_status", "completed"),
+    );
+    timeline.publish(&resolved(&[&ringing_first, &completed_after])).await;
+    timeline.settle().await;
+
+    for (contact, id) in [(contact, completed.id()), (other, ringing_first.id())] {
+        let items = timeline.timeline(contact, "", "acme").await;
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0]["details"]["call_status"], "completed", "{contact}");
+        assert_eq!(items[0]["parameters"]["provider_status"], "completed", "the provider's word agrees with the status");
+        assert_eq!(items[0]["occurred_at"], json!(at(0)));
+        let detail = timeline.ok(&format!("/v1/interactions/{id}"), "acme").await;
+        assert_eq!(detail["transcript"][0]["call"]["status"], "completed");
+        assert_eq!(detail["transcript"][0]["parameters"]["provider_status"], "completed");
+    }
+}
+
+#[tokio::test]
+async fn a_reaction_belongs_to_the_message_it_reacts_to_latest_wins_and_removal_clears() {
+    let timeline = spawn().await;
+    let contact = Uuid::new_v4();
+    let question = msg(contact, "wamid.q", 0).text("Můžete to prověřit?");
+    let answer = msg(contact, "wamid.a", 60).outbound().text("Zásilka dorazí zítra.");
+    let like = msg(contact, "wamid.r1", 90).reaction("wamid.a", Some("👍"));
+    let love = msg(contact, "wamid.r2", 120).reaction("wamid.a", Some("❤️"));
+    timeline.publish(&resolved(&[&question, &answer, &like, &love])).await;
+    timeline.publish(&resolved(&[&like])).await; // an older reaction delivered again, late
+    timeline.settle().await;
+
+    let items = timeline.timeline(contact, "", "acme").await;
+    assert_eq!(items.len(), 1, "a reaction opens no interaction: {items:#?}");
+    assert_eq!(items[0]["message_count"], 2, "nor is it counted");
+    assert_eq!(items[0]["details"]["inbound"], 1);
+    let detail = timeline.ok(&format!("/v1/interactions/{}", question.id()), "acme").await;
+    let transcript = detail["transcript"].as_array().expect("transcript");
+    assert_eq!(texts(transcript), ["Můžete to prověřit?", "Zásilka dorazí zítra."], "no transcript entry for a reaction");
+    assert_eq!(transcript[0]["reactions"], json!([]));
+    let reactions = &transcript[1]["reactions"];
+    assert_eq!(reactions.as_array().map(Vec::len), Some(1), "one per reactor: {reactions}");
+    assert_eq!(reactions[0]["emoji"], "❤️", "the latest wins");
+    assert_eq!(reactions[0]["reactor"], "whatsapp:420777123456");
+    assert_eq!(reactions[0]["direction"], "inbound");
+    assert_eq!(timeline.get(&format!("/v1/interactions/{}", like.id()), "acme").await.0, 404);
+
+    let removed = msg(contact, "wamid.r3", 150).reaction("wamid.a", None);
+    timeline.publish(&resolved(&[&removed, &like])).await;
+    timeline.settle().await;
+    let detail = timeline.ok(&format!("/v1/interactions/{}", answer.id()), "acme").await;
+    assert_eq!(detail["transcript"][1]["reactions"], json!([]), "the removal clears it and a late older one does not return");
+    assert_eq!(timeline.timeline(contact, "", "acme").await[0]["message_count"], 2);
+}
+
+#[tokio::test]
+async fn a_reaction_that_arrives_before_its_message_shows_once_the_message_does() {
+    let timeline = spawn().await;
+    let contact = Uuid::new_v4();
+    let early = msg(contact, "wamid.r9", 30).reaction("wamid.late", Some("🙏"));
+    timeline.publish(&resolved(&[&early])).await;
+    timeline.settle().await;
+    assert!(timeline.timeline(contact, "", "acme").await.is_empty(), "nothing to show without the message");
+
+    let target = msg(contact, "wamid.late", 0).outbound().text("Objednávka je připravena k vyzvednutí.");
+    timeline.publish(&resolved(&[&target])).await;
+    timeline.settle().await;
+    let detail = timeline.ok(&format!("/v1/interactions/{}", target.id()), "acme").await;
+    assert_eq!(detail["message_count"], 1);
+    assert_eq!(detail["transcript"][0]["reactions"][0]["emoji"], "🙏");
+}
+
+#[tokio::test]
+async fn a_closed_conversation_is_an_event_of_its_transcript_not_a_message() {
+    let timeline = spawn().await;
+    let contact = Uuid::new_v4();
+    let apple = |m: Msg| m.channel(Channel::Apple).conversation(Some("biz:urn:mbid:A"));
+    let question = apple(msg(contact, "apple-1", 0).text("Kdy otevíráte?"));
+    let reply = apple(msg(contact, "apple-2", 60).outbound().text("V 9:00."));
+    let close = apple(msg(contact, "apple-3", 120).conversation_event(ConversationEvent::Closed));
+    timeline.publish(&resolved(&[&question, &reply, &close])).await;
+    timeline.publish(&resolved(&[&close])).await;
+    timeline.settle().await;
+
+    let items = timeline.timeline(contact, "", "acme").await;
+    assert_eq!(items.len(), 1);
+    let conversation = &items[0];
+    assert_eq!(conversation["message_count"], 2, "the close is no message");
+    assert_eq!((&conversation["details"]["inbound"], &conversation["details"]["outbound"]), (&json!(1), &json!(1)));
+    assert_eq!(conversation["details"]["conversation_events"], json!([{"event": "closed", "occurred_at": at(120)}]));
+    assert_eq!(conversation["text"], "Kdy otevíráte?");
+    let detail = timeline.ok(&format!("/v1/interactions/{}", close.id()), "acme").await;
+    let transcript = detail["transcript"].as_array().expect("transcript");
+    let entries: Vec<(&str, Option<&str>)> =
+        transcript.iter().map(|e| (e["type"].as_str().unwrap_or(""), e["conversation_event"].as_str())).collect();
+    assert_eq!(entries, [("message", None), ("message", None), ("conversation_event", Some("closed"))]);
+    assert!(transcript[2]["text"].is_null());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Contact events, merges
 
@@ -896,6 +1018,7 @@ fn personal_history(contact: Uuid) -> (Vec<ResolvedInteraction>, Vec<ContactChan
         .attachment("pas.jpg")
         .param("whatsapp_username", "jan_novak");
     let reply = msg(contact, "wamid.p2", 60).outbound().text("Dobrý den, pane Nováku.");
+    let reaction = msg(contact, "wamid.p3", 90).reaction("wamid.p2", Some("👍"));
     let mail = msg(contact, "mail.p1", 600)
         .channel(Channel::Email)
         .conversation(None)
@@ -912,7 +1035,7 @@ fn personal_history(contact: Uuid) -> (Vec<ResolvedInteraction>, Vec<ContactChan
         ),
     ];
     let ids = vec![chat.id(), mail.id(), call.id()];
-    (resolved(&[&chat, &reply, &mail, &call]), changes, ids)
+    (resolved(&[&chat, &reply, &reaction, &mail, &call]), changes, ids)
 }
 
 async fn leftovers(timeline: &Timeline, contact: Uuid) -> Vec<String> {
@@ -922,6 +1045,7 @@ async fn leftovers(timeline: &Timeline, contact: Uuid) -> Vec<String> {
         ("interactions", "contact_id = $1 OR merged_from = $1"),
         ("interaction_messages", "interaction_id IN (SELECT interaction_id FROM interactions WHERE contact_id = $1)"),
         ("contact_events", "contact_id = $1 OR related_contact_id = $1"),
+        ("message_reactions", "contact_id = $1"),
     ] {
         let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM {table} t WHERE {filter}"))
             .bind(contact)
@@ -1059,9 +1183,15 @@ async fn erasure_in_delete_mode_removes_the_whole_history() {
 /// Every row of the timeline's tables, outside the sentinel tenant.
 async fn snapshot(pool: &sqlx::PgPool) -> Vec<String> {
     let mut rows = Vec::new();
-    for table in
-        ["interactions", "interaction_messages", "contact_events", "processed_changes", "contact_merges", "erased_contacts"]
-    {
+    for table in [
+        "interactions",
+        "interaction_messages",
+        "message_reactions",
+        "contact_events",
+        "processed_changes",
+        "contact_merges",
+        "erased_contacts",
+    ] {
         let mut table_rows: Vec<String> =
             sqlx::query_scalar(&format!("SELECT to_jsonb(t)::text FROM {table} t WHERE tenant_id <> $1"))
                 .bind(SENTINEL_TENANT)
@@ -1082,6 +1212,7 @@ async fn replaying_both_topics_from_the_beginning_changes_nothing() {
         msg(a, "r.1", 0).text("Dobrý den"),
         msg(a, "r.2", 60).outbound().text("Dobrý den, jak pomohu?"),
         msg(a, "r.2", 90).outbound().param("delivery_status", "read").param("delivery_status_at", &rfc3339(90)),
+        msg(a, "r.2r", 95).reaction("r.2", Some("👍")),
         msg(a, "r.3", 5000).text("Po pauze"),
     ];
     let call = [msg(b, "CA-r", 100).call("ringing", None, None), msg(b, "CA-r", 100).call("completed", Some(12), None)];

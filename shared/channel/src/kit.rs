@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use contracts::limits::{self, Action, Sanitized};
+use contracts::limits;
 use contracts::{topics, InteractionEvent};
 use runtime::http::metrics as names;
 use runtime::kafka::Publisher;
@@ -59,7 +59,7 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
     let mut unknown = Vec::new();
     for mut item in interactions {
         if lossy {
-            item.body.sanitized.push(Sanitized { field: "body".into(), action: Action::LossyUtf8, original_size: None });
+            crate::lossy::flag(&mut item.body);
         }
         // Within the limits before the id is derived: an over-long provider_ref becomes its digest.
         limits::enforce(&mut item.body);
@@ -93,10 +93,13 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
 /// authentic message with one bad byte is stored, flagged, instead of refused; `verify` has seen
 /// the exact bytes already. Binary bodies (MIME, gzip) are the adapter's to decode.
 fn decode_text(raw: RawRequest, kind: BodyKind) -> (RawRequest, bool) {
-    if kind == BodyKind::Binary || std::str::from_utf8(&raw.body).is_ok() {
+    if kind == BodyKind::Binary {
         return (raw, false);
     }
-    let text = String::from_utf8_lossy(&raw.body).into_owned();
+    let text = match crate::lossy::utf8(&raw.body) {
+        (_, false) => return (raw, false),
+        (text, true) => text.into_owned(),
+    };
     (RawRequest { body: text.into(), ..raw }, true)
 }
 

@@ -5,7 +5,9 @@
 //! `interactions.ingested` and answering the provider only after Kafka acknowledged.
 
 pub mod kit;
+pub mod lossy;
 pub mod meta;
+pub mod mime;
 pub mod signature;
 
 use std::collections::BTreeMap;

@@ -11,7 +11,7 @@ use crate::{Identity, NameSource};
 /// `related_contact_id` the contact merged into it (and restored from it); consumers re-point
 /// (and restore) the merged contact's history. `erased` follows `deleted` when the operator asked
 /// for erasure (GDPR): consumers remove the contact's personal content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactChangeKind {
     Created,
@@ -27,7 +27,7 @@ pub enum ContactChangeKind {
 }
 
 /// Who made the change: a channel (automatic resolution), an operator or an integration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Actor {
     Channel { channel: String, interaction_id: Uuid },
@@ -36,14 +36,14 @@ pub enum Actor {
 }
 
 /// One changed field with its value before and after.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactChange {
     #[serde(default = "crate::schema_version")]
     pub v: u16,
@@ -61,7 +61,7 @@ pub struct ContactChange {
 }
 
 /// Full card on the compacted `contacts.snapshot` topic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactSnapshot {
     #[serde(default = "crate::schema_version")]
     pub v: u16,

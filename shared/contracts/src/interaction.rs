@@ -7,11 +7,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::CallStatus;
+
 /// Namespace of the deterministic interaction ids: UUIDv5(namespace, `tenant|channel|provider_ref`).
 pub const INTERACTION_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2d4e_8a3b_4c5d_9e0f_1a2b_3c4d_5e6f);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum Channel {
     Messenger,
     Whatsapp,
@@ -48,16 +51,18 @@ impl fmt::Display for Channel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum Direction {
     Inbound,
     Outbound,
 }
 
 /// Kinds of identifiers a contact can be found by, strongest first (DESIGN.md §4 rule 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum IdentityKind {
     ContactId,
     /// Resolver only: a conversation an operator linked to a contact (never sent by channels).
@@ -138,7 +143,7 @@ impl fmt::Display for IdentityKind {
 
 /// One way of recognising the customer: `scope` is the page, community, business or custom
 /// parameter name the value is only unique within.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identity {
     pub kind: IdentityKind,
     pub value: String,
@@ -152,8 +157,9 @@ impl Identity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum NameSource {
     Channel,
     Form,
@@ -189,13 +195,13 @@ impl NameSource {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Profile {
     pub name: Option<String>,
     pub name_source: NameSource,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     #[serde(default)]
     pub name: Option<String>,
@@ -207,7 +213,7 @@ pub struct Attachment {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Content {
     #[serde(default)]
     pub text: Option<String>,
@@ -217,19 +223,63 @@ pub struct Content {
     pub attachments: Vec<Attachment>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Call {
     pub from: Option<String>,
     pub to: Option<String>,
     #[serde(default)]
     pub duration_s: Option<u64>,
-    pub status: Option<String>,
+    /// The call's state; consumers order a call's states by its lifecycle, not by arrival.
+    #[serde(default)]
+    pub status: Option<CallStatus>,
     #[serde(default)]
     pub recording_url: Option<String>,
 }
 
+/// A reaction to an earlier message (an emoji on it), not a message of its own: consumers attach
+/// it to the message it names. One reactor has at most one reaction per message; a later one
+/// replaces it and one without `emoji` removes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reaction {
+    /// The `provider_ref` of the message reacted to (same channel and tenant), so its
+    /// interaction id is `InteractionEvent::id_for(tenant, channel, target_provider_ref)`.
+    pub target_provider_ref: String,
+    /// The emoji; `None` when the reactor removed their reaction.
+    #[serde(default)]
+    pub emoji: Option<String>,
+}
+
+/// A change of the conversation's state reported by the channel, shown in the transcript as an
+/// event rather than as a message (it has no content and is not counted among messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationEvent {
+    /// The customer closed (or deleted) the conversation, or the chat session ended.
+    Closed,
+    /// The customer allowed the business to message them (VK `message_allow`).
+    MessagingAllowed,
+    /// The customer forbade the business to message them (VK `message_deny`).
+    MessagingDenied,
+}
+
+impl ConversationEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationEvent::Closed => "closed",
+            ConversationEvent::MessagingAllowed => "messaging_allowed",
+            ConversationEvent::MessagingDenied => "messaging_denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ConversationEvent::Closed, ConversationEvent::MessagingAllowed, ConversationEvent::MessagingDenied]
+            .into_iter()
+            .find(|e| e.as_str() == s)
+    }
+}
+
 /// Everything an adapter knows about one interaction before it is assigned to a tenant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InteractionBody {
     pub channel: Channel,
     pub direction: Direction,
@@ -247,6 +297,12 @@ pub struct InteractionBody {
     pub call: Option<Call>,
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
+    /// Set when the interaction is a reaction to another message rather than a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<Reaction>,
+    /// Set when the interaction is a conversation state change rather than a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ConversationEvent>,
     /// What the adapter cut or cleaned to bring the interaction within the limits
     /// ([`crate::limits::enforce`]): truncated text with its original size, digested keys,
     /// removed NUL characters. Empty for almost every interaction.
@@ -255,7 +311,7 @@ pub struct InteractionBody {
 }
 
 /// The `interactions.ingested` v1 event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InteractionEvent {
     #[serde(default = "crate::schema_version")]
     pub v: u16,
@@ -303,6 +359,8 @@ mod tests {
             content: Some(Content { text: Some("hi".into()), ..Default::default() }),
             call: None,
             parameters: BTreeMap::new(),
+            reaction: None,
+            event: None,
             sanitized: Vec::new(),
         }
     }
@@ -325,5 +383,32 @@ mod tests {
         let back: InteractionEvent = serde_json::from_value(json).expect("round trip");
         assert_eq!(back, event);
         assert_eq!(event.key(), "acme|messenger|123");
+    }
+
+    #[test]
+    fn an_old_event_without_the_new_fields_still_decodes() {
+        let old = serde_json::json!({
+            "v": 1, "interaction_id": "8c1e0d6e-1b2a-5c3d-9e4f-0a1b2c3d4e5f", "tenant_id": "acme", "channel": "voip",
+            "direction": "inbound", "occurred_at": "2024-03-14T09:15:00Z", "provider_ref": "CA1",
+            "identities": [{"kind": "phone", "value": "+420777123456"}],
+            "call": {"from": "+420777123456", "to": null, "status": "in-progress"}
+        });
+        let event: InteractionEvent = serde_json::from_value(old).expect("an old event decodes");
+        assert_eq!(event.body.call.and_then(|c| c.status), Some(CallStatus::InProgress));
+        assert_eq!((event.body.reaction, event.body.event), (None, None));
+        let json = serde_json::to_value(InteractionEvent::new("acme", body())).expect("serializable");
+        assert!(json.get("reaction").is_none() && json.get("event").is_none(), "absent fields are not written: {json}");
+    }
+
+    #[test]
+    fn reactions_and_conversation_events_round_trip() {
+        let mut reaction = body();
+        reaction.reaction = Some(Reaction { target_provider_ref: "m_0".into(), emoji: None });
+        reaction.event = Some(ConversationEvent::Closed);
+        let json = serde_json::to_value(&reaction).expect("serializable");
+        assert_eq!(json["reaction"], serde_json::json!({"target_provider_ref": "m_0", "emoji": null}));
+        assert_eq!(json["event"], "closed");
+        assert_eq!(serde_json::from_value::<InteractionBody>(json).expect("round trip"), reaction);
+        assert_eq!(ConversationEvent::parse("messaging_denied"), Some(ConversationEvent::MessagingDenied));
     }
 }

@@ -2,15 +2,19 @@
 //! event, the resolved interaction, contact change events and the identifier kinds.
 //! No I/O lives here; every service and every test speaks these types.
 
+pub mod api;
+pub mod call;
 pub mod changes;
 pub mod interaction;
 pub mod limits;
 pub mod resolved;
 pub mod topics;
 
+pub use call::CallStatus;
 pub use changes::{Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange};
 pub use interaction::{
-    Attachment, Call, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile,
+    Attachment, Call, Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent,
+    NameSource, Profile, Reaction,
 };
 pub use resolved::{IgnoredIdentity, MatchedBy, Resolution, ResolvedInteraction};
 

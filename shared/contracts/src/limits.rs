@@ -51,11 +51,13 @@ pub const PARAMETER_KEY_BYTES: usize = 64;
 pub const PARAMETER_VALUE_BYTES: usize = 2048;
 /// Candidate contacts a resolved event names (all of them are in the duplicates queue).
 pub const CANDIDATES: usize = 50;
-/// Call fields (numbers, status).
+/// Call fields (numbers).
 pub const CALL_FIELD_BYTES: usize = 64;
+/// A reaction's emoji (one emoji is a few code points; a provider may send a short name).
+pub const EMOJI_BYTES: usize = 64;
 
 /// What [`enforce`] did to a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Cut to the limit; `original_size` is the size in bytes before.
@@ -71,7 +73,7 @@ pub enum Action {
 }
 
 /// One change [`enforce`] made, with the field's path in the event (`content.text`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sanitized {
     pub field: String,
     pub action: Action,
@@ -142,12 +144,18 @@ pub fn enforce(body: &mut InteractionBody) {
         for (field, value, max) in [
             ("call.from", &mut call.from, CALL_FIELD_BYTES),
             ("call.to", &mut call.to, CALL_FIELD_BYTES),
-            ("call.status", &mut call.status, CALL_FIELD_BYTES),
             ("call.recording_url", &mut call.recording_url, URL_BYTES),
         ] {
             if let Some(value) = value.as_mut() {
                 fit.text(field, value, max);
             }
+        }
+    }
+    if let Some(reaction) = body.reaction.as_mut() {
+        // Digested like `provider_ref`, so it still names the target's (digested) reference.
+        fit.reference("reaction.target_provider_ref", &mut reaction.target_provider_ref);
+        if let Some(emoji) = reaction.emoji.as_mut() {
+            fit.text("reaction.emoji", emoji, EMOJI_BYTES);
         }
     }
     fit.parameters(&mut body.parameters);
@@ -309,6 +317,8 @@ mod tests {
             content: Some(Content { text: Some(text), ..Content::default() }),
             call: None,
             parameters: Default::default(),
+            reaction: None,
+            event: None,
             sanitized: Vec::new(),
         }
     }
@@ -344,6 +354,20 @@ mod tests {
         assert_eq!(b.content.as_ref().and_then(|c| c.text.as_deref()), Some("ab"));
         assert_eq!(b.profile.as_ref().and_then(|p| p.name.as_deref()), Some("Jana"));
         assert!(b.sanitized.iter().any(|s| s.field == "content.text" && s.action == Action::NulRemoved));
+    }
+
+    #[test]
+    fn a_long_reaction_target_is_digested_like_the_reference_it_names() {
+        let long = "wamid.".repeat(100);
+        let mut target = body("hi".into());
+        target.provider_ref = long.clone();
+        let mut reaction = body(String::new());
+        reaction.reaction = Some(crate::Reaction { target_provider_ref: long, emoji: Some("👍".repeat(40)) });
+        enforce(&mut target);
+        enforce(&mut reaction);
+        let got = reaction.reaction.as_ref().expect("reaction kept");
+        assert_eq!(got.target_provider_ref, target.provider_ref);
+        assert!(got.emoji.as_deref().is_some_and(|e| e.len() <= EMOJI_BYTES));
     }
 
     #[test]

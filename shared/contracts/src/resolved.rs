@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::{IdentityKind, InteractionEvent};
 
 /// The identifier that decided which contact an interaction belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MatchedBy {
     pub kind: IdentityKind,
     pub value: String,
@@ -15,7 +15,7 @@ pub struct MatchedBy {
 }
 
 /// An identifier the resolver deliberately did not use, and why (`invalid`, `blocked`, `shared`, `owned_by_other`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IgnoredIdentity {
     pub kind: IdentityKind,
     pub value: String,
@@ -23,7 +23,7 @@ pub struct IgnoredIdentity {
 }
 
 /// Why the interaction landed on its contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resolution {
     /// `None` when the contact was created from the interaction.
     pub matched_by: Option<MatchedBy>,
@@ -35,7 +35,7 @@ pub struct Resolution {
     pub ignored: Vec<IgnoredIdentity>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResolvedInteraction {
     #[serde(default = "crate::schema_version")]
     pub v: u16,

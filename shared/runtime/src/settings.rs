@@ -166,6 +166,13 @@ pub const DEFAULT_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 pub struct HttpSettings<const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT_BYTES> {
     pub bind: SocketAddr,
     pub body_limit_bytes: usize,
+    /// A client must send a request's headers within this long (also the idle limit of a
+    /// kept-alive connection), so half-open and slow-header connections are closed.
+    pub header_read_timeout_ms: u64,
+    /// Longest time a handler may take to start its answer (a streamed body may take longer).
+    pub request_timeout_ms: u64,
+    /// Connections served at once; more are closed at once (the clients retry elsewhere).
+    pub max_connections: usize,
 }
 
 /// The `http` table as written: every key optional, unknown keys rejected. (serde's derive does
@@ -175,6 +182,9 @@ pub struct HttpSettings<const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT_BYTES> {
 struct HttpSettingsGiven {
     bind: Option<SocketAddr>,
     body_limit_bytes: Option<usize>,
+    header_read_timeout_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 impl<'de, const BODY_LIMIT: usize> Deserialize<'de> for HttpSettings<BODY_LIMIT> {
@@ -184,6 +194,9 @@ impl<'de, const BODY_LIMIT: usize> Deserialize<'de> for HttpSettings<BODY_LIMIT>
         Ok(Self {
             bind: given.bind.unwrap_or(default.bind),
             body_limit_bytes: given.body_limit_bytes.unwrap_or(default.body_limit_bytes),
+            header_read_timeout_ms: given.header_read_timeout_ms.unwrap_or(default.header_read_timeout_ms),
+            request_timeout_ms: given.request_timeout_ms.unwrap_or(default.request_timeout_ms),
+            max_connections: given.max_connections.unwrap_or(default.max_connections),
         })
     }
 }
@@ -196,7 +209,13 @@ impl<const BODY_LIMIT: usize> HttpSettings<BODY_LIMIT> {
 
 impl<const BODY_LIMIT: usize> Default for HttpSettings<BODY_LIMIT> {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 0)), body_limit_bytes: BODY_LIMIT }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            body_limit_bytes: BODY_LIMIT,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connections: 1024,
+        }
     }
 }
 

@@ -55,6 +55,8 @@ pub fn interaction(
             content: Some(Content { text: Some(format!("message {provider_ref}")), ..Content::default() }),
             call: None,
             parameters: BTreeMap::new(),
+            reaction: None,
+            event: None,
             sanitized: Vec::new(),
         },
     )

@@ -193,7 +193,8 @@ async fn unmerge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) 
 }
 
 /// The event JSON of an erased interaction: still a valid v1 event (channel, direction, time,
-/// call status and duration), without identities, content, numbers, recording or parameters.
+/// call status and duration, conversation state change), without identities, content, numbers,
+/// recording or parameters.
 const REDACTED_EVENT: &str = "jsonb_build_object(
     'v', event -> 'v', 'interaction_id', event -> 'interaction_id', 'tenant_id', event -> 'tenant_id',
     'channel', event -> 'channel', 'direction', event -> 'direction', 'occurred_at', event -> 'occurred_at',
@@ -202,7 +203,7 @@ const REDACTED_EVENT: &str = "jsonb_build_object(
                  THEN jsonb_build_object('from', NULL, 'to', NULL, 'status', event -> 'call' -> 'status',
                                          'duration_s', event -> 'call' -> 'duration_s', 'recording_url', NULL)
             END,
-    'parameters', '{}'::jsonb)";
+    'parameters', '{}'::jsonb, 'event', event -> 'event')";
 
 /// The resolver's decision without the identifier values it names.
 const REDACTED_RESOLUTION: &str = "jsonb_build_object(
@@ -234,6 +235,9 @@ async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChang
     .execute(&mut *conn)
     .await?;
     let own = "tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)";
+    // Reactions are content: the contact's own and those on its messages go in either mode.
+    let reactors = merged_below(conn, tenant, contact).await?;
+    super::reactions::erase(conn, tenant, contact, &reactors, own).await?;
     match mode {
         ErasureMode::Delete => {
             sqlx::query(&format!("DELETE FROM interactions WHERE {own}")).bind(tenant).bind(contact).execute(&mut *conn).await?;

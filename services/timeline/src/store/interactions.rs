@@ -1,7 +1,10 @@
 //! Write path of `interactions.resolved`: every event is one message row (upserted by its
 //! `interaction_id`, so redelivery and later states update it in place); each message belongs to
 //! one timeline interaction — its conversation's open group within the idle gap, or its own.
-//! The interaction's aggregates are recomputed once per batch by [`refresh`].
+//! The interaction's aggregates are recomputed once per batch by [`refresh`]. A conversation
+//! state change (`event`, e.g. closed) is a transcript entry like a message but is not counted
+//! as one ([`transcript::summarize`]); a reaction is no entry at all: it is stored against the
+//! message it reacts to ([`super::reactions`]).
 
 use chrono::{DateTime, Utc};
 use contracts::{Channel, Direction, InteractionEvent, Resolution, ResolvedInteraction};
@@ -63,6 +66,10 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, resolved: &Reso
     let owner = owner_of(conn, tenant, resolved.contact_id).await?;
     if owner.erased {
         tracing::info!("dropping an interaction of an erased contact");
+        return Ok(None);
+    }
+    if let Some(reaction) = &event.body.reaction {
+        super::reactions::store(conn, resolved.contact_id, event, reaction).await?;
         return Ok(None);
     }
 
@@ -173,7 +180,9 @@ async fn join_conversation(
         "SELECT interaction_id FROM interactions
          WHERE tenant_id = $1 AND contact_id = $2 AND coalesce(merged_from, contact_id) = $3
            AND channel = $4 AND conversation_ref = $5 AND redacted_at IS NULL
-           AND occurred_at <= $6 AND last_message_at >= $7 AND message_count < $8
+           AND occurred_at <= $6 AND last_message_at >= $7
+           -- The cap bounds the transcript, whose conversation events are not counted as messages.
+           AND message_count + coalesce(jsonb_array_length(details -> 'conversation_events'), 0) < $8
          ORDER BY occurred_at, interaction_id
          FOR UPDATE",
     )

@@ -2,7 +2,8 @@
 //!
 //! - [`interactions`]: the write path of `interactions.resolved` (messages, grouping, refresh);
 //! - [`changes`]: the write path of `contacts.changes` (contact events, merges, erasure);
-//! - [`read`]: what the API reads (timeline pages, one interaction, tenant-wide search).
+//! - [`read`]: what the API reads (timeline pages, one interaction, tenant-wide search);
+//! - [`reactions`]: reactions, stored against the message they react to.
 //!
 //! Ownership after merges: `contact_merges` holds the active merges as a forest (merged →
 //! survivor). Every item keeps its original contact in `merged_from` (null while it is still
@@ -11,6 +12,7 @@
 
 pub mod changes;
 pub mod interactions;
+pub mod reactions;
 pub mod read;
 
 use sqlx::PgConnection;

@@ -234,10 +234,16 @@ async fn timeline_events(
     b.build_query_as().persistent(query.search.is_none()).fetch_all(pool).await
 }
 
-/// One message of a transcript.
+/// One entry of a transcript: a message, or a change of the conversation's state.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TranscriptMessage {
     pub message_id: Uuid,
+    /// `message`, or `conversation_event` for a state change (`conversation_event` says which).
+    #[serde(rename = "type")]
+    pub entry_type: String,
+    /// `closed`, `messaging_allowed`, `messaging_denied` (contracts' `ConversationEvent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_event: Option<String>,
     pub direction: String,
     pub occurred_at: DateTime<Utc>,
     pub text: Option<String>,
@@ -252,6 +258,9 @@ pub struct TranscriptMessage {
     pub call: serde_json::Value,
     #[sqlx(json)]
     pub matched_by: serde_json::Value,
+    /// The reactions on the message, one per reactor (`[{reactor, direction, emoji, reacted_at}]`).
+    #[sqlx(json)]
+    pub reactions: serde_json::Value,
 }
 
 /// One interaction with its whole transcript.
@@ -280,13 +289,18 @@ pub async fn interaction(pool: &PgPool, tenant: &str, id: Uuid) -> sqlx::Result<
         return Ok(None);
     };
     let transcript = sqlx::query_as(
-        "SELECT message_id, direction, occurred_at, text, subject,
+        "SELECT message_id,
+                CASE WHEN jsonb_typeof(event -> 'event') = 'string' THEN 'conversation_event' ELSE 'message' END AS entry_type,
+                event ->> 'event' AS conversation_event, direction, occurred_at, text, subject,
                 coalesce(event -> 'content' -> 'attachments', '[]'::jsonb) AS attachments,
                 coalesce(event -> 'parameters', '{}'::jsonb) AS parameters,
                 event -> 'parameters' ->> 'delivery_status' AS delivery_status, edited_at,
                 coalesce(event -> 'call', 'null'::jsonb) AS call,
-                coalesce(resolution -> 'matched_by', 'null'::jsonb) AS matched_by
-         FROM interaction_messages WHERE interaction_id = $1 ORDER BY occurred_at, message_id",
+                coalesce(resolution -> 'matched_by', 'null'::jsonb) AS matched_by,
+                coalesce((SELECT jsonb_agg(jsonb_build_object('reactor', r.reactor, 'direction', r.direction, 'emoji', r.emoji,
+                                                              'reacted_at', r.reacted_at) ORDER BY r.reacted_at, r.reactor)
+                          FROM message_reactions r WHERE r.message_id = m.message_id AND r.emoji IS NOT NULL), '[]'::jsonb) AS reactions
+         FROM interaction_messages m WHERE interaction_id = $1 ORDER BY occurred_at, message_id",
     )
     .bind(interaction.interaction_id)
     .fetch_all(pool)

@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const HTTP_REQUESTS: &str = "http_requests_total";
 pub const HTTP_DURATION: &str = "http_request_duration_seconds";
+pub const HTTP_CONNECTIONS_REFUSED: &str = "http_connections_refused_total";
 pub const KAFKA_PUBLISHED: &str = "kafka_messages_published_total";
 pub const KAFKA_PUBLISH_FAILED: &str = "kafka_messages_publish_failed_total";
 pub const EVENTS_CONSUMED: &str = "events_consumed_total";

@@ -2,10 +2,13 @@
 //! extractor with our error shape, metrics, and a server with `/healthz`, `/readyz`, `/metrics`.
 
 pub mod auth;
+pub mod cursor;
+pub mod extract;
 pub mod metrics;
 pub mod problem;
 pub mod server;
 
 pub use auth::{Claims, JwtVerifier, Role, TenantAuth};
-pub use problem::{ApiError, Json};
+pub use extract::{Json, Path, Query};
+pub use problem::ApiError;
 pub use server::{serve, Readiness};
