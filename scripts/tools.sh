@@ -47,3 +47,24 @@ ensure_postgres() {
 ensure_nextest() {
   command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 }
+
+# The console's browser test: Debian's Chromium (apt, first run only) and the test script's
+# playwright-core (`npm ci` of the committed lock file; npm's cache under $CONTACTD_CACHE/npm).
+# Nothing is downloaded but these packages: playwright-core drives the system Chromium.
+CONSOLE_BROWSER_TEST="services/contactd/tests/browser"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+ensure_browser() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ ! -x "$CHROMIUM" ]; then
+    echo "installing Debian's chromium (first run only)…"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  fi
+  if ! command -v node >/dev/null 2>&1; then
+    echo "installing Node.js (first run only)…"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  npm ci --prefix "$CONSOLE_BROWSER_TEST" --cache "$CONTACTD_CACHE/npm" --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
+}

@@ -45,13 +45,18 @@ impl FromRef<ApiState> for Arc<JwtVerifier> {
     }
 }
 
-/// The Timeline API routes.
+/// The Timeline API routes and its OpenAPI document.
 pub fn router(state: ApiState) -> Router {
+    api_router(state).route("/openapi.json", get(openapi))
+}
+
+/// [`router`] without `/openapi.json`: the API routes alone, for a server that serves them
+/// beside another API's (`contactd`'s console port) and describes both in one document.
+pub fn api_router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/contacts/{id}/timeline", get(timeline))
         .route("/v1/interactions/{id}", get(interaction))
         .route("/v1/search", get(search))
-        .route("/openapi.json", get(openapi))
         .with_state(state)
 }
 

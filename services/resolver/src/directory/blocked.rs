@@ -3,7 +3,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use contracts::api::directory::BlockValue;
+use contracts::api::directory::{BlockReason, BlockValue, Blocked, BlockedList};
+use contracts::IdentityKind;
 use runtime::http::auth::AdminAuth;
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json};
@@ -13,7 +14,30 @@ use utoipa_axum::routes;
 use super::ApiState;
 
 pub fn routes() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(block_value))
+    OpenApiRouter::new().routes(routes!(list_blocked, block_value))
+}
+
+/// The tenant's blocked values (admin; the first 1000: a list an operator reads, not an export).
+#[utoipa::path(get, path = "/v1/blocked-values", tag = "blocked", responses(
+    (status = 200, description = "blocked values", body = BlockedList),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 403, description = "not an admin", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn list_blocked(auth: AdminAuth, State(state): State<ApiState>) -> Result<Json<BlockedList>, ApiError> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1 ORDER BY kind, pattern LIMIT 1000")
+            .bind(auth.tenant())
+            .fetch_all(&state.pool)
+            .await?;
+    let items = rows
+        .into_iter()
+        .map(|(kind, pattern, reason)| Blocked {
+            kind: IdentityKind::parse(&kind),
+            pattern,
+            reason: if reason == BlockReason::Own.as_str() { BlockReason::Own } else { BlockReason::Blocked },
+        })
+        .collect();
+    Ok(Json(BlockedList { items }))
 }
 
 /// Block a value or `*` pattern for one identifier kind or all (admin).

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use contracts::api::directory::{LinkConversation, LinkResult};
+use contracts::api::directory::{Link, LinkConversation, LinkResult};
 use contracts::limits;
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, TenantAuth};
@@ -16,7 +16,7 @@ use super::edit::Edit;
 use super::{actor, ApiState, DirectoryError, Result};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(link)).routes(routes!(unlink))
+    OpenApiRouter::new().routes(routes!(link_of, link)).routes(routes!(unlink))
 }
 
 /// A conversation reference from the path: within the limit every reference is cut to.
@@ -26,6 +26,30 @@ fn conversation(raw: &str) -> Result<&str, ApiError> {
         return Err(ApiError::BadRequest(format!("a conversation reference has 1 to {} bytes", limits::REF_BYTES)));
     }
     Ok(raw)
+}
+
+/// Who the conversation is linked to, if an operator linked it (the session panel shows it).
+#[utoipa::path(get, path = "/v1/conversations/{conversation_ref}/link", tag = "conversations",
+    params(("conversation_ref" = String, Path, max_length = 256)), responses(
+    (status = 200, description = "the link", body = Link),
+    (status = 400, description = "a bad reference", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "the conversation is not linked", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn link_of(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(conversation_ref): Path<String>,
+) -> Result<Json<Link>, ApiError> {
+    let conversation_ref = conversation(&conversation_ref)?;
+    let link: Option<Link> = sqlx::query_as(
+        "SELECT conversation_ref, contact_id, linked_by, linked_at FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2",
+    )
+    .bind(auth.tenant())
+    .bind(conversation_ref)
+    .fetch_optional(&state.pool)
+    .await?;
+    link.map(Json).ok_or_else(|| ApiError::NotFound(format!("link of conversation {conversation_ref}")))
 }
 
 /// Link a conversation to a contact ("pick existing"): later interactions of it resolve there.

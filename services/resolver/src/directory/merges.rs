@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use contracts::api::directory::{
-    Card, Combined, Conflict, MergePreview, MergeRequest, MergeResult, Moves, NameChoice, NamedValue, UnmergeResult,
+    Card, Combined, Conflict, MergeHistory, MergePreview, MergeRequest, MergeResult, Moves, NameChoice, NamedValue, UnmergeResult,
 };
 use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind, NameSource};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
@@ -22,7 +22,11 @@ use super::{actor, cards, ordered, ApiState, DirectoryError, Result};
 use crate::changes;
 
 pub fn routes() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(merge)).routes(routes!(merge_preview)).routes(routes!(unmerge))
+    OpenApiRouter::new()
+        .routes(routes!(merge))
+        .routes(routes!(merge_preview))
+        .routes(routes!(merge_history))
+        .routes(routes!(unmerge))
 }
 
 /// Merge `merged_contact_id` into the contact in the path (journaled; `unmerge` restores both).
@@ -72,6 +76,29 @@ async fn merge_preview(
     Query(query): Query<PreviewQuery>,
 ) -> Result<Json<MergePreview>, ApiError> {
     Ok(Json(preview(&state.pool, auth.tenant(), id, query.with).await?))
+}
+
+/// The card's merge history: merges it survived or was merged away in, newest first (open ones
+/// can be unmerged).
+#[utoipa::path(get, path = "/v1/contacts/{id}/merges", tag = "merges", params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "the merges, newest first", body = MergeHistory),
+    (status = 400, description = "not an id", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn merge_history(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<MergeHistory>, ApiError> {
+    let items = sqlx::query_as(
+        "SELECT merge_id, survivor_id, merged_id, merged_by, merged_at, unmerged_at FROM merge_journal
+         WHERE tenant_id = $1 AND (survivor_id = $2 OR merged_id = $2) ORDER BY merged_at DESC LIMIT 200",
+    )
+    .bind(auth.tenant())
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(MergeHistory { items }))
 }
 
 /// Reverse a merge: both contacts exactly as before it.

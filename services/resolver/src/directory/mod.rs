@@ -72,6 +72,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
 }
 
+/// The API's routes without `/openapi.json`: for a server that serves them beside another
+/// API's (`contactd`'s console port) and describes both in one document.
+pub fn api_routes(state: ApiState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
 /// The API's routes plus `/openapi.json`.
 pub fn router(state: ApiState) -> Router {
     let (routes, document) = api().split_for_parts();

@@ -237,6 +237,24 @@ pub struct Moves {
     pub conversation_links: u64,
 }
 
+/// One merge of the journal, as a card's merge history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct MergeRecord {
+    pub merge_id: Uuid,
+    pub survivor_id: Uuid,
+    pub merged_id: Uuid,
+    pub merged_by: String,
+    pub merged_at: DateTime<Utc>,
+    /// Set once the merge was reversed; an open merge can be unmerged.
+    pub unmerged_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MergeHistory {
+    pub items: Vec<MergeRecord>,
+}
+
 /// The state of a duplicate suggestion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -300,6 +318,16 @@ pub struct LinkResult {
     pub changed: bool,
 }
 
+/// A conversation's link: the contact its interactions resolve to, set by an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct Link {
+    pub conversation_ref: String,
+    pub contact_id: Uuid,
+    pub linked_by: String,
+    pub linked_at: DateTime<Utc>,
+}
+
 /// A tenant-defined identifier parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -358,6 +386,20 @@ pub struct BlockValue {
     pub pattern: Pattern,
     #[serde(default)]
     pub reason: BlockReason,
+}
+
+/// A blocked value or pattern as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Blocked {
+    /// Every identifier kind when absent.
+    pub kind: Option<IdentityKind>,
+    pub pattern: String,
+    pub reason: BlockReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlockedList {
+    pub items: Vec<Blocked>,
 }
 
 /// What an import did with one row.
