@@ -1,6 +1,12 @@
 //! Identifier normalization (DESIGN.md §2 `identity`): every identity is brought to one canonical
 //! form before it is stored or matched, so `+420 777 123 456`, `00420777123456` and `777123456`
 //! (default region CZ) are one phone, and `Jan@Example.CZ ` is one e-mail.
+//!
+//! A phone is kept when it is a *possible* number — its country code exists and its national
+//! part has a length numbers of that country have — not only when the bundled metadata calls it
+//! valid: numbers are allocated faster than metadata ships, and a typed number that matches
+//! nothing harms no one ([`is_allocated`] still tells the two apart). A WhatsApp id is the
+//! number of a registered account as it is: digits only, never range-checked.
 
 use contracts::{Identity, IdentityKind};
 use phonenumber::country;
@@ -29,7 +35,7 @@ impl Region {
     }
 }
 
-/// A phone number in E.164 (`+420777123456`).
+/// A phone number in E.164 (`+420777123456`) when it is a possible number.
 pub fn normalize_phone(raw: &str, region: Option<Region>) -> Result<String> {
     let trimmed = raw.trim();
     // WhatsApp ids and many CDRs carry international numbers without the leading `+`.
@@ -39,10 +45,55 @@ pub fn normalize_phone(raw: &str, region: Option<Region>) -> Result<String> {
         trimmed.to_owned()
     };
     let number = phonenumber::parse(region.map(|r| r.0), &candidate).map_err(|_| Error::InvalidPhone(raw.to_owned()))?;
-    if !phonenumber::is_valid(&number) {
+    if !is_possible(&number) {
         return Err(Error::InvalidPhone(raw.to_owned()));
     }
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Whether the country code exists and the national number has a length its country uses
+/// (libphonenumber's "possible" check), and the whole fits E.164's 15 digits.
+fn is_possible(number: &phonenumber::PhoneNumber) -> bool {
+    let code = number.code().value();
+    let national = number.national().to_string();
+    let digits = code.to_string().len() + national.len();
+    if !(national.bytes().all(|b| b.is_ascii_digit()) && digits <= 15) {
+        return false;
+    }
+    let Some(regions) = phonenumber::metadata::DATABASE.by_code(&code) else { return false };
+    let length = national.len() as u16;
+    // The bundled metadata leaves the general description's lengths empty for many regions; a
+    // number type's lengths are what the country uses.
+    regions.iter().any(|meta| {
+        let d = meta.descriptors();
+        let types = [
+            Some(d.general()),
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        types.into_iter().flatten().any(|t| t.possible_length().contains(&length) || t.possible_local_length().contains(&length))
+    })
+}
+
+/// Whether `e164` (as [`normalize_phone`] returns it) is in a range the bundled metadata knows
+/// as allocated: information for operators, never a reason to drop a number.
+pub fn is_allocated(e164: &str) -> bool {
+    phonenumber::parse(None, e164).is_ok_and(|number| phonenumber::is_valid(&number))
+}
+
+/// A WhatsApp id (`wa_id`): the digits of a registered number, taken as they are (a `+` and
+/// separators removed). `None` when it is not 6–15 digits.
+pub fn normalize_wa_id(raw: &str) -> Option<String> {
+    let digits: String = raw.trim().trim_start_matches('+').chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    ((6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 /// An e-mail address trimmed, with the domain lowercased; matching is case-insensitive, so the
@@ -64,8 +115,8 @@ pub fn normalize(identity: &Identity, region: Option<Region>) -> Result<Identity
     let value = match identity.kind {
         IdentityKind::Phone => normalize_phone(&identity.value, region)?,
         IdentityKind::Email => normalize_email(&identity.value)?,
-        // WhatsApp ids are phone numbers in international form without `+`: keep that form.
-        IdentityKind::Whatsapp => normalize_phone(&identity.value, None)?.trim_start_matches('+').to_owned(),
+        // WhatsApp ids are registered numbers in international form without `+`: kept as they are.
+        IdentityKind::Whatsapp => normalize_wa_id(&identity.value).ok_or_else(|| Error::InvalidPhone(identity.value.clone()))?,
         _ => identity.value.trim().to_owned(),
     };
     if value.is_empty() {
@@ -97,6 +148,24 @@ mod tests {
     }
 
     #[test]
+    fn numbers_in_ranges_the_metadata_does_not_know_are_kept_when_possible() {
+        // 711 is not an allocated Czech range (yet), but nine digits is a Czech number's length.
+        assert_eq!(normalize_phone("+420 711 148 936", cz()).as_deref(), Ok("+420711148936"));
+        assert_eq!(normalize_phone("711 148 936", cz()).as_deref(), Ok("+420711148936"));
+        assert!(!is_allocated("+420711148936"));
+        assert!(is_allocated("+420777123456"));
+        assert!(normalize_phone("+420 711 148", cz()).is_err(), "too short for a Czech number");
+        assert!(normalize_phone("+999 123 456 789", None).is_err(), "no such country code");
+    }
+
+    #[test]
+    fn wa_ids_are_digits_of_a_registered_number_without_range_checks() {
+        let id = Identity::new(IdentityKind::Whatsapp, "420711148936", None);
+        assert_eq!(normalize(&id, cz()).expect("a wa_id").value, "420711148936");
+        assert!(normalize(&Identity::new(IdentityKind::Whatsapp, "CZ.1502576394655843", None), cz()).is_err());
+    }
+
+    #[test]
     fn garbage_is_not_a_phone() {
         assert!(normalize_phone("hello", cz()).is_err());
         assert!(normalize_phone("12", cz()).is_err());
@@ -121,5 +190,31 @@ mod tests {
         let id = Identity::new(IdentityKind::Psid, " 123 ", Some(" ".into()));
         assert_eq!(normalize(&id, None), Ok(Identity::new(IdentityKind::Psid, "123", None)));
         assert!(normalize(&Identity::new(IdentityKind::Vk, "  ", None), None).is_err());
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Normalizing a normalized value changes nothing, and every way of writing a number
+        /// (spaces, dashes, `00` or `+`) gives the same E.164.
+        #[test]
+        fn normalization_is_idempotent_and_ignores_how_a_number_is_written(national in "[1-9][0-9]{8}", sep in "[ -]?") {
+            let plain = format!("+420{national}");
+            if let Ok(e164) = normalize_phone(&plain, cz()) {
+                prop_assert_eq!(normalize_phone(&e164, cz()), Ok(e164.clone()));
+                let spaced = format!("00420{sep}{}{sep}{}{sep}{}", &national[..3], &national[3..6], &national[6..]);
+                prop_assert_eq!(normalize_phone(&spaced, cz()), Ok(e164.clone()));
+                prop_assert_eq!(normalize_phone(&national, cz()), Ok(e164));
+            }
+        }
+
+        #[test]
+        fn email_normalization_is_idempotent(local in "[A-Za-z0-9._+-]{1,20}", domain in "[A-Za-z0-9-]{1,10}\\.[A-Za-z]{2,4}") {
+            let raw = format!(" {local}@{domain} ");
+            if let Ok(once) = normalize_email(&raw) {
+                prop_assert_eq!(normalize_email(&once), Ok(once.clone()));
+                prop_assert_eq!(once.to_lowercase(), once);
+            }
+        }
     }
 }
