@@ -1,9 +1,10 @@
 //! Web chat messages → normalized interactions. Visitor messages are inbound, operator messages
 //! outbound; both belong to the visitor's identities.
 //!
-//! Identities, strongest first: `contact_id` (a logged-in visitor), `custom` (every custom form
-//! parameter, scoped by its name: the resolver decides which of them identify a client), `email`,
-//! `phone`. The form's name is the profile with `name_source = form`. A chat session is not an
+//! Identities, strongest first: `contact_id` (a logged-in visitor: *verified*), `custom` (every
+//! custom form parameter, scoped by its name: the resolver decides which of them identify a
+//! client), `email`, `phone` — the form's fields are *typed*: anyone can type anyone's e-mail,
+//! so the resolver never lets them alone teach a card. The form's name is the profile with `name_source = form`. A chat session is not an
 //! identity: it is the conversation, `{site_id}:{session_id}`, which operators can link to a
 //! contact. Ids are site-scoped (`provider_ref = {site_id}:{message_id}`) so two sites of one
 //! tenant never collide.
@@ -36,14 +37,14 @@ pub fn interaction(site: &str, message: Message) -> Result<AccountInteraction, W
     for (parameter, value) in visitor.custom {
         let (parameter, value) = (parameter.trim().to_owned(), value.into_text().trim().to_owned());
         if !parameter.is_empty() && !value.is_empty() {
-            identities.push(Identity::new(IdentityKind::Custom, value, Some(parameter)));
+            identities.push(Identity::new(IdentityKind::Custom, value, Some(parameter)).typed());
         }
     }
     if let Some(email) = present(visitor.email) {
-        identities.push(Identity::new(IdentityKind::Email, email, None));
+        identities.push(Identity::new(IdentityKind::Email, email, None).typed());
     }
     if let Some(phone) = present(visitor.phone) {
-        identities.push(Identity::new(IdentityKind::Phone, phone, None));
+        identities.push(Identity::new(IdentityKind::Phone, phone, None).typed());
     }
     let profile = present(visitor.name).map(|name| Profile { name: Some(name), name_source: NameSource::Form });
 

@@ -85,6 +85,8 @@ pub mod param {
 pub fn interactions(notification: Notification) -> Result<Vec<AccountInteraction>, WebhookError> {
     let mut out = Vec::new();
     for entry in notification.entry {
+        // The business account scopes the users' business-scoped ids.
+        let business_account = entry.id.unwrap_or_default();
         for change in entry.changes {
             if change.field != MESSAGES_FIELD {
                 tracing::debug!(field = %change.field, "ignoring a change that is not about messages");
@@ -92,24 +94,25 @@ pub fn interactions(notification: Notification) -> Result<Vec<AccountInteraction
             }
             let value: MessagesValue =
                 serde_json::from_value(change.value).map_err(|e| WebhookError::Malformed(format!("messages change: {e}")))?;
-            out.extend(from_value(value));
+            out.extend(from_value(&business_account, value));
         }
     }
     Ok(out)
 }
 
-fn from_value(value: MessagesValue) -> Vec<AccountInteraction> {
+fn from_value(business_account: &str, value: MessagesValue) -> Vec<AccountInteraction> {
     let phone_number_id = value.metadata.phone_number_id.as_str();
+    let business_account = if business_account.is_empty() { phone_number_id } else { business_account };
     let business_number = value.metadata.display_phone_number.as_deref();
     let mut out = Vec::with_capacity(value.messages.len() + value.statuses.len());
     for message in &value.messages {
-        match message_interaction(phone_number_id, business_number, &value.contacts, message) {
+        match message_interaction(business_account, phone_number_id, business_number, &value.contacts, message) {
             Some(body) => out.push(AccountInteraction { account: phone_number_id.to_owned(), body }),
             None => tracing::warn!(wamid = %message.id, "skipping a message that names no sender"),
         }
     }
     for status in &value.statuses {
-        match status_interaction(phone_number_id, business_number, status) {
+        match status_interaction(business_account, phone_number_id, business_number, status) {
             Some(body) => out.push(AccountInteraction { account: phone_number_id.to_owned(), body }),
             None => tracing::warn!(wamid = %status.id, "skipping a status that names no recipient"),
         }
@@ -130,21 +133,21 @@ impl<'a> Customer<'a> {
         (wa_id.is_some() || user_id.is_some()).then_some(Self { wa_id, user_id })
     }
 
-    /// The WhatsApp identity first (it keys the Kafka message), then the phone it implies.
-    /// A user who hides their number is known by the business-scoped user id alone, still as a
-    /// `whatsapp` identity: its `CC.digits` form never collides with a wa_id.
-    fn identities(&self) -> Vec<Identity> {
-        match (self.wa_id, self.user_id) {
-            (Some(wa_id), _) => {
-                let mut identities = vec![Identity::new(IdentityKind::Whatsapp, wa_id, None)];
-                if let Some(phone) = phone_of(wa_id) {
-                    identities.push(Identity::new(IdentityKind::Phone, phone, None));
-                }
-                identities
+    /// The WhatsApp identity first (it keys the Kafka message), then the phone it implies, then
+    /// the business-scoped user id (`whatsapp_user`, scoped to the business account) when
+    /// WhatsApp sends one — the only identity of a user who hides their number.
+    fn identities(&self, business_account: &str) -> Vec<Identity> {
+        let mut identities = Vec::new();
+        if let Some(wa_id) = self.wa_id {
+            identities.push(Identity::new(IdentityKind::Whatsapp, wa_id, None));
+            if let Some(phone) = phone_of(wa_id) {
+                identities.push(Identity::new(IdentityKind::Phone, phone, None));
             }
-            (None, Some(user_id)) => vec![Identity::new(IdentityKind::Whatsapp, user_id, None)],
-            (None, None) => Vec::new(),
         }
+        if let Some(user_id) = self.user_id {
+            identities.push(Identity::new(IdentityKind::WhatsappUser, user_id, Some(business_account.to_owned())));
+        }
+        identities
     }
 
     fn conversation_ref(&self, phone_number_id: &str) -> String {
@@ -189,6 +192,7 @@ impl Parameters {
 }
 
 fn message_interaction(
+    business_account: &str,
     phone_number_id: &str,
     business_number: Option<&str>,
     contacts: &[Contact],
@@ -229,7 +233,7 @@ fn message_interaction(
         occurred_at: occurred_at(message.timestamp.as_ref()),
         provider_ref: message.id.clone(),
         conversation_ref: Some(customer.conversation_ref(phone_number_id)),
-        identities: customer.identities(),
+        identities: customer.identities(business_account),
         profile: profile
             .and_then(|p| p.name.clone())
             .filter(|name| !name.trim().is_empty())
@@ -348,7 +352,12 @@ fn join<'a>(separator: &str, parts: impl IntoIterator<Item = Option<&'a str>>) -
 }
 
 /// A delivery status as a later state of the outbound message it is about.
-fn status_interaction(phone_number_id: &str, business_number: Option<&str>, status: &Status) -> Option<InteractionBody> {
+fn status_interaction(
+    business_account: &str,
+    phone_number_id: &str,
+    business_number: Option<&str>,
+    status: &Status,
+) -> Option<InteractionBody> {
     let customer = Customer::new(status.recipient_id.as_deref(), status.recipient_user_id.as_deref())?;
     let at = occurred_at(status.timestamp.as_ref());
     let mut parameters = Parameters::default();
@@ -366,7 +375,7 @@ fn status_interaction(phone_number_id: &str, business_number: Option<&str>, stat
         occurred_at: at,
         provider_ref: status.id.clone(),
         conversation_ref: Some(customer.conversation_ref(phone_number_id)),
-        identities: customer.identities(),
+        identities: customer.identities(business_account),
         profile: None,
         content: None,
         call: None,

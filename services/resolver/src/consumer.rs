@@ -42,7 +42,7 @@ impl BatchHandler for ResolveBatch {
             contracts::limits::enforce(&mut event.body);
             let event = &event;
             let outcome = match seen.get(&key) {
-                Some(stored) => replay(stored.clone(), event),
+                Some(stored) => stored.clone().map(|stored| replay(stored, event)),
                 None => {
                     if !rules.contains_key(&event.tenant_id) {
                         rules.insert(event.tenant_id.clone(), store::rules(&mut tx, &event.tenant_id, &self.defaults).await?);
@@ -53,13 +53,13 @@ impl BatchHandler for ResolveBatch {
                             Err(ResolveError::Database(error)) => return Err(error.into()),
                             Err(error @ ResolveError::Contended) => return Err(HandlerError::Transient(error.into())),
                         };
-                    seen.insert(key, outcome.clone());
-                    outcome
+                    seen.insert(key, Some(outcome.clone()));
+                    Some(outcome)
                 }
             };
-            match outcome {
-                Some(r) => resolved.push((r, delivery.span.clone())),
-                None => tracing::info!(parent: &delivery.span, "no contact matched and auto-creation is off"),
+            // `None`: marked processed without a decision by an older version (nothing to send).
+            if let Some(r) = outcome {
+                resolved.push((r, delivery.span.clone()));
             }
         }
         tx.commit().await?;

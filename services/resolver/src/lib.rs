@@ -47,8 +47,11 @@ pub async fn start_with_api(
         auto_create: config.auto_create,
         shared_value_limit: config.shared_value_limit,
         max_per_kind: config.max_per_kind,
-        blocked: Vec::new(),
-        identifying_custom: Default::default(),
+        auto_merge: config.auto_merge,
+        typed_enrichment: config.typed_enrichment,
+        weak_landlines: config.weak_landlines,
+        phone_recycle_after_days: config.phone_recycle_after_days,
+        ..Default::default()
     };
     let handler =
         Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults: defaults.clone() });

@@ -73,9 +73,13 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
     assert_eq!(b_after["merged_into"], Value::Null);
     assert_eq!(s.operator.call("POST", &format!("/v1/merges/{merge_id}/unmerge"), None).await.0, 404, "a merge is undone once");
 
-    let changes: Vec<Value> = s.kafka.reader(topics::CONTACTS_CHANGES).take(4, WAIT).await.iter().map(testkit::json).collect();
-    assert_eq!(kinds_of(&changes, b_id), ["created"]);
-    assert_eq!(kinds_of(&changes, a_id), ["created", "merged", "unmerged"], "one contact's events stay in order");
+    let changes: Vec<Value> = s.kafka.reader(topics::CONTACTS_CHANGES).take(6, WAIT).await.iter().map(testkit::json).collect();
+    assert_eq!(kinds_of(&changes, b_id), ["created", "conversation_linked"]);
+    assert_eq!(
+        kinds_of(&changes, a_id),
+        ["created", "merged", "unmerged", "different_people"],
+        "one contact's events stay in order; an unmerge records two different people"
+    );
     let merge_event = changes.iter().find(|c| c["kind"] == "merged").expect("a merged event");
     assert_eq!(merge_event["related_contact_id"], b_id);
     assert_eq!(merge_event["actor"], json!({"type": "operator", "id": "test-operator"}));
@@ -376,7 +380,7 @@ async fn a_merge_preview_shows_both_cards_and_what_conflicts_without_changing_an
     let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
     s.operator.call("POST", "/v1/conversations/conv-b/link", Some(json!({"contact_id": b_id}))).await;
     let changes = s.kafka.reader(topics::CONTACTS_CHANGES);
-    changes.take(2, WAIT).await;
+    changes.take(3, WAIT).await;
 
     let (status, preview) = s.operator.call("GET", &format!("/v1/contacts/{a_id}/merge-preview?with={b_id}"), None).await;
     assert_eq!(status, 200, "{preview}");

@@ -313,7 +313,9 @@ async fn every_identifier_kind_matches_within_its_scope() {
     assert_eq!(explicit["resolution"]["matched_by"]["kind"], "contact_id");
     assert_eq!(explicit["resolution"]["candidates"], serde_json::json!([other["contact_id"]]));
     let unknown = resolve(vec![id(IdentityKind::ContactId, "7f0c0a52-0000-4000-8000-000000000000")]).await;
-    assert_eq!(unknown["resolution"]["created_contact"], true, "an unknown contact id matches nobody");
+    assert_eq!(unknown["contact_id"], serde_json::Value::Null, "an unknown contact id matches nobody, and creates nobody");
+    assert_eq!(unknown["resolution"]["confidence"], "unidentified");
+    assert_eq!(unknown["resolution"]["ignored"][0]["reason"], "unknown_contact", "{unknown}");
 
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     assert_eq!(

@@ -10,7 +10,9 @@ use crate::{Identity, NameSource};
 /// What happened to a contact. For `merged` and `unmerged`, `contact_id` is the survivor and
 /// `related_contact_id` the contact merged into it (and restored from it); consumers re-point
 /// (and restore) the merged contact's history. `erased` follows `deleted` when the operator asked
-/// for erasure (GDPR): consumers remove the contact's personal content.
+/// for erasure (GDPR): consumers remove the contact's personal content. `conversation_linked`
+/// names the conversation (field `conversation_ref`) an operator linked to the contact: its
+/// unidentified interactions belong to the contact from now on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactChangeKind {
@@ -24,6 +26,15 @@ pub enum ContactChangeKind {
     Deleted,
     Erased,
     DuplicateSuggested,
+    /// A typed-only match offered identifiers to the card; an operator confirms or rejects them.
+    IdentifierProposed,
+    /// An operator rejected a proposed identifier (confirming one is `identifier_added`).
+    ProposalRejected,
+    ConversationLinked,
+    ConversationUnlinked,
+    /// An operator recorded two contacts as different people (an unmerge, a dismissed duplicate):
+    /// never suggested or merged automatically again.
+    DifferentPeople,
 }
 
 /// Who made the change: a channel (automatic resolution), an operator or an integration.

@@ -70,6 +70,9 @@ pub enum IdentityKind {
     Custom,
     Psid,
     Whatsapp,
+    /// WhatsApp's business-scoped user id (`user_id`, e.g. `CZ.1502576394655843`) of a user who
+    /// hides their number; scoped to the business account.
+    WhatsappUser,
     Vk,
     Apple,
     Email,
@@ -84,6 +87,7 @@ impl IdentityKind {
             IdentityKind::Custom => "custom",
             IdentityKind::Psid => "psid",
             IdentityKind::Whatsapp => "whatsapp",
+            IdentityKind::WhatsappUser => "whatsapp_user",
             IdentityKind::Vk => "vk",
             IdentityKind::Apple => "apple",
             IdentityKind::Email => "email",
@@ -98,6 +102,7 @@ impl IdentityKind {
             IdentityKind::Custom,
             IdentityKind::Psid,
             IdentityKind::Whatsapp,
+            IdentityKind::WhatsappUser,
             IdentityKind::Vk,
             IdentityKind::Apple,
             IdentityKind::Email,
@@ -117,7 +122,7 @@ impl IdentityKind {
             IdentityKind::Email => 254,
             IdentityKind::Phone | IdentityKind::Whatsapp => 64,
             IdentityKind::ConversationLink => crate::limits::REF_BYTES,
-            IdentityKind::Custom | IdentityKind::Psid | IdentityKind::Vk | IdentityKind::Apple => 256,
+            IdentityKind::Custom | IdentityKind::Psid | IdentityKind::WhatsappUser | IdentityKind::Vk | IdentityKind::Apple => 256,
         }
     }
 
@@ -128,7 +133,11 @@ impl IdentityKind {
             IdentityKind::ContactId => 0,
             IdentityKind::ConversationLink => 1,
             IdentityKind::Custom => 2,
-            IdentityKind::Psid | IdentityKind::Whatsapp | IdentityKind::Vk | IdentityKind::Apple => 3,
+            IdentityKind::Psid
+            | IdentityKind::Whatsapp
+            | IdentityKind::WhatsappUser
+            | IdentityKind::Vk
+            | IdentityKind::Apple => 3,
             IdentityKind::Email => 4,
             IdentityKind::Phone => 5,
         }
@@ -141,19 +150,65 @@ impl fmt::Display for IdentityKind {
     }
 }
 
+/// How far an identifier can be trusted to belong to the person in the interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
+pub enum Provenance {
+    /// Asserted by the provider or a logged-in session: a PSID, a wa_id, a VK or Apple id, a
+    /// caller id, the sender of an e-mail, a logged-in visitor's contact id, an OAuth profile.
+    #[default]
+    Verified,
+    /// Typed by someone into a form or free text: anyone can type anyone's e-mail.
+    Typed,
+}
+
 /// One way of recognising the customer: `scope` is the page, community, business or custom
-/// parameter name the value is only unique within.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+/// parameter name the value is only unique within. Two identities are *the same identifier*
+/// when kind, scope and value agree, whatever their provenance (equality and hashing ignore it).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identity {
     pub kind: IdentityKind,
     pub value: String,
     #[serde(default)]
     pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Provenance::is_verified")]
+    pub provenance: Provenance,
+}
+
+impl Provenance {
+    pub fn is_verified(&self) -> bool {
+        *self == Provenance::Verified
+    }
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.value == other.value && self.scope == other.scope
+    }
+}
+
+impl Eq for Identity {}
+
+impl std::hash::Hash for Identity {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.kind, &self.value, &self.scope).hash(state);
+    }
 }
 
 impl Identity {
+    /// A verified identifier (see [`Provenance`]).
     pub fn new(kind: IdentityKind, value: impl Into<String>, scope: Option<String>) -> Self {
-        Self { kind, value: value.into(), scope }
+        Self { kind, value: value.into(), scope, provenance: Provenance::Verified }
+    }
+
+    /// The same identifier as typed by someone.
+    pub fn typed(self) -> Self {
+        Self { provenance: Provenance::Typed, ..self }
+    }
+
+    pub fn is_verified(&self) -> bool {
+        self.provenance.is_verified()
     }
 }
 

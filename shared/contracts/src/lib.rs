@@ -14,9 +14,9 @@ pub use call::CallStatus;
 pub use changes::{Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange};
 pub use interaction::{
     Attachment, Call, Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent,
-    NameSource, Profile, Reaction,
+    NameSource, Profile, Provenance, Reaction,
 };
-pub use resolved::{IgnoredIdentity, MatchedBy, Resolution, ResolvedInteraction};
+pub use resolved::{Confidence, IgnoreReason, IgnoredIdentity, MatchedBy, Resolution, ResolvedInteraction};
 
 /// Schema version carried as `"v"` in every event.
 pub const SCHEMA_VERSION: u16 = 1;

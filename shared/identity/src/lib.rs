@@ -89,6 +89,16 @@ pub fn is_allocated(e164: &str) -> bool {
     phonenumber::parse(None, e164).is_ok_and(|number| phonenumber::is_valid(&number))
 }
 
+/// Whether `e164` is a fixed line (or a number type homes and offices share: shared-cost,
+/// toll-free, UAN) per the bundled metadata. Such a number identifies a household or an office,
+/// not a person.
+pub fn is_landline(e164: &str) -> bool {
+    use phonenumber::Type;
+    phonenumber::parse(None, e164).is_ok_and(|number| {
+        matches!(number.number_type(&phonenumber::metadata::DATABASE), Type::FixedLine | Type::SharedCost | Type::TollFree | Type::Uan)
+    })
+}
+
 /// A WhatsApp id (`wa_id`): the digits of a registered number, taken as they are (a `+` and
 /// separators removed). `None` when it is not 6–15 digits.
 pub fn normalize_wa_id(raw: &str) -> Option<String> {
@@ -123,7 +133,7 @@ pub fn normalize(identity: &Identity, region: Option<Region>) -> Result<Identity
         return Err(Error::Empty(identity.kind));
     }
     let scope = identity.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    Ok(Identity { kind: identity.kind, value, scope })
+    Ok(Identity { kind: identity.kind, value, scope, provenance: identity.provenance })
 }
 
 #[cfg(test)]
@@ -156,6 +166,13 @@ mod tests {
         assert!(is_allocated("+420777123456"));
         assert!(normalize_phone("+420 711 148", cz()).is_err(), "too short for a Czech number");
         assert!(normalize_phone("+999 123 456 789", None).is_err(), "no such country code");
+    }
+
+    #[test]
+    fn fixed_lines_are_told_from_mobiles() {
+        assert!(is_landline("+420222333444"), "Prague");
+        assert!(!is_landline("+420777123456"));
+        assert!(!is_landline("+420711148936"), "an unknown range is not known to be a fixed line");
     }
 
     #[test]

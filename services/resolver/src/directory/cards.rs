@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use contracts::api::directory::{Card, CardIdentity};
+use contracts::api::directory::{Card, CardIdentity, ProposedIdentity};
 use contracts::NameSource;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -26,14 +26,21 @@ struct ContactRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct ProposalRow {
+    contact_id: Uuid,
+    #[sqlx(flatten)]
+    proposal: ProposedIdentity,
+}
+
+#[derive(sqlx::FromRow)]
 struct IdentityRow {
     contact_id: Uuid,
     #[sqlx(flatten)]
     identity: CardIdentity,
 }
 
-/// The cards of `contact_ids` that are live contacts of `tenant`, in the order asked for, in two
-/// queries (a page of the list or of an export costs the same as one card).
+/// The cards of `contact_ids` that are live contacts of `tenant`, in the order asked for, in
+/// three queries (a page of the list or of an export costs the same as one card).
 pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) -> sqlx::Result<Vec<Card>> {
     let contacts: Vec<ContactRow> = sqlx::query_as(
         "SELECT contact_id, name, name_source, created_at, updated_at, last_interaction_at, merged_into
@@ -48,8 +55,15 @@ pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) 
     }
     let found: Vec<Uuid> = contacts.iter().map(|c| c.contact_id).collect();
     let identities: Vec<IdentityRow> = sqlx::query_as(
-        "SELECT contact_id, identity_id, kind, value, nullif(scope, '') AS scope, source, created_at
+        "SELECT contact_id, identity_id, kind, value, nullif(scope, '') AS scope, source, provenance, created_at
          FROM contact_identities WHERE contact_id = ANY($1) ORDER BY created_at, kind, value",
+    )
+    .bind(&found)
+    .fetch_all(&mut *conn)
+    .await?;
+    let proposals: Vec<ProposalRow> = sqlx::query_as(
+        "SELECT contact_id, proposal_id, kind, value, nullif(scope, '') AS scope, source, interaction_id, proposed_at
+         FROM proposed_identities WHERE contact_id = ANY($1) AND status = 'open' ORDER BY proposed_at, kind, value",
     )
     .bind(&found)
     .fetch_all(&mut *conn)
@@ -66,6 +80,7 @@ pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) 
                 last_interaction_at: c.last_interaction_at,
                 merged_into: c.merged_into,
                 identities: Vec::new(),
+                proposed_identities: Vec::new(),
             };
             (c.contact_id, card)
         })
@@ -73,6 +88,11 @@ pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) 
     for row in identities {
         if let Some(card) = by_id.get_mut(&row.contact_id) {
             card.identities.push(row.identity);
+        }
+    }
+    for row in proposals {
+        if let Some(card) = by_id.get_mut(&row.contact_id) {
+            card.proposed_identities.push(row.proposal);
         }
     }
     Ok(contact_ids.iter().filter_map(|id| by_id.remove(id)).collect())

@@ -165,7 +165,7 @@ pub async fn create(
     let contact_id = Uuid::new_v4();
     let profile = name.map(|n| Profile { name: Some(n.to_owned()), name_source: NameSource::Operator });
     store::create_contact(edit.conn(), tenant, contact_id, profile.as_ref(), None).await?;
-    let inserted = store::insert_identities(edit.conn(), tenant, contact_id, &screened, IdentitySource::Operator).await?;
+    let inserted = store::insert_identities(edit.conn(), tenant, contact_id, &screened, IdentitySource::Operator, None).await?;
     if inserted.len() != screened.len() {
         return Err(DirectoryError::Conflict("an identifier was claimed concurrently; retry".into()));
     }

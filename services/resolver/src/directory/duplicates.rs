@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use contracts::api::directory::{AcceptDuplicate, DuplicatePair, MergeResult, Suggestion, SuggestionList};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
-use runtime::http::{ApiError, Json, TenantAuth};
+use runtime::http::{ApiError, Json, Query, TenantAuth};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,13 +22,36 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new().routes(routes!(list_duplicates)).routes(routes!(accept_duplicate)).routes(routes!(dismiss_duplicate))
 }
 
-/// The open duplicate suggestions, newest first.
-#[utoipa::path(get, path = "/v1/duplicates", tag = "duplicates", responses(
-    (status = 200, description = "open suggestions", body = SuggestionList),
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// `open` (default): the queue; `all`: also dismissed, merged and different-people pairs.
+    #[param(inline)]
+    status: Option<Shown>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Shown {
+    #[default]
+    Open,
+    All,
+}
+
+/// The duplicate suggestions, newest first, with their evidence and its weakness.
+#[utoipa::path(get, path = "/v1/duplicates", tag = "duplicates", params(ListQuery), responses(
+    (status = 200, description = "suggestions", body = SuggestionList),
+    (status = 400, description = "a parameter is invalid", body = Problem, content_type = PROBLEM_JSON),
     (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
 ))]
-async fn list_duplicates(auth: TenantAuth, State(state): State<ApiState>) -> Result<Json<SuggestionList>, ApiError> {
-    Ok(Json(SuggestionList { items: open(&state.pool, auth.tenant()).await? }))
+async fn list_duplicates(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<SuggestionList>, ApiError> {
+    let all = query.status.unwrap_or_default() == Shown::All;
+    Ok(Json(SuggestionList { items: suggestions(&state.pool, auth.tenant(), all).await? }))
 }
 
 /// Accept a suggestion: merge the pair (the older contact survives unless `survivor` says).
@@ -68,12 +93,14 @@ async fn dismiss_duplicate(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn open(pool: &PgPool, tenant: &str) -> Result<Vec<Suggestion>> {
+/// The open suggestions, or every one (`all`), newest first.
+pub async fn suggestions(pool: &PgPool, tenant: &str, all: bool) -> Result<Vec<Suggestion>> {
     Ok(sqlx::query_as(
-        "SELECT contact_a, contact_b, shared_kind, shared_value, status, created_at FROM duplicate_suggestions
-         WHERE tenant_id = $1 AND status = 'open' ORDER BY created_at DESC LIMIT 500",
+        "SELECT contact_a, contact_b, shared_kind, shared_value, weakness, status, created_at FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND (status = 'open' OR $2) ORDER BY created_at DESC LIMIT 500",
     )
     .bind(tenant)
+    .bind(all)
     .fetch_all(pool)
     .await?)
 }
@@ -135,7 +162,7 @@ pub async fn accept(pool: &PgPool, tenant: &str, actor: &contracts::Actor, body:
     };
     let merged = if survivor == low { high } else { low };
     // merge_in marks the suggestion of the pair merged.
-    let merge_id = merge_in(&mut edit, survivor, merged, body.name, "duplicate suggestion accepted").await?;
+    let merge_id = merge_in(edit.conn(), tenant, actor, survivor, merged, body.name, "duplicate suggestion accepted").await?;
     edit.commit().await?;
     Ok((merge_id, survivor))
 }

@@ -22,6 +22,19 @@ pub struct Named {
     pub name_source: Option<NameSource>,
 }
 
+/// Locks a live (not deleted, not merged away) contact of `tenant` on `conn`; 404 otherwise.
+pub async fn lock_live(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> Result<Named> {
+    let row: Option<Named> = sqlx::query_as(
+        "SELECT name, name_source FROM contacts
+         WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL AND merged_into IS NULL FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(contact_id)
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or_else(|| DirectoryError::NotFound(format!("contact {contact_id}")))
+}
+
 impl<'a> Edit<'a> {
     pub async fn begin(pool: &PgPool, tenant: &'a str, actor: &'a Actor) -> Result<Self> {
         Ok(Self { tx: pool.begin().await?, tenant, actor })
@@ -34,15 +47,7 @@ impl<'a> Edit<'a> {
 
     /// Locks a live (not deleted, not merged away) contact of the tenant; 404 otherwise.
     pub async fn lock_live(&mut self, contact_id: Uuid) -> Result<Named> {
-        let row: Option<Named> = sqlx::query_as(
-            "SELECT name, name_source FROM contacts
-             WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL AND merged_into IS NULL FOR UPDATE",
-        )
-        .bind(self.tenant)
-        .bind(contact_id)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        row.ok_or_else(|| DirectoryError::NotFound(format!("contact {contact_id}")))
+        lock_live(&mut self.tx, self.tenant, contact_id).await
     }
 
     /// Marks the contact changed now.

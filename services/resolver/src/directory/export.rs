@@ -168,6 +168,7 @@ mod tests {
             value: value.into(),
             scope: scope.map(str::to_owned),
             source: IdentitySource::Operator,
+            provenance: contracts::Provenance::Verified,
             created_at: DateTime::from_timestamp(0, 0).expect("epoch"),
         }
     }
@@ -188,6 +189,7 @@ mod tests {
                 identity(IdentityKind::Psid, "123", Some("page-1")),
                 identity(IdentityKind::Vk, "9", None),
             ],
+            proposed_identities: vec![],
         }
     }
 

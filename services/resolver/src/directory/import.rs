@@ -207,10 +207,11 @@ async fn import_row(
         actor,
         source: IdentitySource::Import,
         last_interaction_at: None,
+        interaction_id: None,
         origin: Origin::Import,
     };
     match resolve::match_or_create(conn, rules, &sighting, ignored.clone()).await {
-        Ok(Some((contact_id, resolution))) => Ok(RowReport {
+        Ok((Some(contact_id), resolution)) => Ok(RowReport {
             row: row.row as u64,
             status: if resolution.created_contact { Status::Created } else { Status::Matched },
             contact_id: Some(contact_id),
@@ -219,7 +220,14 @@ async fn import_row(
             ignored: resolution.ignored,
             error: None,
         }),
-        Ok(None) => Ok(failed(row.row, "no contact matched and this tenant does not create contacts automatically", ignored)),
+        Ok((None, resolution)) => {
+            let why = if resolution.candidates.is_empty() {
+                "no contact matched and this tenant does not create contacts automatically"
+            } else {
+                "its identifiers are shared by several contacts (see candidates); import it with one that identifies the person"
+            };
+            Ok(RowReport { candidates: resolution.candidates, ..failed(row.row, why, resolution.ignored) })
+        }
         Err(ResolveError::Contended) => {
             Ok(failed(row.row, "its identifiers were being created concurrently; import the row again", ignored))
         }

@@ -4,7 +4,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use contracts::api::directory::{Link, LinkConversation, LinkResult};
-use contracts::limits;
+use contracts::{limits, ContactChangeKind, FieldChange};
+use serde_json::json;
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, TenantAuth};
 use sqlx::PgPool;
@@ -87,7 +88,7 @@ async fn unlink(
     State(state): State<ApiState>,
     Path(conversation_ref): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    unlink_from(&state.pool, auth.tenant(), conversation(&conversation_ref)?).await?;
+    unlink_from(&state.pool, auth.tenant(), &actor(&auth), conversation(&conversation_ref)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,18 +114,28 @@ pub async fn link_to(
     .bind(linked_by)
     .execute(edit.conn())
     .await?;
+    let changed = done.rows_affected() == 1;
+    if changed {
+        // The timeline moves the conversation's unidentified interactions to the contact.
+        let field = FieldChange { field: "conversation_ref".into(), before: None, after: Some(json!(conversation_ref)) };
+        edit.record(contact_id, ContactChangeKind::ConversationLinked, "linked by an operator", vec![field], None).await?;
+    }
     edit.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(changed)
 }
 
-pub async fn unlink_from(pool: &PgPool, tenant: &str, conversation_ref: &str) -> Result<()> {
-    let done = sqlx::query("DELETE FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2")
-        .bind(tenant)
-        .bind(conversation_ref)
-        .execute(pool)
-        .await?;
-    if done.rows_affected() == 0 {
+pub async fn unlink_from(pool: &PgPool, tenant: &str, actor: &contracts::Actor, conversation_ref: &str) -> Result<()> {
+    let mut edit = Edit::begin(pool, tenant, actor).await?;
+    let unlinked: Option<Uuid> =
+        sqlx::query_scalar("DELETE FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2 RETURNING contact_id")
+            .bind(tenant)
+            .bind(conversation_ref)
+            .fetch_optional(edit.conn())
+            .await?;
+    let Some(contact_id) = unlinked else {
         return Err(DirectoryError::NotFound(format!("link of conversation {conversation_ref}")));
-    }
-    Ok(())
+    };
+    let field = FieldChange { field: "conversation_ref".into(), before: Some(json!(conversation_ref)), after: None };
+    edit.record(contact_id, ContactChangeKind::ConversationUnlinked, "unlinked by an operator", vec![field], None).await?;
+    edit.commit().await
 }

@@ -9,17 +9,17 @@ use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::contacts::card;
-use super::edit::Edit;
+use super::edit::{lock_live, Edit};
 use super::identities::MAX_PER_CONTACT;
 use super::{actor, cards, ordered, ApiState, DirectoryError, Result};
-use crate::changes;
+use crate::changes::{self, Change};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -48,7 +48,8 @@ async fn merge(
 ) -> Result<Json<MergeResult>, ApiError> {
     let actor = actor(&auth);
     let mut edit = Edit::begin(&state.pool, auth.tenant(), &actor).await?;
-    let merge_id = merge_in(&mut edit, id, body.merged_contact_id, body.name, "merged by an operator").await?;
+    let merge_id =
+        merge_in(edit.conn(), auth.tenant(), &actor, id, body.merged_contact_id, body.name, "merged by an operator").await?;
     edit.commit().await?;
     Ok(Json(MergeResult { merge_id, survivor: card(&state.pool, auth.tenant(), id).await? }))
 }
@@ -119,22 +120,31 @@ async fn unmerge(
     Ok(Json(UnmergeResult { survivor, restored }))
 }
 
-/// Merges `merged` into `survivor` on the edit's transaction: identities and links move, the
-/// merged id answers with `merged_into`, the survivor's derived fields take both into account,
-/// and the journal records exactly what moved so [`reverse`] can restore both. `reason` goes on
-/// the `merged` event.
-pub async fn merge_in(edit: &mut Edit<'_>, survivor: Uuid, merged: Uuid, name: NameChoice, reason: &str) -> Result<Uuid> {
+/// Merges `merged` into `survivor` on the caller's transaction (an operator's edit, or the
+/// resolver's batch under `auto_merge = verified`): identities and links move, the merged id
+/// answers with `merged_into`, the survivor's derived fields take both into account, and the
+/// journal records exactly what moved so [`reverse`] can restore both. `reason` goes on the
+/// `merged` event.
+pub async fn merge_in(
+    conn: &mut PgConnection,
+    tenant: &str,
+    actor: &contracts::Actor,
+    survivor: Uuid,
+    merged: Uuid,
+    name: NameChoice,
+    reason: &str,
+) -> Result<Uuid> {
     if survivor == merged {
         return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
     }
     // Lock in id order so two opposite merges cannot deadlock.
     let (first, second) = ordered(survivor, merged);
-    let a = edit.lock_live(first).await?;
-    let b = edit.lock_live(second).await?;
+    let a = lock_live(&mut *conn, tenant, first).await?;
+    let b = lock_live(&mut *conn, tenant, second).await?;
     let (kept, other) = if survivor == first { (a, b) } else { (b, a) };
     let held: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_identities WHERE contact_id = ANY($1)")
         .bind([survivor, merged].as_slice())
-        .fetch_one(edit.conn())
+        .fetch_one(&mut *conn)
         .await?;
     if held > MAX_PER_CONTACT {
         return Err(DirectoryError::Conflict(format!(
@@ -147,13 +157,13 @@ pub async fn merge_in(edit: &mut Edit<'_>, survivor: Uuid, merged: Uuid, name: N
     )
     .bind(survivor)
     .bind(merged)
-    .fetch_all(edit.conn())
+    .fetch_all(&mut *conn)
     .await?;
     let links: Vec<String> =
         sqlx::query_scalar("UPDATE conversation_links SET contact_id = $1 WHERE contact_id = $2 RETURNING conversation_ref")
             .bind(survivor)
             .bind(merged)
-            .fetch_all(edit.conn())
+            .fetch_all(&mut *conn)
             .await?;
     let mut fields: Vec<FieldChange> = moved
         .iter()
@@ -165,7 +175,7 @@ pub async fn merge_in(edit: &mut Edit<'_>, survivor: Uuid, merged: Uuid, name: N
             .bind(survivor)
             .bind(&other.name)
             .bind(other.name_source)
-            .execute(edit.conn())
+            .execute(&mut *conn)
             .await?;
         fields.push(FieldChange {
             field: "name".into(),
@@ -180,12 +190,12 @@ pub async fn merge_in(edit: &mut Edit<'_>, survivor: Uuid, merged: Uuid, name: N
     )
     .bind(survivor)
     .bind(merged)
-    .execute(edit.conn())
+    .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE contacts SET merged_into = $1, updated_at = now() WHERE contact_id = $2")
         .bind(survivor)
         .bind(merged)
-        .execute(edit.conn())
+        .execute(&mut *conn)
         .await?;
     let merge_id = Uuid::new_v4();
     sqlx::query(
@@ -193,25 +203,26 @@ pub async fn merge_in(edit: &mut Edit<'_>, survivor: Uuid, merged: Uuid, name: N
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(merge_id)
-    .bind(edit.tenant)
+    .bind(tenant)
     .bind(survivor)
     .bind(merged)
     .bind(moved.iter().map(|m| m.0).collect::<Vec<_>>())
     .bind(&links)
     .bind(take_name.then_some(kept.name).flatten())
     .bind(take_name.then_some(kept.name_source).flatten())
-    .bind(actor_id(edit.actor))
-    .execute(edit.conn())
+    .bind(actor_id(actor))
+    .execute(&mut *conn)
     .await?;
     let (low, high) = ordered(survivor, merged);
     sqlx::query("UPDATE duplicate_suggestions SET status = 'merged' WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3")
-        .bind(edit.tenant)
+        .bind(tenant)
         .bind(low)
         .bind(high)
-        .execute(edit.conn())
+        .execute(&mut *conn)
         .await?;
-    edit.record(survivor, ContactChangeKind::Merged, reason, fields, Some(merged)).await?;
-    edit.snapshot(merged).await?;
+    let change = Change::new(tenant, survivor, ContactChangeKind::Merged, actor, reason).with(fields).related(merged);
+    changes::record(&mut *conn, change).await?;
+    changes::snapshot(&mut *conn, tenant, merged).await?;
     Ok(merge_id)
 }
 
@@ -273,12 +284,54 @@ pub async fn reverse(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &contra
         .await?;
     edit.touch(survivor).await?;
     sqlx::query("UPDATE merge_journal SET unmerged_at = now() WHERE merge_id = $1").bind(merge_id).execute(edit.conn()).await?;
+    // Each was in touch when its own interactions were (those of the merge's time stay with the
+    // survivor, whose card they reached).
+    for contact in [survivor, merged] {
+        recompute_last_interaction(edit.conn(), tenant, contact).await?;
+    }
+    // An operator who separates two contacts says they are different people: never suggested
+    // or merged automatically again.
+    let (low, high) = ordered(survivor, merged);
+    sqlx::query(
+        "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, status)
+         VALUES ($1, $2, $3, 'contact_id', '', 'different_people')
+         ON CONFLICT (tenant_id, contact_a, contact_b) DO UPDATE SET status = 'different_people'",
+    )
+    .bind(tenant)
+    .bind(low)
+    .bind(high)
+    .execute(edit.conn())
+    .await?;
+    edit.record(survivor, ContactChangeKind::DifferentPeople, "merge reversed by an operator", Vec::new(), Some(merged)).await?;
     let fields =
         back.into_iter().map(|(kind, value, scope)| changes::identity_removed(&Identity::new(kind, value, scope))).collect();
     edit.record(survivor, ContactChangeKind::Unmerged, "merge reversed by an operator", fields, Some(merged)).await?;
     edit.snapshot(merged).await?;
     edit.commit().await?;
     Ok((survivor, merged))
+}
+
+/// `last_interaction_at` of `contact` from the interactions resolved to it and to the contacts
+/// merged into it.
+pub async fn recompute_last_interaction(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> Result<()> {
+    sqlx::query(
+        "WITH RECURSIVE below (contact_id) AS (
+             SELECT $2::uuid
+             UNION SELECT c.contact_id FROM contacts c JOIN below b ON c.merged_into = b.contact_id WHERE c.tenant_id = $1
+         )
+         UPDATE contacts SET last_interaction_at = (
+             SELECT max(p.occurred_at) FROM processed_interactions p
+             WHERE p.tenant_id = $1 AND p.contact_id IN (SELECT contact_id FROM below)
+         )
+         WHERE contact_id = $2 AND EXISTS (
+             SELECT 1 FROM processed_interactions p WHERE p.tenant_id = $1 AND p.contact_id IN (SELECT contact_id FROM below) AND p.occurred_at IS NOT NULL
+         )",
+    )
+    .bind(tenant)
+    .bind(contact)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 fn actor_id(actor: &contracts::Actor) -> String {

@@ -1,5 +1,5 @@
 //! The Directory API (DESIGN.md §6), one module per resource — [`contacts`], [`identities`],
-//! [`merges`], [`duplicates`], [`links`], [`definitions`], [`blocked`], [`outbox`],
+//! [`proposals`], [`merges`], [`duplicates`], [`links`], [`definitions`], [`blocked`], [`outbox`],
 //! [`transfer`] (export and import) — each with its handlers and its SQL. Every operator change
 //! runs through [`edit::Edit`], the transaction that records its change events. The routes and
 //! the OpenAPI document at `/openapi.json` come from one `OpenApiRouter`, so they cannot drift.
@@ -22,6 +22,7 @@ pub mod listing;
 pub mod merges;
 pub mod openapi;
 pub mod outbox;
+pub mod proposals;
 pub mod screen;
 pub mod transfer;
 
@@ -59,6 +60,7 @@ pub fn api() -> OpenApiRouter<ApiState> {
         .merge(contacts::routes())
         .merge(transfer::routes())
         .merge(identities::routes())
+        .merge(proposals::routes())
         .merge(merges::routes())
         .merge(duplicates::routes())
         .merge(links::routes())

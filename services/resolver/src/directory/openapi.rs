@@ -42,14 +42,7 @@ mod tests {
 
     fn app() -> axum::Router {
         let verifier = runtime::http::JwtVerifier::new(&testkit::auth()).expect("test auth settings");
-        let defaults = TenantRules {
-            default_region: None,
-            auto_create: true,
-            shared_value_limit: 3,
-            max_per_kind: 10,
-            blocked: Vec::new(),
-            identifying_custom: Default::default(),
-        };
+        let defaults = TenantRules::default();
         // Never connects: requests without a token stop at authentication.
         let pool = sqlx::PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").expect("a valid url");
         router(ApiState { pool, verifier: Arc::new(verifier), defaults: Arc::new(defaults) })

@@ -6,9 +6,10 @@
 //! rows of a contact import ([`crate::directory::import`]).
 
 use chrono::{DateTime, Utc};
+use contracts::api::directory::{NameChoice, Weakness};
 use contracts::{
-    Actor, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoredIdentity, InteractionEvent, Profile, Resolution,
-    ResolvedInteraction,
+    Actor, Confidence, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoreReason, IgnoredIdentity, InteractionEvent,
+    Profile, Resolution, ResolvedInteraction,
 };
 use serde_json::json;
 use sqlx::{Acquire, PgConnection};
@@ -21,7 +22,8 @@ pub mod store;
 use contracts::api::directory::IdentitySource;
 
 use crate::changes::{self, Change};
-use matching::{decide, Candidate, Decision, Lookup};
+use crate::directory::{merges, DirectoryError};
+use matching::{decide, Candidate, Decision, Lookup, Policy};
 use rules::TenantRules;
 
 const ATTEMPTS: usize = 3;
@@ -37,18 +39,19 @@ pub enum ResolveError {
 /// The stored decision for an interaction seen before: a redelivery, or a later state of the
 /// same interaction (a call's progress, a delivery status). The decision stands; the content is
 /// the newest one.
-pub fn replay(stored: Option<ResolvedInteraction>, event: &InteractionEvent) -> Option<ResolvedInteraction> {
+pub fn replay(stored: ResolvedInteraction, event: &InteractionEvent) -> ResolvedInteraction {
     tracing::debug!(interaction_id = %event.interaction_id, "already processed");
-    stored.map(|stored| ResolvedInteraction { interaction: event.clone(), ..stored })
+    ResolvedInteraction { interaction: event.clone(), ..stored }
 }
 
 /// Resolves an interaction not processed before (the caller checked, e.g. for a whole batch).
+/// Every interaction gets a decision, also one no contact is found for (unidentified).
 #[tracing::instrument(skip_all, fields(tenant = %event.tenant_id, interaction_id = %event.interaction_id))]
 pub async fn resolve_new(
     conn: &mut PgConnection,
     rules: &TenantRules,
     event: &InteractionEvent,
-) -> Result<Option<ResolvedInteraction>, ResolveError> {
+) -> Result<ResolvedInteraction, ResolveError> {
     let tenant = event.tenant_id.as_str();
     let (identities, ignored) = screen_all(event, rules);
     let actor = Actor::Channel { channel: event.body.channel.to_string(), interaction_id: event.interaction_id };
@@ -59,13 +62,13 @@ pub async fn resolve_new(
         actor: &actor,
         source: event.body.channel.into(),
         last_interaction_at: Some(event.body.occurred_at),
+        interaction_id: Some(event.interaction_id),
         origin: Origin::Interaction,
     };
-    let Some((contact_id, resolution)) = match_or_create(conn, rules, &sighting, ignored).await? else {
-        store::record_processed(conn, tenant, event.interaction_id, None).await?;
-        return Ok(None);
-    };
-    store::touch_interaction(conn, contact_id, event.body.occurred_at).await?;
+    let (contact_id, resolution) = match_or_create(conn, rules, &sighting, ignored).await?;
+    if let Some(contact_id) = contact_id {
+        store::touch_interaction(conn, contact_id, event.body.occurred_at).await?;
+    }
     let resolved = ResolvedInteraction {
         v: contracts::SCHEMA_VERSION,
         tenant_id: tenant.to_owned(),
@@ -73,13 +76,15 @@ pub async fn resolve_new(
         interaction: event.clone(),
         resolution,
     };
-    store::record_processed(conn, tenant, event.interaction_id, Some(&resolved)).await?;
-    metrics::counter!(
-        runtime::http::metrics::RESOLUTIONS,
-        "matched_by" => resolved.resolution.matched_by.as_ref().map_or("created", |m| m.kind.as_str())
-    )
-    .increment(1);
-    Ok(Some(resolved))
+    store::record_processed(conn, &resolved).await?;
+    let outcome = match (resolved.resolution.confidence, &resolved.resolution.matched_by) {
+        (Confidence::Unidentified, _) => "unidentified",
+        (_, None) => "created",
+        (Confidence::Typed, Some(_)) => "typed",
+        (_, Some(matched)) => matched.kind.as_str(),
+    };
+    metrics::counter!(runtime::http::metrics::RESOLUTIONS, "matched_by" => outcome).increment(1);
+    Ok(resolved)
 }
 
 /// Where the identities of a [`Sighting`] come from; it words the change events.
@@ -120,6 +125,8 @@ pub struct Sighting<'a> {
     pub source: IdentitySource,
     /// Stamped on a contact it creates; `None` when the person was not in touch (an import).
     pub last_interaction_at: Option<DateTime<Utc>>,
+    /// The interaction, when it is one (named on the identifiers it proposes).
+    pub interaction_id: Option<Uuid>,
     pub origin: Origin,
 }
 
@@ -154,64 +161,80 @@ fn screen_all(event: &InteractionEvent, rules: &TenantRules) -> (Vec<Identity>, 
     (identities, ignored)
 }
 
-/// Applies the resolution rules (DESIGN.md §4) to `sighting` on the caller's transaction: the
-/// contact it matched (enriched, renamed by a higher-ranked source, duplicates suggested) or the
-/// one it created, with the decision; `None` when nothing matched and auto-creation is off.
+/// Applies the resolution rules (DESIGN.md §4, [`matching`]) to `sighting` on the caller's
+/// transaction: the contact it matched (enriched or offered proposals, renamed by a
+/// higher-ranked source, duplicates suggested, verified duplicates merged when the tenant says
+/// so) or the one it created, with the decision; no contact when it stays unidentified.
 /// A creation runs in a savepoint: a concurrent creation of the same identity rolls it back
 /// and the next attempt matches what the other creator stored, so both end on one contact.
 pub async fn match_or_create(
     conn: &mut PgConnection,
     rules: &TenantRules,
     sighting: &Sighting<'_>,
-    mut ignored: Vec<IgnoredIdentity>,
-) -> Result<Option<(Uuid, Resolution)>, ResolveError> {
-    let Sighting { tenant, identities, profile, actor, source, origin, .. } = *sighting;
+    ignored: Vec<IgnoredIdentity>,
+) -> Result<(Option<Uuid>, Resolution), ResolveError> {
+    let Sighting { tenant, identities, .. } = *sighting;
+    let policy = Policy {
+        shared_limit: rules.shared_value_limit,
+        auto_create: rules.auto_create,
+        typed_enrichment: rules.typed_enrichment,
+        auto_merge: rules.auto_merge,
+    };
     for _ in 0..ATTEMPTS {
         let owners = store::owners(conn, tenant, identities).await?;
-        let lookups: Vec<Lookup> =
-            identities.iter().cloned().zip(owners).map(|(identity, owners)| Lookup::new(identity, owners)).collect();
-        let (decision, shared) = decide(&lookups, rules.shared_value_limit, rules.auto_create);
+        let at = sighting.last_interaction_at;
+        let lookups: Vec<Lookup> = identities
+            .iter()
+            .cloned()
+            .zip(owners)
+            .map(|(identity, owners)| {
+                let weakness = weakness(rules, &identity, &owners, at);
+                Lookup::new(identity, owners.iter().map(|o| o.contact_id).collect()).weak(weakness)
+            })
+            .collect();
+        let (decision, shared) = decide(&lookups, policy);
+        let mut ignored = ignored.clone();
+        ignored.extend(shared);
         match decision {
-            Decision::Unmatched => return Ok(None),
-            Decision::Attach { contact_id, matched_by, candidates, enrich } => {
+            Decision::Unidentified { candidates } => {
+                let resolution = Resolution {
+                    confidence: Confidence::Unidentified,
+                    candidates: candidate_ids(&candidates),
+                    ..resolution(ignored)
+                };
+                return Ok((None, resolution));
+            }
+            Decision::Attach { contact_id, matched_by, confidence, candidates, enrich, propose, merge } => {
                 // Attaching only adds what nobody holds (conflicts are skipped, not errors), so
                 // it needs no savepoint: it cannot lose a race, only learn less.
-                ignored.extend(shared);
-                let counts = if enrich.is_empty() { Default::default() } else { store::kind_counts(conn, contact_id).await? };
-                let enrich = within_limits(enrich, &counts, rules.max_per_kind, &mut ignored);
-                let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source).await?;
-                for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
-                    ignored.push(IgnoredIdentity {
-                        kind: skipped.kind,
-                        value: skipped.value.clone(),
-                        reason: "owned_by_other".into(),
-                    });
-                }
-                if !inserted.is_empty() {
-                    let added =
-                        Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, actor, origin.learned_reason());
-                    changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
-                }
-                update_name(conn, tenant, contact_id, profile, actor).await?;
-                suggest_duplicates(conn, tenant, contact_id, &candidates, actor).await?;
-                // Every candidate is in the duplicates queue; the event names the first ones.
-                let candidates = candidates.into_iter().take(contracts::limits::CANDIDATES).map(|c| c.contact_id).collect();
-                return Ok(Some((
-                    contact_id,
-                    Resolution { matched_by: Some(matched_by), created_contact: false, candidates, ignored },
-                )));
+                let resolution = attach(conn, rules, sighting, contact_id, confidence, (enrich, propose), &mut ignored).await?;
+                let merged = merge_verified(conn, sighting, contact_id, merge).await?;
+                let candidates: Vec<Candidate> = candidates.into_iter().filter(|c| !merged.contains(&c.contact_id)).collect();
+                suggest_duplicates(conn, tenant, contact_id, &candidates, sighting.actor).await?;
+                let resolution = Resolution {
+                    matched_by: Some(matched_by),
+                    confidence,
+                    candidates: candidate_ids(&candidates),
+                    merged,
+                    ignored,
+                    ..resolution
+                };
+                return Ok((Some(contact_id), resolution));
             }
-            Decision::Create { identities: new } => {
-                let mut ignored = ignored.clone();
-                ignored.extend(shared);
+            Decision::Create { identities: new, candidates } => {
                 let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
                 let mut savepoint = conn.begin().await?;
                 if let Some(contact_id) = create(&mut savepoint, sighting, &new).await? {
+                    suggest_duplicates(&mut savepoint, tenant, contact_id, &candidates, sighting.actor).await?;
                     savepoint.commit().await?;
-                    return Ok(Some((
-                        contact_id,
-                        Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored },
-                    )));
+                    let confidence = if new.iter().any(Identity::is_verified) { Confidence::Verified } else { Confidence::Typed };
+                    let resolution = Resolution {
+                        created_contact: true,
+                        confidence,
+                        candidates: candidate_ids(&candidates),
+                        ..resolution(ignored)
+                    };
+                    return Ok((Some(contact_id), resolution));
                 }
                 tracing::info!("identity created concurrently by another resolver, retrying");
                 savepoint.rollback().await?;
@@ -221,13 +244,124 @@ pub async fn match_or_create(
     Err(ResolveError::Contended)
 }
 
+fn resolution(ignored: Vec<IgnoredIdentity>) -> Resolution {
+    Resolution {
+        matched_by: None,
+        created_contact: false,
+        confidence: Confidence::Verified,
+        candidates: Vec::new(),
+        ignored,
+        proposed: Vec::new(),
+        merged: Vec::new(),
+    }
+}
+
+/// The first candidates' ids (every candidate is in the duplicates queue; the event names the
+/// first ones).
+fn candidate_ids(candidates: &[Candidate]) -> Vec<Uuid> {
+    candidates.iter().take(contracts::limits::CANDIDATES).map(|c| c.contact_id).collect()
+}
+
+/// Why a phone held by one contact is still no proof of who is calling: a fixed line (a
+/// household or an office), or a number not seen on its card for so long that it may have a
+/// new owner.
+fn weakness(rules: &TenantRules, identity: &Identity, owners: &[store::Owner], at: Option<DateTime<Utc>>) -> Option<Weakness> {
+    if !matches!(identity.kind, IdentityKind::Phone | IdentityKind::Whatsapp) || owners.len() != 1 {
+        return None;
+    }
+    if identity.kind == IdentityKind::Phone && rules.weak_landlines && identity::is_landline(&identity.value) {
+        return Some(Weakness::Landline);
+    }
+    let recycle_after = chrono::Duration::days(i64::from(rules.phone_recycle_after_days));
+    match (owners[0].last_seen_at, at) {
+        (Some(seen), Some(at)) if at - seen > recycle_after => Some(Weakness::Stale),
+        _ => None,
+    }
+}
+
+/// Attaches to `contact_id`: adds the identities nobody holds (or, for a typed-only match,
+/// proposes them), records when its identifiers were seen, and takes a higher-ranked name —
+/// never a name typed into a form that matched only by typed identifiers.
+async fn attach(
+    conn: &mut PgConnection,
+    rules: &TenantRules,
+    sighting: &Sighting<'_>,
+    contact_id: Uuid,
+    confidence: Confidence,
+    (enrich, propose): (Vec<Identity>, Vec<Identity>),
+    ignored: &mut Vec<IgnoredIdentity>,
+) -> Result<Resolution, ResolveError> {
+    let Sighting { tenant, identities, profile, actor, source, origin, .. } = *sighting;
+    let counts = if enrich.is_empty() { Default::default() } else { store::kind_counts(conn, contact_id).await? };
+    let enrich = within_limits(enrich, &counts, rules.max_per_kind, ignored);
+    let inserted = store::insert_identities(conn, tenant, contact_id, &enrich, source, sighting.last_interaction_at).await?;
+    for skipped in enrich.iter().filter(|i| !inserted.contains(i)) {
+        ignored.push(IgnoredIdentity::new(skipped.kind, skipped.value.clone(), IgnoreReason::OwnedByOther));
+    }
+    if !inserted.is_empty() {
+        let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, actor, origin.learned_reason());
+        changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
+    }
+    let proposed = store::propose(conn, tenant, contact_id, &propose, source, sighting.interaction_id).await?;
+    if !proposed.is_empty() {
+        let change = Change::new(
+            tenant,
+            contact_id,
+            ContactChangeKind::IdentifierProposed,
+            actor,
+            "typed by someone who matched the contact only by typed identifiers; an operator confirms or rejects",
+        );
+        changes::record(conn, change.with(proposed.iter().map(changes::identity_added).collect())).await?;
+    }
+    if let Some(at) = sighting.last_interaction_at {
+        store::mark_seen(conn, contact_id, identities, at).await?;
+    }
+    if confidence == Confidence::Verified || rules.typed_enrichment {
+        update_name(conn, tenant, contact_id, profile, actor).await?;
+    }
+    Ok(Resolution { proposed: propose, ..resolution(Vec::new()) })
+}
+
+/// Merges the contacts `merge` names into `contact_id` (`auto_merge = verified`), except pairs
+/// an operator kept apart; returns the ones merged.
+async fn merge_verified(
+    conn: &mut PgConnection,
+    sighting: &Sighting<'_>,
+    contact_id: Uuid,
+    merge: Vec<Uuid>,
+) -> Result<Vec<Uuid>, ResolveError> {
+    if merge.is_empty() {
+        return Ok(merge);
+    }
+    let apart = store::kept_apart(conn, sighting.tenant, contact_id, &merge).await?;
+    let mut merged = Vec::new();
+    for other in merge.into_iter().filter(|m| !apart.contains(m)) {
+        let reason = "one interaction carried verified identifiers of both (auto_merge = verified)";
+        let mut savepoint = conn.begin().await?;
+        match merges::merge_in(&mut savepoint, sighting.tenant, sighting.actor, contact_id, other, NameChoice::Survivor, reason).await {
+            Ok(_) => {
+                savepoint.commit().await?;
+                merged.push(other);
+            }
+            // Too many identifiers together, or merged away meanwhile: left as a suggestion.
+            Err(DirectoryError::Conflict(_) | DirectoryError::NotFound(_)) => savepoint.rollback().await?,
+            Err(DirectoryError::Database(error)) => return Err(error.into()),
+            Err(other_error) => {
+                tracing::warn!(error = %other_error, "automatic merge not made");
+                savepoint.rollback().await?;
+            }
+        }
+    }
+    Ok(merged)
+}
+
 /// Creates a contact holding `new`; `None` when a concurrent creator took one of the
 /// identities first (the caller rolls the savepoint back and matches again).
 async fn create(conn: &mut PgConnection, sighting: &Sighting<'_>, new: &[Identity]) -> sqlx::Result<Option<Uuid>> {
     let Sighting { tenant, profile, actor, source, last_interaction_at, origin, .. } = *sighting;
     let contact_id = Uuid::new_v4();
     store::create_contact(conn, tenant, contact_id, profile, last_interaction_at).await?;
-    let inserted = store::insert_identities(conn, tenant, contact_id, new, source).await?;
+    let inserted = store::insert_identities(conn, tenant, contact_id, new, source, last_interaction_at).await?;
     if inserted.len() != new.len() {
         return Ok(None);
     }
@@ -257,11 +391,7 @@ fn within_limits(
             *next += 1;
             let fits = held + *next <= max_per_kind;
             if !fits {
-                ignored.push(IgnoredIdentity {
-                    kind: identity.kind,
-                    value: identity.value.clone(),
-                    reason: "limit_per_kind".into(),
-                });
+                ignored.push(IgnoredIdentity::new(identity.kind, identity.value.clone(), IgnoreReason::LimitPerKind));
             }
             fits
         })
@@ -277,7 +407,8 @@ async fn suggest_duplicates(
     actor: &Actor,
 ) -> sqlx::Result<()> {
     for candidate in candidates {
-        if store::suggest_duplicate(conn, tenant, contact_id, candidate.contact_id, &candidate.identity).await? {
+        let (other, evidence, weakness) = (candidate.contact_id, &candidate.identity, candidate.weakness);
+        if store::suggest_duplicate(conn, tenant, contact_id, other, evidence, weakness).await? {
             let field = FieldChange {
                 field: format!("identities.{}", candidate.identity.kind),
                 before: None,

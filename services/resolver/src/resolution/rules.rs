@@ -1,13 +1,15 @@
 //! Which identifiers may take part in matching at all (DESIGN.md §4 rule 6a), as pure
 //! functions: default blocked values (placeholders, test and example addresses, no-reply
-//! mailboxes, one repeated digit), the tenant's blocked values and patterns (its own numbers and
+//! mailboxes, one repeated digit), role mailboxes many people write from (`info@`, `sales@`, …
+//! and the tenant's own), the tenant's blocked values and patterns (its own numbers and
 //! mailboxes among them), custom identifiers whose definition does not identify the client, and
-//! values that do not normalize.
+//! values that do not normalize — and the tenant's policies for the rest ([`TenantRules`]).
 
 use std::collections::HashSet;
 
-use contracts::{Identity, IdentityKind, IgnoredIdentity};
+use contracts::{Identity, IdentityKind, IgnoreReason, IgnoredIdentity};
 use identity::Region;
+use serde::Deserialize;
 
 /// Placeholders systems write where they have no value.
 const PLACEHOLDERS: [&str; 13] =
@@ -18,6 +20,36 @@ const RESERVED_TLDS: [&str; 4] = [".example", ".test", ".invalid", ".localhost"]
 const NO_REPLY_LOCAL_PARTS: [&str; 8] =
     ["noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce"];
 const TEST_ADDRESSES: [&str; 3] = ["test@test.com", "test@test.cz", "a@a.com"];
+/// Local parts of mailboxes a team shares, in the languages the product's customers write:
+/// colleagues write from them, so they identify a company, not a person.
+const ROLE_LOCAL_PARTS: [&str; 40] = [
+    "info", "sales", "support", "help", "helpdesk", "hello", "contact", "contacts", "office", "admin", "team", "service",
+    "services", "billing", "accounts", "accounting", "finance", "orders", "reception", "marketing", "hr", "jobs", "careers",
+    "press", "mail", "email", "podpora", "kontakt", "kancelar", "obchod", "objednavky", "fakturace", "ucetni", "recepce",
+    "servis", "sekretariat", "reklamace", "zakaznici", "poradna", "dotazy",
+];
+
+/// When two contacts may be merged without an operator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoMerge {
+    /// Never: the duplicates queue suggests, an operator merges.
+    #[default]
+    Never,
+    /// When one interaction carries verified identifiers of both (a WhatsApp message whose wa_id
+    /// is one card and whose number another): journaled and reversible like a manual merge.
+    Verified,
+}
+
+impl AutoMerge {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "never" => Some(Self::Never),
+            "verified" => Some(Self::Verified),
+            _ => None,
+        }
+    }
+}
 
 /// A tenant's blocked value: `pattern` may contain `*`; `kind: None` blocks it for every kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,45 +71,84 @@ pub struct TenantRules {
     pub blocked: Vec<Blocked>,
     /// Custom parameters whose definition has `identifies_client = true`.
     pub identifying_custom: HashSet<String>,
+    pub auto_merge: AutoMerge,
+    /// A typed-only match adds identifiers and names directly instead of proposing them.
+    pub typed_enrichment: bool,
+    /// Fixed lines decide no match by themselves.
+    pub weak_landlines: bool,
+    /// A phone not seen on its card for this many days decides no match by itself.
+    pub phone_recycle_after_days: u32,
+    /// The tenant's own role mailboxes: local parts (`objednavky`) or addresses.
+    pub role_addresses: Vec<String>,
+}
+
+impl Default for TenantRules {
+    fn default() -> Self {
+        Self {
+            default_region: None,
+            auto_create: true,
+            shared_value_limit: 3,
+            max_per_kind: 10,
+            blocked: Vec::new(),
+            identifying_custom: HashSet::new(),
+            auto_merge: AutoMerge::Never,
+            typed_enrichment: false,
+            weak_landlines: true,
+            phone_recycle_after_days: 365,
+            role_addresses: Vec::new(),
+        }
+    }
 }
 
 impl TenantRules {
     /// Normalizes `raw` or says why it takes no part in matching.
     pub fn screen(&self, raw: &Identity) -> Result<Identity, IgnoredIdentity> {
-        let ignore = |reason: &str| IgnoredIdentity { kind: raw.kind, value: raw.value.clone(), reason: reason.to_owned() };
+        let ignore = |reason: IgnoreReason| IgnoredIdentity::new(raw.kind, raw.value.clone(), reason);
         if raw.kind == IdentityKind::ConversationLink {
-            return Err(ignore("not_accepted_from_channels"));
+            return Err(ignore(IgnoreReason::NotAcceptedFromChannels));
         }
         let placeholder_number =
             matches!(raw.kind, IdentityKind::Phone | IdentityKind::Whatsapp) && one_repeated_digit(&raw.value);
         if placeholder_number || PLACEHOLDERS.contains(&raw.value.trim().to_lowercase().as_str()) {
-            return Err(ignore("blocked"));
+            return Err(ignore(IgnoreReason::Blocked));
         }
         if raw.value.trim().chars().any(char::is_control) || raw.scope.as_deref().is_some_and(|s| s.chars().any(char::is_control))
         {
-            return Err(ignore("invalid: contains control characters"));
+            return Err(ignore(IgnoreReason::Invalid).detail("contains control characters"));
         }
         // Longer than any real identifier of its kind: it would never identify anyone, and it
         // would not fit the identifier index.
         if raw.value.trim().len() > raw.kind.max_value_bytes() {
-            return Err(ignore("too_long"));
+            return Err(ignore(IgnoreReason::TooLong));
         }
         if raw.kind == IdentityKind::Custom {
             let parameter = raw.scope.as_deref().unwrap_or("");
             if !self.identifying_custom.contains(parameter) {
-                return Err(ignore("not_identifying"));
+                return Err(ignore(IgnoreReason::NotIdentifying));
             }
         }
-        let identity = identity::normalize(raw, self.default_region).map_err(|e| ignore(&format!("invalid: {e}")))?;
+        let identity = identity::normalize(raw, self.default_region).map_err(|e| ignore(IgnoreReason::Invalid).detail(e.to_string()))?;
         if is_blocked_by_default(&identity) {
-            return Err(ignore("blocked"));
+            return Err(ignore(IgnoreReason::Blocked));
         }
         if let Some(blocked) =
             self.blocked.iter().find(|b| b.kind.is_none_or(|k| k == identity.kind) && glob(&b.pattern, &identity.value))
         {
-            return Err(ignore(&blocked.reason));
+            let reason = if blocked.reason == "own" { IgnoreReason::Own } else { IgnoreReason::Blocked };
+            return Err(ignore(reason));
+        }
+        if identity.kind == IdentityKind::Email && self.is_role_address(&identity.value) {
+            return Err(ignore(IgnoreReason::RoleAddress));
         }
         Ok(identity)
+    }
+
+    /// `info@…`, `podpora+eshop@…` and the tenant's own role mailboxes.
+    pub fn is_role_address(&self, email: &str) -> bool {
+        let (local, _) = email.rsplit_once('@').unwrap_or((email, ""));
+        let local = local.split('+').next().unwrap_or(local);
+        ROLE_LOCAL_PARTS.contains(&local)
+            || self.role_addresses.iter().any(|r| r.eq_ignore_ascii_case(email) || r.eq_ignore_ascii_case(local))
     }
 }
 
@@ -133,25 +204,24 @@ mod tests {
     fn rules() -> TenantRules {
         TenantRules {
             default_region: Region::parse("CZ").ok(),
-            auto_create: true,
-            shared_value_limit: 3,
-            max_per_kind: 10,
+            role_addresses: vec!["objednavky".into(), "eshop@acme.cz".into()],
             blocked: vec![
                 Blocked { kind: Some(IdentityKind::Phone), pattern: "+420800*".into(), reason: "blocked".into() },
                 Blocked { kind: None, pattern: "info@acme.cz".into(), reason: "own".into() },
             ],
             identifying_custom: ["crm_id".to_owned()].into(),
+            ..TenantRules::default()
         }
     }
 
-    fn screen(kind: IdentityKind, value: &str, scope: Option<&str>) -> Result<String, String> {
+    fn screen(kind: IdentityKind, value: &str, scope: Option<&str>) -> Result<String, IgnoreReason> {
         rules().screen(&Identity::new(kind, value, scope.map(str::to_owned))).map(|i| i.value).map_err(|i| i.reason)
     }
 
     #[test]
     fn placeholders_and_repeated_digits_are_blocked() {
         for value in ["null", "-1", "Anonymous", " ", "0000000000", "+420 777 777 777"] {
-            assert_eq!(screen(IdentityKind::Phone, value, None), Err("blocked".into()), "{value}");
+            assert_eq!(screen(IdentityKind::Phone, value, None), Err(IgnoreReason::Blocked), "{value}");
         }
         assert_eq!(screen(IdentityKind::Phone, "+420 777 123 456", None), Ok("+420777123456".into()));
     }
@@ -161,34 +231,44 @@ mod tests {
         for value in
             ["test@test.com", "jan@example.com", "x@mail.example.org", "a@shop.test", "NoReply@acme.cz", "no-reply@bank.cz"]
         {
-            assert_eq!(screen(IdentityKind::Email, value, None), Err("blocked".into()), "{value}");
+            assert_eq!(screen(IdentityKind::Email, value, None), Err(IgnoreReason::Blocked), "{value}");
         }
         assert_eq!(screen(IdentityKind::Email, "jan@novak.cz", None), Ok("jan@novak.cz".into()));
     }
 
     #[test]
     fn tenant_values_and_patterns_are_blocked_with_their_reason() {
-        assert_eq!(screen(IdentityKind::Phone, "800 123 456", None), Err("blocked".into()), "a tenant pattern");
-        assert_eq!(screen(IdentityKind::Email, "Info@Acme.cz", None), Err("own".into()), "the tenant's own mailbox");
+        assert_eq!(screen(IdentityKind::Phone, "800 123 456", None), Err(IgnoreReason::Blocked), "a tenant pattern");
+        assert_eq!(screen(IdentityKind::Email, "Info@Acme.cz", None), Err(IgnoreReason::Own), "the tenant's own mailbox");
     }
 
     #[test]
     fn only_identifying_custom_parameters_take_part() {
         assert_eq!(screen(IdentityKind::Custom, "CRM-1", Some("crm_id")), Ok("CRM-1".into()));
-        assert_eq!(screen(IdentityKind::Custom, "blue", Some("favourite_colour")), Err("not_identifying".into()));
+        assert_eq!(screen(IdentityKind::Custom, "blue", Some("favourite_colour")), Err(IgnoreReason::NotIdentifying));
     }
 
     #[test]
     fn values_longer_than_any_identifier_of_their_kind_are_too_long() {
         let local = "a".repeat(10_000);
-        assert_eq!(screen(IdentityKind::Email, &format!("{local}@novak.cz"), None), Err("too_long".into()));
-        assert_eq!(screen(IdentityKind::Psid, &"1".repeat(257), None), Err("too_long".into()));
+        assert_eq!(screen(IdentityKind::Email, &format!("{local}@novak.cz"), None), Err(IgnoreReason::TooLong));
+        assert_eq!(screen(IdentityKind::Psid, &"1".repeat(257), None), Err(IgnoreReason::TooLong));
         assert_eq!(screen(IdentityKind::Psid, &"1".repeat(256), None), Ok("1".repeat(256)));
     }
 
     #[test]
     fn invalid_values_say_why() {
-        assert!(screen(IdentityKind::Email, "not-an-address", None).expect_err("invalid").starts_with("invalid"));
+        let ignored = rules().screen(&Identity::new(IdentityKind::Email, "not-an-address", None)).expect_err("invalid");
+        assert_eq!(ignored.reason, IgnoreReason::Invalid);
+        assert!(ignored.detail.is_some_and(|d| d.contains("not an e-mail address")));
+    }
+
+    #[test]
+    fn role_mailboxes_identify_nobody() {
+        for value in ["info@firma.cz", "Podpora+eshop@firma.cz", "objednavky@firma.cz", "eshop@acme.cz"] {
+            assert_eq!(screen(IdentityKind::Email, value, None), Err(IgnoreReason::RoleAddress), "{value}");
+        }
+        assert_eq!(screen(IdentityKind::Email, "informace.novak@firma.cz", None), Ok("informace.novak@firma.cz".into()));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use contracts::api::directory::IdentitySource;
+use contracts::api::directory::{IdentitySource, Weakness};
 use contracts::{Identity, IdentityKind, NameSource, Profile, ResolvedInteraction};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
@@ -30,29 +30,34 @@ pub async fn processed_batch(
     Ok(rows.into_iter().map(|(tenant, id, resolved)| ((tenant, id), resolved.map(|r| r.0))).collect())
 }
 
-pub async fn record_processed(
-    conn: &mut PgConnection,
-    tenant: &str,
-    interaction_id: Uuid,
-    resolved: Option<&ResolvedInteraction>,
-) -> sqlx::Result<()> {
+/// Marks the interaction processed with its decision (replayed on redelivery), the contact it
+/// went to (none when unidentified) and when it happened (the contact's history).
+pub async fn record_processed(conn: &mut PgConnection, resolved: &ResolvedInteraction) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO processed_interactions (tenant_id, interaction_id, contact_id, resolved) VALUES ($1, $2, $3, $4)
+        "INSERT INTO processed_interactions (tenant_id, interaction_id, contact_id, resolved, occurred_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, interaction_id) DO NOTHING",
     )
-    .bind(tenant)
-    .bind(interaction_id)
-    .bind(resolved.map(|r| r.contact_id))
-    .bind(resolved.map(Json))
+    .bind(&resolved.tenant_id)
+    .bind(resolved.interaction.interaction_id)
+    .bind(resolved.contact_id)
+    .bind(Json(resolved))
+    .bind(resolved.interaction.body.occurred_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
+/// A contact holding an identity, with the newest interaction that carried it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub contact_id: Uuid,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
 /// The contacts holding each identity (same order), the most recently active first.
 /// Contact-id identities are looked up among the tenant's contacts (a merged-away id answers
 /// with its survivor); a value that is not a UUID is held by nobody.
-pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Owner>>> {
     let mut owners = vec![Vec::new(); identities.len()];
     let (mut kinds, mut scopes, mut values, mut positions) = (vec![], vec![], vec![], vec![]);
     let mut explicit = vec![];
@@ -75,13 +80,13 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
     if !kinds.is_empty() {
         let rows = sqlx::query(
             "WITH i AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos))
-             SELECT i.pos, ci.contact_id, c.last_interaction_at, c.created_at
+             SELECT i.pos, ci.contact_id, c.last_interaction_at, c.created_at, ci.last_seen_at
              FROM i
              JOIN contact_identities ci
                ON ci.tenant_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value
              JOIN contacts c ON c.contact_id = ci.contact_id
              UNION ALL
-             SELECT i.pos, coalesce(s.contact_id, c.contact_id), c.last_interaction_at, c.created_at
+             SELECT i.pos, coalesce(s.contact_id, c.contact_id), c.last_interaction_at, c.created_at, NULL::timestamptz
              FROM i
              JOIN conversation_links l ON i.kind = 'conversation_link' AND l.tenant_id = $1 AND l.conversation_ref = i.value
              JOIN contacts c ON c.contact_id = l.contact_id AND c.deleted_at IS NULL
@@ -98,12 +103,12 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
         .await?;
         for row in rows {
             let pos: i64 = row.try_get(0)?;
-            owners[(pos - 1) as usize].push(row.try_get(1)?);
+            owners[(pos - 1) as usize].push(Owner { contact_id: row.try_get(1)?, last_seen_at: row.try_get(4)? });
         }
     }
     for (i, id) in explicit {
         if let Some(live) = live_contact(conn, tenant, id).await? {
-            owners[i].push(live);
+            owners[i].push(Owner { contact_id: live, last_seen_at: None });
         }
     }
     Ok(owners)
@@ -134,6 +139,19 @@ pub async fn kind_counts(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Res
     Ok(rows.into_iter().collect())
 }
 
+#[derive(sqlx::FromRow)]
+struct Settings {
+    default_region: Option<String>,
+    auto_create: bool,
+    shared_value_limit: i32,
+    max_per_kind: i32,
+    auto_merge: String,
+    typed_enrichment: bool,
+    weak_landlines: bool,
+    phone_recycle_after_days: i32,
+    role_addresses: Vec<String>,
+}
+
 /// The tenant's rules, with `defaults` where the tenant has no settings row.
 pub async fn rules(
     conn: &mut PgConnection,
@@ -141,19 +159,26 @@ pub async fn rules(
     defaults: &super::rules::TenantRules,
 ) -> sqlx::Result<super::rules::TenantRules> {
     let mut rules = defaults.clone();
-    let settings: Option<(Option<String>, bool, i32, i32)> = sqlx::query_as(
-        "SELECT default_region, auto_create, shared_value_limit, max_per_kind FROM tenant_settings WHERE tenant_id = $1",
+    let settings: Option<Settings> = sqlx::query_as(
+        "SELECT default_region, auto_create, shared_value_limit, max_per_kind, auto_merge, typed_enrichment, weak_landlines,
+                phone_recycle_after_days, role_addresses
+         FROM tenant_settings WHERE tenant_id = $1",
     )
     .bind(tenant)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((region, auto_create, shared_limit, max_per_kind)) = settings {
-        if let Some(region) = region.as_deref().and_then(|r| identity::Region::parse(r).ok()) {
+    if let Some(settings) = settings {
+        if let Some(region) = settings.default_region.as_deref().and_then(|r| identity::Region::parse(r).ok()) {
             rules.default_region = Some(region);
         }
-        rules.auto_create = auto_create;
-        rules.shared_value_limit = shared_limit.max(2) as usize;
-        rules.max_per_kind = max_per_kind.max(1) as usize;
+        rules.auto_create = settings.auto_create;
+        rules.shared_value_limit = settings.shared_value_limit.max(2) as usize;
+        rules.max_per_kind = settings.max_per_kind.max(1) as usize;
+        rules.auto_merge = super::rules::AutoMerge::parse(&settings.auto_merge).unwrap_or_default();
+        rules.typed_enrichment = settings.typed_enrichment;
+        rules.weak_landlines = settings.weak_landlines;
+        rules.phone_recycle_after_days = settings.phone_recycle_after_days.max(1) as u32;
+        rules.role_addresses = settings.role_addresses;
     }
     let blocked: Vec<(String, String, String)> =
         sqlx::query_as("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1")
@@ -173,21 +198,98 @@ pub async fn rules(
     Ok(rules)
 }
 
-/// Records that `a` and `b` matched the same interaction; true when the pair is new.
-pub async fn suggest_duplicate(conn: &mut PgConnection, tenant: &str, a: Uuid, b: Uuid, shared: &Identity) -> sqlx::Result<bool> {
+/// Records that `a` and `b` matched the same interaction, with the evidence and its weakness;
+/// true when the pair is new (a pair dismissed or recorded as different people stays so).
+pub async fn suggest_duplicate(
+    conn: &mut PgConnection,
+    tenant: &str,
+    a: Uuid,
+    b: Uuid,
+    shared: &Identity,
+    weakness: Option<Weakness>,
+) -> sqlx::Result<bool> {
     let (low, high) = if a < b { (a, b) } else { (b, a) };
     let done = sqlx::query(
-        "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, weakness)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(tenant)
     .bind(low)
     .bind(high)
-    .bind(shared.kind.as_str())
+    .bind(shared.kind)
     .bind(&shared.value)
+    .bind(weakness)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Of `others`, the contacts an operator kept apart from `contact` (dismissed, or recorded as
+/// different people): never merged automatically.
+pub async fn kept_apart(conn: &mut PgConnection, tenant: &str, contact: Uuid, others: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT CASE WHEN contact_a = $2 THEN contact_b ELSE contact_a END FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND status IN ('dismissed', 'different_people')
+           AND ((contact_a = $2 AND contact_b = ANY($3)) OR (contact_b = $2 AND contact_a = ANY($3)))",
+    )
+    .bind(tenant)
+    .bind(contact)
+    .bind(others)
+    .fetch_all(conn)
+    .await
+}
+
+/// Offers `identities` to `contact_id` for an operator to confirm; returns the ones newly
+/// proposed (one proposed before, confirmed or rejected, is not proposed again).
+pub async fn propose(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    identities: &[Identity],
+    source: IdentitySource,
+    interaction_id: Option<Uuid>,
+) -> sqlx::Result<Vec<Identity>> {
+    let mut proposed = Vec::new();
+    for identity in identities {
+        let done = sqlx::query(
+            "INSERT INTO proposed_identities (proposal_id, tenant_id, contact_id, kind, scope, value, source, interaction_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tenant)
+        .bind(contact_id)
+        .bind(identity.kind)
+        .bind(identity.scope.clone().unwrap_or_default())
+        .bind(&identity.value)
+        .bind(source)
+        .bind(interaction_id)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 1 {
+            proposed.push(identity.clone());
+        }
+    }
+    Ok(proposed)
+}
+
+/// The contact's identities among `identities` were seen at `at` (never moves back in time).
+pub async fn mark_seen(conn: &mut PgConnection, contact_id: Uuid, identities: &[Identity], at: DateTime<Utc>) -> sqlx::Result<()> {
+    let kinds: Vec<&str> = identities.iter().map(|i| i.kind.as_str()).collect();
+    let scopes: Vec<String> = identities.iter().map(|i| i.scope.clone().unwrap_or_default()).collect();
+    let values: Vec<&str> = identities.iter().map(|i| i.value.as_str()).collect();
+    sqlx::query(
+        "UPDATE contact_identities ci SET last_seen_at = greatest(ci.last_seen_at, $5)
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS i(kind, scope, value)
+         WHERE ci.contact_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value",
+    )
+    .bind(contact_id)
+    .bind(&kinds)
+    .bind(&scopes)
+    .bind(&values)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn create_contact(
@@ -198,7 +300,7 @@ pub async fn create_contact(
     last_interaction_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
     let name = profile.and_then(|p| p.name.clone());
-    let source = name.as_ref().and(profile).map(|p| p.name_source.as_str());
+    let source = name.as_ref().and(profile).map(|p| p.name_source);
     sqlx::query(
         "INSERT INTO contacts (contact_id, tenant_id, name, name_source, last_interaction_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -220,6 +322,7 @@ pub async fn insert_identities(
     contact_id: Uuid,
     identities: &[Identity],
     source: IdentitySource,
+    seen_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<Vec<Identity>> {
     if identities.is_empty() {
         return Ok(Vec::new());
@@ -228,9 +331,11 @@ pub async fn insert_identities(
     let kinds: Vec<&str> = identities.iter().map(|i| i.kind.as_str()).collect();
     let scopes: Vec<String> = identities.iter().map(|i| i.scope.clone().unwrap_or_default()).collect();
     let values: Vec<&str> = identities.iter().map(|i| i.value.as_str()).collect();
+    let provenances: Vec<&str> = identities.iter().map(|i| if i.is_verified() { "verified" } else { "typed" }).collect();
     let inserted: Vec<(String, String, String)> = sqlx::query_as(
-        "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source)
-         SELECT id, $2, $3, kind, scope, value, $7 FROM unnest($1::uuid[], $4::text[], $5::text[], $6::text[]) AS n(id, kind, scope, value)
+        "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, provenance, last_seen_at)
+         SELECT id, $2, $3, kind, scope, value, $7, provenance, coalesce($9, now())
+         FROM unnest($1::uuid[], $4::text[], $5::text[], $6::text[], $8::text[]) AS n(id, kind, scope, value, provenance)
          ON CONFLICT (tenant_id, kind, scope, value) WHERE NOT shared DO NOTHING
          RETURNING kind, scope, value",
     )
@@ -241,6 +346,8 @@ pub async fn insert_identities(
     .bind(&scopes)
     .bind(&values)
     .bind(source)
+    .bind(&provenances)
+    .bind(seen_at)
     .fetch_all(conn)
     .await?;
     Ok(identities

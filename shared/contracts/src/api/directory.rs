@@ -51,10 +51,42 @@ pub struct CardIdentity {
     /// The page, community, business or custom parameter the value is unique within.
     pub scope: Option<String>,
     pub source: IdentitySource,
+    pub provenance: crate::Provenance,
     pub created_at: DateTime<Utc>,
 }
 
 /// A contact card.
+/// An identifier a typed-only match offered to the card, for an operator to confirm or reject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct ProposedIdentity {
+    pub proposal_id: Uuid,
+    pub kind: IdentityKind,
+    pub value: String,
+    pub scope: Option<String>,
+    pub source: IdentitySource,
+    /// The interaction that carried it.
+    pub interaction_id: Option<Uuid>,
+    pub proposed_at: DateTime<Utc>,
+}
+
+/// An operator's answer to a proposed identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalDecision {
+    /// The identifier becomes the contact's.
+    Confirm,
+    /// It is not the contact's; it is never proposed to this contact again.
+    Reject,
+}
+
+/// `POST /v1/contacts/{id}/proposed-identities/{proposal_id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideProposal {
+    pub decision: ProposalDecision,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Card {
     pub contact_id: Uuid,
@@ -66,6 +98,9 @@ pub struct Card {
     /// Set when this contact was merged into another: the survivor's id.
     pub merged_into: Option<Uuid>,
     pub identities: Vec<CardIdentity>,
+    /// Identifiers typed-only matches offered, waiting for an operator (open ones only).
+    #[serde(default)]
+    pub proposed_identities: Vec<ProposedIdentity>,
 }
 
 /// A page of contacts; `next_cursor` continues it (absent on the last page).
@@ -261,8 +296,26 @@ pub struct MergeHistory {
 #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum SuggestionStatus {
     Open,
+    /// An operator kept them apart; never suggested again.
     Dismissed,
     Merged,
+    /// Recorded as different people (an unmerge): never suggested or merged automatically again.
+    DifferentPeople,
+}
+
+/// Why the identifier two contacts share is weak evidence that they are one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
+pub enum Weakness {
+    /// Held by several contacts already (a family phone, a switchboard).
+    Shared,
+    /// A fixed line: households and offices share them.
+    Landline,
+    /// Not seen on its card for so long that the number may have a new owner.
+    Stale,
+    /// Only typed into a form, never asserted by a provider.
+    Typed,
 }
 
 /// Two contacts the resolver found matching one interaction (never merged silently).
@@ -271,8 +324,11 @@ pub enum SuggestionStatus {
 pub struct Suggestion {
     pub contact_a: Uuid,
     pub contact_b: Uuid,
+    /// The evidence: the identifier both matched.
     pub shared_kind: IdentityKind,
     pub shared_value: String,
+    /// Why that evidence is weak, if it is (an operator should check before merging).
+    pub weakness: Option<Weakness>,
     pub status: SuggestionStatus,
     pub created_at: DateTime<Utc>,
 }
