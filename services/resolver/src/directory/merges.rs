@@ -302,10 +302,10 @@ pub async fn reverse(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &contra
     .bind(high)
     .execute(edit.conn())
     .await?;
-    edit.record(survivor, ContactChangeKind::DifferentPeople, "merge reversed by an operator", Vec::new(), Some(merged)).await?;
     let fields =
         back.into_iter().map(|(kind, value, scope)| changes::identity_removed(&Identity::new(kind, value, scope))).collect();
     edit.record(survivor, ContactChangeKind::Unmerged, "merge reversed by an operator", fields, Some(merged)).await?;
+    edit.record(survivor, ContactChangeKind::DifferentPeople, "merge reversed by an operator", Vec::new(), Some(merged)).await?;
     edit.snapshot(merged).await?;
     edit.commit().await?;
     Ok((survivor, merged))
