@@ -87,11 +87,12 @@ async fn merge_then_unmerge_restores_both_contacts_and_events_tell_crm_consumers
         merge_event["changes"].as_array().expect("fields").iter().find(|f| f["field"] == "name").expect("name moved");
     assert_eq!((&name_change["before"], &name_change["after"]), (&json!("Jan Novák"), &json!("Honza")));
 
-    // The compacted snapshot topic: B's card, B's tombstone at the merge, B's card again after unmerge.
-    let snapshots = s.kafka.reader(topics::CONTACTS_SNAPSHOT).take(6, WAIT).await;
+    // The compacted snapshot topic: B's card (created, then linked), B's tombstone at the merge,
+    // B's card again after unmerge.
+    let snapshots = s.kafka.reader(topics::CONTACTS_SNAPSHOT).take(8, WAIT).await;
     let of_b: Vec<bool> =
         snapshots.iter().filter(|m| testkit::key(m).ends_with(b_id)).map(|m| rdkafka::Message::payload(m).is_some()).collect();
-    assert_eq!(of_b, [true, false, true], "card, tombstone on merge-away, card after unmerge");
+    assert_eq!(of_b, [true, true, false, true], "cards, tombstone on merge-away, card after unmerge");
 }
 
 #[tokio::test]
