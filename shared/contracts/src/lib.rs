@@ -2,6 +2,7 @@
 //! event, the resolved interaction, contact change events and the identifier kinds.
 //! No I/O lives here; every service and every test speaks these types.
 
+pub mod api;
 pub mod call;
 pub mod changes;
 pub mod interaction;
