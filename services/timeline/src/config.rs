@@ -2,7 +2,7 @@
 
 use contracts::Channel;
 use runtime::settings::HttpSettings;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -44,7 +44,7 @@ impl Default for Config {
 }
 
 /// How a contact's history is erased (GDPR) when `contacts.changes` says `erased`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErasureMode {
     /// Keep the entries (channel, direction, times, call status and duration, change kinds) and
@@ -54,13 +54,4 @@ pub enum ErasureMode {
     Redact,
     /// Delete the contact's whole history.
     Delete,
-}
-
-impl ErasureMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErasureMode::Redact => "redact",
-            ErasureMode::Delete => "delete",
-        }
-    }
 }
