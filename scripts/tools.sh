@@ -5,6 +5,19 @@ CONTACTD_CACHE="${CONTACTD_CACHE:-$HOME/.cache/contactd}"
 TANSU_VERSION="0.6.0"
 export TANSU_BIN="$CONTACTD_CACHE/tools/bin/tansu"
 
+# Build dependencies: librdkafka (rdkafka's `ssl` feature), PostgreSQL TLS (sqlx) and the HTTPS
+# clients link the system OpenSSL; its headers come from libssl-dev, found through pkg-config.
+ensure_build_deps() {
+  if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; then
+    return
+  fi
+  echo "installing the OpenSSL development files (libssl-dev, pkg-config)…"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends libssl-dev pkg-config
+}
+
 # tansu: a real Kafka-protocol broker for the end-to-end tests (built from crates.io, ~12 min once).
 ensure_tansu() {
   if [ -x "$TANSU_BIN" ] && "$TANSU_BIN" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
@@ -33,4 +46,25 @@ ensure_postgres() {
 
 ensure_nextest() {
   command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+}
+
+# The console's browser test: Debian's Chromium (apt, first run only) and the test script's
+# playwright-core (`npm ci` of the committed lock file; npm's cache under $CONTACTD_CACHE/npm).
+# Nothing is downloaded but these packages: playwright-core drives the system Chromium.
+CONSOLE_BROWSER_TEST="services/contactd/tests/browser"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+ensure_browser() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ ! -x "$CHROMIUM" ]; then
+    echo "installing Debian's chromium (first run only)…"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  fi
+  if ! command -v node >/dev/null 2>&1; then
+    echo "installing Node.js (first run only)…"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  npm ci --prefix "$CONSOLE_BROWSER_TEST" --cache "$CONTACTD_CACHE/npm" --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
 }

@@ -9,12 +9,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use base64::Engine;
 use channel::WebhookError;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use runtime::http::auth::bearer;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -73,17 +73,7 @@ impl TokenVerifier {
     /// Checks the `Authorization` header: 401 when missing or not a JWT at all, 403 when it is a
     /// token that fails (forged, other algorithm, expired, other audience, too old).
     pub fn verify(&self, headers: &HeaderMap) -> Result<(), WebhookError> {
-        let header = headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| WebhookError::Unauthenticated("missing Authorization header".into()))?
-            .to_str()
-            .map_err(|_| WebhookError::Unauthenticated("Authorization header is not text".into()))?;
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| WebhookError::Unauthenticated("expected `Authorization: Bearer <jwt>`".into()))?;
+        let token = bearer::credentials(headers).map_err(|e| WebhookError::Unauthenticated(e.to_string()))?;
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|error| match error.kind() {
                 ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
@@ -114,6 +104,7 @@ fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::AUTHORIZATION;
     use axum::http::HeaderValue;
     use jsonwebtoken::{EncodingKey, Header};
     use serde_json::json;

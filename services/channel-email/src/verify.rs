@@ -10,8 +10,8 @@
 //! A signature header wins when a signing secret is configured. Missing credentials are 401,
 //! wrong ones 403.
 
-use axum::http::header::AUTHORIZATION;
 use channel::{signature, RawRequest, WebhookError};
+use runtime::http::auth::bearer;
 use secrecy::{ExposeSecret, SecretString};
 
 pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
@@ -31,27 +31,13 @@ impl Credentials {
         let Some(token) = &self.relay_token else {
             return Err(WebhookError::Unauthenticated(format!("missing {SIGNATURE_HEADER} header")));
         };
-        let authorization = request
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| WebhookError::Unauthenticated("missing Authorization: Bearer header".into()))?
-            .to_str()
-            .map_err(|_| WebhookError::Unauthenticated("Authorization header is not ASCII".into()))?;
-        let given = bearer(authorization)
-            .ok_or_else(|| WebhookError::Unauthenticated("Authorization must use the Bearer scheme".into()))?;
+        let given = bearer::credentials(&request.headers).map_err(|e| WebhookError::Unauthenticated(e.to_string()))?;
         if signature::secrets_equal(given, token.expose_secret()) {
             Ok(())
         } else {
             Err(WebhookError::Forbidden("relay token does not match".into()))
         }
     }
-}
-
-/// The credentials of a `Bearer` authorization (the scheme name is case-insensitive).
-fn bearer(authorization: &str) -> Option<&str> {
-    let (scheme, credentials) = authorization.trim().split_once(' ')?;
-    let credentials = credentials.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
 }
 
 #[cfg(test)]

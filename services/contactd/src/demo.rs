@@ -1,8 +1,11 @@
 //! `contactd demo`: the whole pipeline on embedded defaults. Posts signed sample webhooks of
 //! every channel through the real HTTP endpoints (plus a provider retry and a forged request),
-//! waits until each is resolved, and prints the directory and one customer's cross-channel
-//! timeline: Jana writes on WhatsApp, fills the web chat form with her phone and e-mail, sends
-//! an e-mail and calls — and ends on one card.
+//! waits until each is resolved, prints the directory and one customer's cross-channel
+//! timeline — Jana writes on WhatsApp, fills the web chat form with her phone and e-mail, sends
+//! an e-mail and calls, and ends on one card — then serves the operator console on that data
+//! until Ctrl-C. [`seed`] gives every screen of the console something real: custom identifier
+//! definitions and a blocked value, a contact with a CRM number, an e-mail with attachments, a
+//! call with a recording, and a pair of duplicates.
 
 use std::time::Duration;
 
@@ -11,21 +14,22 @@ use base64::Engine as _;
 use contracts::api::timeline::{Item, TimelinePage};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use runtime::http::auth::{issue_hs256, Role};
-use serde_json::Value;
+use runtime::settings::AuthSettings;
+use serde_json::{json, Value};
 
 use crate::launcher::{self, dev};
 
 /// One sample request: which channel, where, how signed, and how many interactions it yields.
-struct Sample {
-    label: &'static str,
-    path: &'static str,
-    content_type: &'static str,
-    body: &'static str,
-    auth: Auth,
-    interactions: usize,
+pub struct Sample {
+    pub label: &'static str,
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static str,
+    pub auth: Auth,
+    pub interactions: usize,
 }
 
-enum Auth {
+pub enum Auth {
     /// `X-Hub-Signature-256` (Messenger, WhatsApp) with the Meta app secret.
     Meta(&'static str),
     /// The secret travels in the body (VK).
@@ -38,7 +42,7 @@ enum Auth {
     Bearer(&'static str),
 }
 
-const SAMPLES: &[Sample] = &[
+pub const SAMPLES: &[Sample] = &[
     Sample {
         label: "Messenger text",
         path: channel_messenger::WEBHOOK_PATH,
@@ -103,35 +107,50 @@ const SAMPLES: &[Sample] = &[
         auth: Auth::Apple,
         interactions: 1,
     },
+    Sample {
+        label: "e-mail with attachments",
+        path: channel_email::WEBHOOK_PATH,
+        content_type: "message/rfc822",
+        body: include_str!("../../../tests/fixtures/email/multipart_attachment.eml"),
+        auth: Auth::Bearer(dev::MAIL_RELAY_TOKEN),
+        interactions: 1,
+    },
+    Sample {
+        label: "web chat with CRM number",
+        path: channel_webchat::WEBHOOK_PATH,
+        content_type: "application/json",
+        body: include_str!("../samples/webchat_crm.json"),
+        auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
+        interactions: 1,
+    },
+    // Marie's e-mail and the phone an operator saved on another card: a duplicate suggestion.
+    Sample {
+        label: "web chat, two contacts",
+        path: channel_webchat::WEBHOOK_PATH,
+        content_type: "application/json",
+        body: include_str!("../samples/webchat_duplicate.json"),
+        auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
+        interactions: 1,
+    },
 ];
+
+/// Custom identifier definitions of the demo tenant: a CRM number that identifies the client
+/// and an order number that does not.
+const DEFINITIONS: [(&str, &str, bool); 2] =
+    [("crm_customer_no", "Číslo zákazníka v CRM", true), ("order_no", "Číslo objednávky", false)];
+
+/// The contact an operator saved by hand after a phone call (before Marie wrote in).
+const OPERATOR_CONTACT: &str = r#"{"name": "M. Černá", "identities": [{"kind": "phone", "value": "603 111 222"}]}"#;
 
 pub async fn run() -> anyhow::Result<()> {
     let mut settings = launcher::load_settings(false)?;
     launcher::quiet_telemetry(&mut settings);
     let _telemetry = runtime::telemetry::init("contactd", &settings.telemetry)?;
     let token = issue_hs256(&settings.auth, "demo", dev::TENANT, Role::Operator, 600)?;
-    let stack = launcher::start(settings.clone(), runtime::shutdown::CancellationToken::new()).await?;
-    let resolved = resolved_reader(&stack, &settings)?;
+    let stack = launcher::start(settings.clone(), runtime::shutdown::on_signal()).await?;
+    seed(&stack, &settings).await?;
+
     let http = reqwest::Client::new();
-    let base = format!("http://{}", stack.webhooks);
-
-    println!("== Posting signed sample webhooks to {base}");
-    for sample in SAMPLES {
-        let status = post(&http, &base, sample, false).await?;
-        println!("   {:<24} {:<24} -> HTTP {status}", sample.label, sample.path);
-        if status != 200 {
-            bail!("{} was refused with HTTP {status}", sample.label);
-        }
-        // One at a time, so the story below is the same on every run (different channels
-        // travel on different partitions, whose relative order is free).
-        wait_resolved(&resolved, sample.interactions).await?;
-    }
-    let retry = post(&http, &base, &SAMPLES[0], false).await?;
-    println!("   {:<24} {:<24} -> HTTP {retry} (same message id: stays one interaction)", "provider retry", SAMPLES[0].path);
-    wait_resolved(&resolved, 1).await?;
-    let forged = post(&http, &base, &SAMPLES[0], true).await?;
-    println!("   {:<24} {:<24} -> HTTP {forged} (nothing published)", "forged signature", SAMPLES[0].path);
-
     let directory = get_json(&http, &format!("http://{}/v1/contacts?limit=50", stack.resolver), &token).await?;
     let contacts = directory["items"].as_array().cloned().unwrap_or_default();
     println!("\n== Directory of tenant {}: {} contacts", dev::TENANT, contacts.len());
@@ -152,8 +171,10 @@ pub async fn run() -> anyhow::Result<()> {
             ids.join(", ")
         );
     }
-    let jana =
-        contacts.iter().max_by_key(|c| c["identities"].as_array().map_or(0, Vec::len)).context("the directory is empty")?;
+    let jana = contacts
+        .iter()
+        .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("Jana")))
+        .context("Jana is not in the directory")?;
     let contact_id = jana["contact_id"].as_str().context("contact id")?;
     let timeline: TimelinePage = serde_json::from_value(
         get_json(&http, &format!("http://{}/v1/contacts/{contact_id}/timeline?limit=50", stack.timeline), &token).await?,
@@ -203,13 +224,98 @@ pub async fn run() -> anyhow::Result<()> {
         }
     }
 
-    stack.shutdown.cancel();
-    stack.running.wait().await?;
+    let vk = get_json(&http, &format!("http://{}/v1/contacts?channel=vk", stack.resolver), &token).await?;
+    let vk_session = match vk["items"][0]["contact_id"].as_str() {
+        Some(vk_contact) => {
+            let url = format!("http://{}/v1/contacts/{vk_contact}/timeline?type=interaction&limit=1", stack.timeline);
+            get_json(&http, &url, &token).await?["items"][0]["interaction_id"].as_str().map(str::to_owned)
+        }
+        None => None,
+    };
+    match stack.console_url() {
+        Some(url) => {
+            println!("\n== Operator console: {url}");
+            println!("   sign in as tenant `{}` (development sign-in); Jana's card: {url}#/contacts/{contact_id}", dev::TENANT);
+            if let Some(session) = vk_session {
+                println!("   a VK session to link to a contact: {url}#/session/{session}");
+            }
+            println!("   serving until Ctrl-C");
+            stack.wait().await?;
+        }
+        None => {
+            stack.shutdown.cancel();
+            stack.wait().await?;
+        }
+    }
     Ok(())
 }
 
+/// Feeds the demo data through the public interfaces: parameters, a blocked value and an
+/// operator's contact through the Directory API, then every sample webhook (one at a time, so
+/// the story is the same on every run), a provider retry and a forged request.
+pub async fn seed(stack: &launcher::Stack, settings: &runtime::Settings<launcher::Services>) -> anyhow::Result<()> {
+    let resolved = resolved_reader(stack, settings)?;
+    let http = reqwest::Client::new();
+    let directory = format!("http://{}", stack.resolver);
+    let admin = issue_hs256(&settings.auth, "demo-admin", dev::TENANT, Role::Admin, 600)?;
+    for (name, label, identifies_client) in DEFINITIONS {
+        let body = json!({ "name": name, "label": label, "identifies_client": identifies_client });
+        send_json(&http, reqwest::Method::POST, &format!("{directory}/v1/identifier-definitions"), &admin, &body).await?;
+    }
+    let own = json!({ "kind": "email", "pattern": "*@acme.cz", "reason": "own" });
+    send_json(&http, reqwest::Method::POST, &format!("{directory}/v1/blocked-values"), &admin, &own).await?;
+    let operator_contact: Value = serde_json::from_str(OPERATOR_CONTACT)?;
+    if !has_contact(&http, &directory, &settings.auth, "603111222").await? {
+        send_json(&http, reqwest::Method::POST, &format!("{directory}/v1/contacts"), &admin, &operator_contact).await?;
+    }
+
+    let base = format!("http://{}", stack.webhooks);
+    println!("== Posting signed sample webhooks to {base}");
+    let mut interactions = Vec::new();
+    for sample in SAMPLES {
+        let status = post(&http, &base, sample, false).await?;
+        println!("   {:<24} {:<24} -> HTTP {status}", sample.label, sample.path);
+        if status != 200 {
+            bail!("{} was refused with HTTP {status}", sample.label);
+        }
+        // One at a time, so the story below is the same on every run (different channels
+        // travel on different partitions, whose relative order is free).
+        interactions.extend(wait_resolved(&resolved, sample.interactions).await?);
+    }
+    let retry = post(&http, &base, &SAMPLES[0], false).await?;
+    println!("   {:<24} {:<24} -> HTTP {retry} (same message id: stays one interaction)", "provider retry", SAMPLES[0].path);
+    wait_resolved(&resolved, 1).await?;
+    let forged = post(&http, &base, &SAMPLES[0], true).await?;
+    println!("   {:<24} {:<24} -> HTTP {forged} (nothing published)", "forged signature", SAMPLES[0].path);
+    let operator = issue_hs256(&settings.auth, "demo", dev::TENANT, Role::Operator, 600)?;
+    wait_in_timeline(&http, &format!("http://{}", stack.timeline), &operator, &interactions).await
+}
+
+/// Whether a contact holds `phone` (the demo runs again on the same database).
+async fn has_contact(http: &reqwest::Client, directory: &str, auth: &AuthSettings, phone: &str) -> anyhow::Result<bool> {
+    let token = issue_hs256(auth, "demo", dev::TENANT, Role::Operator, 600)?;
+    let page = get_json(http, &format!("{directory}/v1/contacts?phone={phone}"), &token).await?;
+    Ok(page["items"].as_array().is_some_and(|items| !items.is_empty()))
+}
+
+async fn send_json(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let response = http.request(method.clone(), url).bearer_auth(token).json(body).send().await?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{method} {url}: {status} {answer}");
+    }
+    Ok(answer)
+}
+
 /// Posts a sample with its channel's authentication (`forge` signs with a wrong secret).
-async fn post(http: &reqwest::Client, base: &str, sample: &Sample, forge: bool) -> anyhow::Result<u16> {
+pub async fn post(http: &reqwest::Client, base: &str, sample: &Sample, forge: bool) -> anyhow::Result<u16> {
     let sign = |secret: &str| {
         let secret = if forge { "not-the-secret" } else { secret };
         format!("sha256={}", channel::signature::hmac_sha256_hex(secret.as_bytes(), sample.body.as_bytes()))
@@ -253,11 +359,34 @@ fn resolved_reader(stack: &launcher::Stack, settings: &runtime::Settings<launche
     Ok(consumer)
 }
 
-async fn wait_resolved(consumer: &StreamConsumer, n: usize) -> anyhow::Result<()> {
+/// Waits for `n` resolved interactions; their ids.
+async fn wait_resolved(consumer: &StreamConsumer, n: usize) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        tokio::time::timeout(Duration::from_secs(60), consumer.recv())
+        let message = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
             .await
             .context("no resolved interaction within 60 s; is the resolver consuming?")??;
+        let event: Value = serde_json::from_slice(rdkafka::Message::payload(&message).unwrap_or_default())?;
+        ids.extend(event["interaction_id"].as_str().map(str::to_owned));
+    }
+    Ok(ids)
+}
+
+/// Waits until the Timeline API shows every interaction of `ids` (its consumer runs behind the
+/// resolver's), polling for at most a minute.
+async fn wait_in_timeline(http: &reqwest::Client, timeline: &str, token: &str, ids: &[String]) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for id in ids {
+        loop {
+            let response = http.get(format!("{timeline}/v1/interactions/{id}")).bearer_auth(token).send().await?;
+            if response.status().is_success() {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("interaction {id} is not in the timeline after 60 s; is the timeline consuming?");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Starts every service in this process on one Kafka (embedded mock cluster unless
 //! `KAFKA_BROKERS` is set) and one PostgreSQL database (each service in its own schema). The
-//! channel adapters share one webhook port; the resolver and the timeline keep their own.
+//! channel adapters share one webhook port; the resolver and the timeline keep their own; the
+//! console port serves the operator console with both APIs ([`crate::console_port`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use anyhow::Context;
 use channel::AccountMap;
+use runtime::http::{server, Readiness};
 use runtime::kafka::{admin, EmbeddedKafka, Publisher};
 use runtime::settings::{HttpSettings, LogFormat};
 use runtime::shutdown::CancellationToken;
@@ -14,12 +16,17 @@ use runtime::{Running, Settings};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::console_port;
+
 /// The `[service]` part of `contactd`'s settings: one section per service.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Services {
     /// The one port every channel adapter's webhook listens on in this process.
     pub webhooks: HttpSettings,
+    /// The console port: the operator console and both APIs on one origin. The console's own
+    /// settings are the resolver's (`[service.resolver.console]`), as in production.
+    pub console: HttpSettings,
     pub messenger: channel_messenger::Config,
     pub whatsapp: channel_whatsapp::Config,
     pub vk: channel_vk::Config,
@@ -53,6 +60,7 @@ pub mod dev {
     pub const PUBLIC_URL: &str = "http://127.0.0.1:8081";
     pub const TENANT_NUMBER: &str = "+420222333444";
     pub const JWT_SECRET: &str = "dev-jwt-secret-change-me";
+    pub const RECORDINGS_URL: &str = "https://pbx.acme.cz/recordings/";
 }
 
 fn accounts(pairs: &[(&str, &str)]) -> AccountMap {
@@ -107,10 +115,12 @@ pub fn load_settings(fixed_ports: bool) -> anyhow::Result<Settings<Services>> {
         s.voip.public_url = Some(dev::PUBLIC_URL.into());
         s.voip.numbers = accounts(&[(dev::TENANT_NUMBER, dev::TENANT)]);
         s.voip.default_region = Some("CZ".into());
+        s.voip.recording_base_url = Some(dev::RECORDINGS_URL.into());
     }
     settings.auth.hs256_secret.get_or_insert_with(|| SecretString::from(dev::JWT_SECRET));
     if fixed_ports {
         for (bind, port) in [
+            (&mut settings.service.console.bind, 8080),
             (&mut settings.service.webhooks.bind, 8081),
             (&mut settings.service.resolver.http.bind, 8082),
             (&mut settings.service.timeline.http.bind, 8083),
@@ -139,12 +149,28 @@ fn webhook_routes(s: &Services, publisher: &Publisher) -> anyhow::Result<axum::R
 pub struct Stack {
     pub running: Running,
     pub webhooks: SocketAddr,
+    /// The console port ([`crate::console_port`]); `None` when the console is disabled.
+    pub console: Option<SocketAddr>,
     pub resolver: SocketAddr,
     pub timeline: SocketAddr,
     pub shutdown: CancellationToken,
     /// Bootstrap servers of the Kafka in use (the embedded one's are only known at start).
     pub kafka_brokers: String,
     _kafka: Option<EmbeddedKafka>,
+}
+
+impl Stack {
+    /// Runs until every service has stopped (after the shutdown token is cancelled), keeping
+    /// the embedded Kafka up meanwhile.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Stack { running, _kafka, .. } = self;
+        running.wait().await
+    }
+
+    /// The operator console's address, when it is served.
+    pub fn console_url(&self) -> Option<String> {
+        self.console.map(|addr| format!("http://{addr}{}", console::PATH))
+    }
 }
 
 pub async fn start(mut settings: Settings<Services>, shutdown: CancellationToken) -> anyhow::Result<Stack> {
@@ -158,29 +184,56 @@ pub async fn start(mut settings: Settings<Services>, shutdown: CancellationToken
         None
     };
     let publisher = Publisher::new(&settings.kafka)?;
-    let resolver =
-        resolver::start(&settings.with_service(settings.service.resolver.clone()), publisher.clone(), shutdown.clone()).await?;
-    let timeline =
-        timeline::start(&settings.with_service(settings.service.timeline.clone()), publisher.clone(), shutdown.clone()).await?;
+    // The console is served on the console port, beside both APIs; on the resolver's own port it
+    // could not reach the Timeline API.
+    let console_settings = settings.service.resolver.console.clone();
+    let mut resolver_config = settings.service.resolver.clone();
+    resolver_config.console.enabled = false;
+    let (resolver, directory_api) =
+        resolver::start_with_api(&settings.with_service(resolver_config), publisher.clone(), shutdown.clone()).await?;
+    let (timeline, timeline_api) =
+        timeline::start_with_api(&settings.with_service(settings.service.timeline.clone()), publisher.clone(), shutdown.clone())
+            .await?;
     let routes = webhook_routes(&settings.service, &publisher)?;
-    let adapters = channel::serve("webhooks", &settings.service.webhooks, routes, publisher, shutdown.clone()).await?;
+    let adapters = channel::serve("webhooks", &settings.service.webhooks, routes, publisher.clone(), shutdown.clone()).await?;
     let addr = |r: &Running| r.http_addr.context("service without HTTP address");
     let (webhooks, resolver_addr, timeline_addr) = (addr(&adapters)?, addr(&resolver)?, addr(&timeline)?);
     let mut running = Running::new("contactd");
     running.absorb(adapters);
     running.absorb(resolver);
     running.absorb(timeline);
+    let console = if console_settings.enabled {
+        let routes = console_port::router(&console_settings, &settings.auth, directory_api, timeline_api)?;
+        let readiness = Readiness { database: None, kafka: Some(publisher) };
+        let served = server::start("console", &settings.service.console, routes, readiness, shutdown.clone()).await?;
+        let console_addr = addr(&served)?;
+        running.absorb(served);
+        Some(console_addr)
+    } else {
+        None
+    };
     let kafka_brokers = settings.kafka.brokers.clone();
-    Ok(Stack { running, webhooks, resolver: resolver_addr, timeline: timeline_addr, shutdown, kafka_brokers, _kafka: kafka })
+    Ok(Stack {
+        running,
+        webhooks,
+        console,
+        resolver: resolver_addr,
+        timeline: timeline_addr,
+        shutdown,
+        kafka_brokers,
+        _kafka: kafka,
+    })
 }
 
 pub async fn serve() -> anyhow::Result<()> {
     let settings = load_settings(true)?;
     let _telemetry = runtime::telemetry::init("contactd", &settings.telemetry)?;
     let stack = start(settings, runtime::shutdown::on_signal()).await?;
-    tracing::info!(webhooks = %stack.webhooks, resolver = %stack.resolver, timeline = %stack.timeline, "contactd serving");
-    let Stack { running, _kafka, .. } = stack;
-    running.wait().await
+    tracing::info!(webhooks = %stack.webhooks, resolver = %stack.resolver, timeline = %stack.timeline, console = ?stack.console, "contactd serving");
+    if let Some(url) = stack.console_url() {
+        println!("Operator console: {url}");
+    }
+    stack.wait().await
 }
 
 /// Human-readable logs at warn level (`RUST_LOG` still wins): the demo prints its own output.

@@ -8,10 +8,8 @@
 //! contactd dlq replay <topic> [--class C]  sends them back to <topic> (those of class C only)
 //! ```
 
-mod demo;
-mod launcher;
-
 use anyhow::bail;
+use contactd::{demo, launcher};
 use runtime::http::auth::{issue_hs256, Role};
 
 #[tokio::main]

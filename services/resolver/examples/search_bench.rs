@@ -1,5 +1,5 @@
 //! Directory search latency at scale: loads N contacts with Czech names (diacritics included),
-//! e-mails, phones, channel and CRM identifiers into a fresh database, then times `store::list`
+//! e-mails, phones, channel and CRM identifiers into a fresh database, then times `listing::list`
 //! (the query behind `GET /v1/contacts`) for free text, exact e-mail, exact phone, an identifier,
 //! a channel and the sort orders, and the same queries as a baseline in the same run: with the
 //! indexes of migration 0004 dropped (inside a transaction that is rolled back), plus the free-text
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use contracts::IdentityKind;
-use resolver::store::{self, ListFilter, Sort};
+use resolver::directory::listing::{self, ListFilter, Sort};
 use sqlx::PgConnection;
 
 const TENANT: &str = "bench";
@@ -217,13 +217,13 @@ fn percentiles(mut timings: Vec<Duration>) -> [f64; 3] {
 
 async fn time_case(conn: &mut PgConnection, case: &Case) -> anyhow::Result<([f64; 3], usize)> {
     for filter in case.filters.iter().take(10) {
-        store::list(conn, TENANT, filter, PAGE).await?;
+        listing::list(conn, TENANT, filter, PAGE).await?;
     }
     let mut timings = Vec::with_capacity(case.filters.len());
     let mut found = 0;
     for filter in &case.filters {
         let started = Instant::now();
-        found += store::list(conn, TENANT, filter, PAGE).await?.len();
+        found += listing::list(conn, TENANT, filter, PAGE).await?.len();
         timings.push(started.elapsed());
     }
     Ok((percentiles(timings), found / case.filters.len().max(1)))
@@ -291,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
     let previous = time_previous_query(&mut tx, &cases[0]).await?;
     tx.rollback().await?;
 
-    println!("\n{count} queries per case, store::list with limit {PAGE}, tenant of {n} contacts; times in ms");
+    println!("\n{count} queries per case, listing::list with limit {PAGE}, tenant of {n} contacts; times in ms");
     println!(
         "{:<38} {:>6} | {:>7} {:>7} {:>7} | {:>9} {:>9} {:>9} | {:>9}",
         "query", "rows", "p50", "p95", "p99", "base p50", "base p95", "base p99", "p95 ratio"
@@ -311,7 +311,7 @@ async fn main() -> anyhow::Result<()> {
         "",
         b95 / p95
     );
-    println!("\nbaseline = the same store::list without the 0004 indexes; last row = the free-text SQL of 0003 (unaccent per row, OR EXISTS)");
+    println!("\nbaseline = the same listing::list without the 0004 indexes; last row = the free-text SQL of 0003 (unaccent per row, OR EXISTS)");
     drop(conn);
     pool.close().await;
     drop_database(&database).await

@@ -3,14 +3,14 @@
 //! the contact is gone). Nothing is written when nothing changed: callers only call on a change.
 
 use chrono::Utc;
-use contracts::{
-    topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange, Identity, IdentityKind, NameSource,
-};
+use contracts::{topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange, Identity};
+use serde::Serialize;
 use serde_json::json;
+use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::store;
+use crate::directory::cards;
 
 /// One change to record.
 pub struct Change<'a> {
@@ -54,29 +54,25 @@ pub async fn record(conn: &mut PgConnection, change: Change<'_>) -> sqlx::Result
         changes: change.changes,
         related_contact_id: change.related_contact_id,
     };
-    store::enqueue(conn, topics::CONTACTS_CHANGES, &key, "contact.changed", Some(&event)).await?;
+    enqueue(conn, topics::CONTACTS_CHANGES, &key, "contact.changed", Some(&event)).await?;
     snapshot(conn, change.tenant, change.contact_id).await
 }
 
 /// Publishes the current card of `contact_id`, or a tombstone when it was deleted or merged away.
 pub async fn snapshot(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> sqlx::Result<()> {
     let key = topics::contact_key(tenant, &contact_id);
-    let card = store::card(conn, tenant, contact_id).await?.filter(|c| c.merged_into.is_none());
+    let card = cards::card(conn, tenant, contact_id).await?.filter(|c| c.merged_into.is_none());
     let snapshot = card.map(|card| ContactSnapshot {
         v: contracts::SCHEMA_VERSION,
         tenant_id: tenant.to_owned(),
         contact_id,
-        name_source: card.name_source.as_deref().and_then(NameSource::parse),
+        name_source: card.name_source,
         name: card.name,
-        identities: card
-            .identities
-            .into_iter()
-            .filter_map(|i| IdentityKind::parse(&i.kind).map(|kind| Identity::new(kind, i.value, i.scope)))
-            .collect(),
+        identities: card.identities.into_iter().map(|i| Identity::new(i.kind, i.value, i.scope)).collect(),
         created_at: card.created_at,
         updated_at: card.updated_at,
     });
-    store::enqueue(conn, topics::CONTACTS_SNAPSHOT, &key, "contact.snapshot", snapshot.as_ref()).await
+    enqueue(conn, topics::CONTACTS_SNAPSHOT, &key, "contact.snapshot", snapshot.as_ref()).await
 }
 
 /// `identities.<kind>` gained `identity`.
@@ -87,4 +83,22 @@ pub fn identity_added(identity: &Identity) -> FieldChange {
 /// `identities.<kind>` lost `identity`.
 pub fn identity_removed(identity: &Identity) -> FieldChange {
     FieldChange { field: format!("identities.{}", identity.kind), before: Some(json!(identity)), after: None }
+}
+
+/// Writes an event to the outbox in the caller's transaction; `None` is a tombstone.
+pub async fn enqueue<T: Serialize>(
+    conn: &mut PgConnection,
+    topic: &str,
+    key: &str,
+    event_type: &str,
+    payload: Option<&T>,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)")
+        .bind(topic)
+        .bind(key)
+        .bind(event_type)
+        .bind(payload.map(Json))
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -18,6 +18,8 @@ pub struct Config {
     pub max_per_kind: usize,
     /// How often the outbox relay looks for unpublished changes.
     pub outbox_poll_ms: u64,
+    /// The operator console served at `/console/` beside the Directory API.
+    pub console: console::Settings,
     /// How long a published outbox row (metadata only: its payload is cleared once Kafka has
     /// it) is kept before it is pruned.
     pub outbox_retention_secs: u64,
@@ -32,6 +34,7 @@ impl Default for Config {
             shared_value_limit: 3,
             max_per_kind: 10,
             outbox_poll_ms: 200,
+            console: console::Settings::default(),
             outbox_retention_secs: 24 * 3600,
         }
     }

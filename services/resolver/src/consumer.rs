@@ -10,9 +10,8 @@ use sqlx::PgPool;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::resolve::{replay, resolve_new, ResolveError};
-use crate::rules::TenantRules;
-use crate::store;
+use crate::resolution::rules::TenantRules;
+use crate::resolution::{replay, resolve_new, store, ResolveError};
 
 pub struct ResolveBatch {
     pub pool: PgPool,

@@ -1,20 +1,15 @@
-//! The resolver: consumes `interactions.ingested`, attaches each interaction to one contact
-//! (rules in [`matching`], orchestration in [`resolve`], SQL in [`store`]), publishes
-//! `interactions.resolved`, relays contact changes from the outbox, and serves the Directory API
-//! (operator operations in [`directory`], CSV/JSONL [`export`] and CSV [`import`]).
+//! The resolver: consumes `interactions.ingested` ([`consumer`]), attaches each interaction to
+//! one contact ([`resolution`]: the rules, pure, and their SQL), publishes
+//! `interactions.resolved`, records every contact change in the outbox ([`changes`]) and relays
+//! it to `contacts.changes`/`contacts.snapshot` ([`outbox`]), and serves the Directory API
+//! ([`directory`], one module per resource).
 
 pub mod changes;
 pub mod config;
 pub mod consumer;
 pub mod directory;
-pub mod export;
-pub mod http;
-pub mod import;
-pub mod matching;
 pub mod outbox;
-pub mod resolve;
-pub mod rules;
-pub mod store;
+pub mod resolution;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,12 +26,23 @@ pub use config::Config;
 pub const SCHEMA: &str = "resolver";
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Connects, migrates and starts the consumer, the outbox relay and the Directory API.
+/// Connects, migrates and starts the consumer, the outbox relay and the Directory API (with the
+/// operator console unless `console.enabled` is off).
 pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    Ok(start_with_api(settings, publisher, shutdown).await?.0)
+}
+
+/// [`start`], also handing back the Directory API's routes ([`directory::api_routes`]), so that
+/// `contactd` can serve them beside the Timeline API's on one origin for its console.
+pub async fn start_with_api(
+    settings: &Settings<Config>,
+    publisher: Publisher,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Running, axum::Router)> {
     let config = &settings.service;
     let pool = runtime::db::connect(&settings.database, SCHEMA, &MIGRATOR).await?;
     let default_region = config.default_region.as_deref().map(identity::Region::parse).transpose()?;
-    let defaults = rules::TenantRules {
+    let defaults = resolution::rules::TenantRules {
         default_region,
         auto_create: config.auto_create,
         shared_value_limit: config.shared_value_limit,
@@ -48,7 +54,13 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
         Arc::new(consumer::ResolveBatch { pool: pool.clone(), publisher: publisher.clone(), defaults: defaults.clone() });
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("resolver")?);
 
-    let routes = http::router(http::ApiState { pool: pool.clone(), verifier, defaults: Arc::new(defaults) });
+    let state = directory::ApiState { pool: pool.clone(), verifier, defaults: Arc::new(defaults) };
+    let api = directory::api_routes(state.clone());
+    let mut routes = directory::router(state);
+    if config.console.enabled {
+        let client = console::ClientConfig::new(&config.console, console::SignIn::from_settings(&config.console))?;
+        routes = routes.merge(console::router(&client)?);
+    }
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
     let mut running = runtime::http::server::start("resolver", &config.http, routes, readiness, shutdown.clone()).await?;
     let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_INGESTED, "resolver");
@@ -58,5 +70,5 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
     let poll = Duration::from_millis(config.outbox_poll_ms);
     let retention = Duration::from_secs(config.outbox_retention_secs);
     running.spawn(outbox::run(pool, publisher, poll, retention, shutdown));
-    Ok(running)
+    Ok((running, api))
 }

@@ -17,10 +17,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use contracts::api::directory::QuarantinedEvent;
 use runtime::http::metrics as names;
 use runtime::kafka::producer::PublishError;
 use runtime::kafka::Publisher;
-use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
@@ -196,21 +196,8 @@ pub async fn prune(pool: &PgPool, retention: Duration) -> sqlx::Result<u64> {
     Ok(done.rows_affected())
 }
 
-/// A quarantined event, as the admin endpoint lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct Quarantined {
-    pub id: i64,
-    pub topic: String,
-    pub key: String,
-    pub event_type: String,
-    pub error: Option<String>,
-    pub quarantined_at: chrono::DateTime<chrono::Utc>,
-    /// Size of the payload as stored (JSON text).
-    pub size_bytes: Option<i32>,
-}
-
 /// Quarantined events of `tenant` (keys are `tenant|contact_id`), oldest first.
-pub async fn quarantined(pool: &PgPool, tenant: &str) -> sqlx::Result<Vec<Quarantined>> {
+pub async fn quarantined(pool: &PgPool, tenant: &str) -> sqlx::Result<Vec<QuarantinedEvent>> {
     sqlx::query_as(
         "SELECT id, topic, key, event_type, error, quarantined_at, octet_length(payload::text) AS size_bytes
          FROM outbox WHERE quarantined_at IS NOT NULL AND starts_with(key, $1 || '|') ORDER BY id LIMIT 1000",

@@ -488,3 +488,58 @@ async fn accepting_a_duplicate_suggestion_merges_the_pair_into_the_older_contact
     let merge_id = accepted["merge_id"].as_str().expect("merge id");
     assert_eq!(s.operator.call("POST", &format!("/v1/merges/{merge_id}/unmerge"), None).await.0, 200);
 }
+
+/// What the console reads besides the cards: a card's merge history (to unmerge from it), a
+/// conversation's link (the session panel) and the blocked values (settings, admins only).
+#[tokio::test]
+async fn merge_history_conversation_links_and_blocked_values_can_be_read_back() {
+    let s = common::Directory::start().await;
+    let a = create(&s.operator, json!({"name": "Eva Malá", "identities": [{"kind": "email", "value": "eva@mala.cz"}]})).await;
+    let b = create(&s.operator, json!({"name": "Eva M.", "identities": [{"kind": "phone", "value": "604 111 222"}]})).await;
+    let (a_id, b_id) = (a["contact_id"].as_str().expect("id"), b["contact_id"].as_str().expect("id"));
+    assert_eq!(s.operator.call("GET", &format!("/v1/contacts/{a_id}/merges"), None).await.1, json!({"items": []}));
+
+    let (_, merged) =
+        s.operator.call("POST", &format!("/v1/contacts/{a_id}/merge"), Some(json!({"merged_contact_id": b_id}))).await;
+    let merge_id = merged["merge_id"].as_str().expect("merge id");
+    for contact in [a_id, b_id] {
+        let (status, history) = s.operator.call("GET", &format!("/v1/contacts/{contact}/merges"), None).await;
+        assert_eq!(status, 200, "{history}");
+        let items = history["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "both sides see the merge: {history}");
+        assert_eq!(
+            (&items[0]["merge_id"], &items[0]["survivor_id"], &items[0]["merged_id"]),
+            (&json!(merge_id), &json!(a_id), &json!(b_id))
+        );
+        assert_eq!(items[0]["merged_by"], "test-operator");
+        assert_eq!(items[0]["unmerged_at"], Value::Null);
+    }
+    assert_eq!(s.operator.call("POST", &format!("/v1/merges/{merge_id}/unmerge"), None).await.0, 200);
+    let (_, history) = s.operator.call("GET", &format!("/v1/contacts/{a_id}/merges"), None).await;
+    assert!(history["items"][0]["unmerged_at"].is_string(), "an unmerged merge says when: {history}");
+    assert_eq!(s.other_tenant.call("GET", &format!("/v1/contacts/{a_id}/merges"), None).await.1, json!({"items": []}));
+
+    let conversation = "218374651:512093847";
+    let link = format!("/v1/conversations/{}/link", conversation.replace(':', "%3A"));
+    assert_eq!(s.operator.call("GET", &link, None).await.0, 404, "not linked yet");
+    assert_eq!(s.operator.call("POST", &link, Some(json!({"contact_id": b_id}))).await.0, 200);
+    let (status, found) = s.operator.call("GET", &link, None).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(
+        (&found["conversation_ref"], &found["contact_id"], &found["linked_by"]),
+        (&json!(conversation), &json!(b_id), &json!("test-operator"))
+    );
+    assert_eq!(s.other_tenant.call("GET", &link, None).await.0, 404, "another tenant's link does not exist");
+
+    assert_eq!(s.operator.call("GET", "/v1/blocked-values", None).await.0, 403, "admins only");
+    let block = json!({"kind": "email", "pattern": "*@acme.cz", "reason": "own"});
+    assert_eq!(s.admin.call("POST", "/v1/blocked-values", Some(block)).await.0, 201);
+    assert_eq!(s.admin.call("POST", "/v1/blocked-values", Some(json!({"pattern": "0000*"}))).await.0, 201);
+    let (status, blocked) = s.admin.call("GET", "/v1/blocked-values", None).await;
+    assert_eq!(status, 200, "{blocked}");
+    assert_eq!(
+        blocked["items"],
+        json!([{"kind": null, "pattern": "0000*", "reason": "blocked"}, {"kind": "email", "pattern": "*@acme.cz", "reason": "own"}])
+    );
+    assert_eq!(s.other_tenant.call("GET", "/v1/blocked-values", None).await.1, json!({"items": []}));
+}

@@ -2,7 +2,7 @@
 
 use contracts::Channel;
 use runtime::settings::HttpSettings;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -44,8 +44,9 @@ impl Default for Config {
 }
 
 /// How a contact's history is erased (GDPR) when `contacts.changes` says `erased`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ErasureMode {
     /// Keep the entries (channel, direction, times, call status and duration, change kinds) and
     /// remove every personal content: texts, subjects, transcripts, attachments, parameters,

@@ -32,9 +32,21 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Connects, migrates and starts both consumers and the Timeline API.
 pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    Ok(start_with_api(settings, publisher, shutdown).await?.0)
+}
+
+/// [`start`], also handing back the Timeline API's routes ([`http::api_router`]), so that
+/// `contactd` can serve them beside the Directory API's on one origin for its console.
+pub async fn start_with_api(
+    settings: &Settings<Config>,
+    publisher: Publisher,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Running, axum::Router)> {
     let pool = runtime::db::connect(&settings.database, SCHEMA, &MIGRATOR).await?;
     let verifier = Arc::new(JwtVerifier::new(&settings.auth).context("timeline")?);
-    let routes = http::router(http::ApiState { pool: pool.clone(), verifier });
+    let state = http::ApiState { pool: pool.clone(), verifier };
+    let api = http::api_router(state.clone());
+    let routes = http::router(state);
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
     let mut running =
         runtime::http::server::start("timeline", &settings.service.http, routes, readiness, shutdown.clone()).await?;
@@ -53,5 +65,5 @@ pub async fn start(settings: &Settings<Config>, publisher: Publisher, shutdown: 
     let kafka = settings.kafka.clone();
     running
         .spawn(async move { kafka_consumer::run(&kafka, options, changes, publisher_for_changes, shutdown_for_changes).await });
-    Ok(running)
+    Ok((running, api))
 }

@@ -13,6 +13,7 @@ use crate::{Identity, NameSource};
 /// for erasure (GDPR): consumers remove the contact's personal content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum ContactChangeKind {
     Created,
     NameChanged,

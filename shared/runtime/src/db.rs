@@ -1,5 +1,7 @@
 //! PostgreSQL: one pool per service, confined to the service's own schema (`search_path`), with
 //! the service's embedded migrations applied at start. The database is created when missing.
+//! TLS follows the URL's `sslmode` (through the system OpenSSL), with the CA from
+//! `database.ssl_root_cert` or the URL's `sslrootcert`.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use crate::settings::DatabaseSettings;
 
 /// Connects to the service's schema, creating database and schema when missing, and migrates.
 pub async fn connect(settings: &DatabaseSettings, schema: &str, migrator: &Migrator) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(settings.url.expose_secret()).context("DATABASE_URL is not a PostgreSQL URL")?;
+    let options = connect_options(settings)?;
     create_database_if_missing(&options).await?;
     create_schema_if_missing(&options, schema).await?;
     let pool = PgPoolOptions::new()
@@ -27,15 +29,23 @@ pub async fn connect(settings: &DatabaseSettings, schema: &str, migrator: &Migra
     Ok(pool)
 }
 
+/// The connection options of `settings`: the URL (with its `sslmode`) plus the CA setting.
+pub fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectOptions> {
+    // The error would quote the URL, password included: say what is wrong, not what it is.
+    let options = PgConnectOptions::from_str(settings.url.expose_secret())
+        .map_err(|_| anyhow::anyhow!("DATABASE_URL (database.url) is not a valid PostgreSQL URL"))?;
+    Ok(match &settings.ssl_root_cert {
+        Some(ca) => options.ssl_root_cert(ca),
+        None => options,
+    })
+}
+
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
     let database = options.get_database().unwrap_or("postgres").to_owned();
     let server = format!("{}:{}", options.get_host(), options.get_port());
-    let mut admin = options
-        .clone()
-        .database("postgres")
-        .connect()
-        .await
-        .with_context(|| format!("PostgreSQL is unreachable at {server}; start it or set DATABASE_URL"))?;
+    let mut admin = options.clone().database("postgres").connect().await.with_context(|| {
+        format!("connecting to PostgreSQL at {server} (is it running, and do DATABASE_URL and its sslmode fit it?)")
+    })?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(&database)
         .fetch_one(&mut admin)

@@ -1,15 +1,27 @@
 //! Layered settings: struct defaults → optional TOML file → `APP__…` environment variables
 //! (`APP__KAFKA__BROKERS`, `APP__SERVICE__BIND`, …). The conventional `DATABASE_URL` and
 //! `KAFKA_BROKERS` variables override the matching keys, so the usual tooling works unchanged.
+//!
+//! Environment values are taken as the exact strings given (a secret `00123` stays `00123`);
+//! numeric and boolean settings are parsed from their string when deserialized. Any variable can
+//! come from a file instead: `APP__<PATH>_FILE=/path`, `DATABASE_URL_FILE`, `KAFKA_BROKERS_FILE`
+//! ([`environment`]). Secrets are `secrecy` types or redacted in `Debug`, so logging the
+//! settings never prints one.
+
+mod environment;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+use crate::http::auth::Role;
 
 /// Settings of one binary: the infrastructure every service shares plus `service`, its own part.
 #[derive(Debug, Clone, Deserialize)]
@@ -49,14 +61,26 @@ impl<S: DeserializeOwned + Default> Settings<S> {
 
     /// Loads settings from `file` (if given and present) and the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_with(file, std::env::vars_os())
+    }
+
+    /// Loads settings from `file` (if given and present) and the environment `vars` (tests pass
+    /// their own instead of changing the process's).
+    pub fn load_with(file: Option<&Path>, vars: impl IntoIterator<Item = (OsString, OsString)>) -> anyhow::Result<Self> {
+        let env = environment::resolve(vars)?;
         let mut builder = config::Config::builder();
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).required(false));
         }
         builder = builder
-            .add_source(config::Environment::with_prefix("APP").prefix_separator("__").separator("__").try_parsing(true))
-            .set_override_option("kafka.brokers", std::env::var("KAFKA_BROKERS").ok())?
-            .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?;
+            .add_source(
+                config::Environment::with_prefix(environment::PREFIX.trim_end_matches('_'))
+                    .prefix_separator("__")
+                    .separator("__")
+                    .source(Some(env.app.into_iter().collect())),
+            )
+            .set_override_option("kafka.brokers", env.kafka_brokers)?
+            .set_override_option("database.url", env.database_url)?;
         builder.build().context("reading settings")?.try_deserialize().context("invalid settings (file or APP__* environment)")
     }
 }
@@ -79,8 +103,60 @@ pub struct KafkaSettings {
     pub retry_budget: u32,
     /// First delay between attempts; doubles up to 30 s.
     pub retry_backoff_ms: u64,
-    /// Extra librdkafka properties (security.protocol, sasl.*, …) applied to every client.
-    pub properties: BTreeMap<String, String>,
+    /// Extra librdkafka properties applied to every client, e.g. `security.protocol = "SASL_SSL"`,
+    /// `sasl.mechanism`, `sasl.username`, `sasl.password`, `ssl.ca.location`
+    /// (<https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md>). From the
+    /// environment, `_` in a name stands for `.` (`APP__KAFKA__PROPERTIES__SASL_MECHANISM`), as
+    /// no librdkafka property has an underscore. Values of properties that hold secrets
+    /// (passwords, keys) are redacted in `Debug`.
+    pub properties: KafkaProperties,
+}
+
+/// librdkafka properties by name; `Debug` shows secret values as `[REDACTED]`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct KafkaProperties(pub BTreeMap<String, String>);
+
+impl KafkaProperties {
+    /// A property name as librdkafka spells it: environment variables cannot carry `.`, so
+    /// `sasl_mechanism` stands for `sasl.mechanism` (no librdkafka property has an underscore).
+    pub fn librdkafka_name(key: &str) -> String {
+        key.replace('_', ".")
+    }
+
+    /// Whether a property holds a secret (its value is never printed).
+    pub fn is_secret(key: &str) -> bool {
+        let name = Self::librdkafka_name(key).to_ascii_lowercase();
+        ["password", "secret", "key.pem", "keystore", "jaas", "token"].iter().any(|part| name.contains(part))
+    }
+}
+
+impl std::ops::Deref for KafkaProperties {
+    type Target = BTreeMap<String, String>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KafkaProperties {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl FromIterator<(String, String)> for KafkaProperties {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Debug for KafkaProperties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| (k, if Self::is_secret(k) { "[REDACTED]" } else { v.as_str() })))
+            .finish()
+    }
 }
 
 impl Default for KafkaSettings {
@@ -93,7 +169,7 @@ impl Default for KafkaSettings {
             delivery_timeout_ms: 30_000,
             retry_budget: 5,
             retry_backoff_ms: 200,
-            properties: BTreeMap::new(),
+            properties: KafkaProperties::default(),
         }
     }
 }
@@ -101,14 +177,20 @@ impl Default for KafkaSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
-    /// `postgres://user@host:port/database`; the database is created when missing.
+    /// `postgres://user:password@host:port/database?sslmode=verify-full`; the database is
+    /// created when missing. TLS follows libpq's `sslmode` (`disable`, `prefer` — the default —,
+    /// `require`, `verify-ca`, `verify-full`) and `sslrootcert` parameters
+    /// (<https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-URIS>).
     pub url: SecretString,
     pub max_connections: u32,
+    /// CA certificate (PEM file) that signed the server's certificate, for `sslmode=verify-ca`
+    /// or `verify-full`; overrides the URL's `sslrootcert`. Unset: the system's trusted roots.
+    pub ssl_root_cert: Option<PathBuf>,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: SecretString::from("postgres://postgres@127.0.0.1:5432/contactd"), max_connections: 10 }
+        Self { url: SecretString::from("postgres://postgres@127.0.0.1:5432/contactd"), max_connections: 10, ssl_root_cert: None }
     }
 }
 
@@ -125,31 +207,134 @@ pub struct TelemetrySettings {
     pub log_format: LogFormat,
     /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` wins when set.
     pub log_filter: String,
-    /// OTLP/HTTP endpoint (e.g. `http://otel-collector:4318/v1/traces`); no export when unset.
+    /// OTLP/HTTP endpoint (e.g. `https://otel-collector:4318/v1/traces`, or `http://` inside a
+    /// trusted network); no export when unset.
     pub otlp_endpoint: Option<String>,
+    /// CA certificate (PEM file) to trust for an `https://` OTLP endpoint besides the system's
+    /// roots (a collector with a certificate from an internal CA).
+    pub otlp_ca_cert: Option<PathBuf>,
 }
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { log_format: LogFormat::Json, log_filter: "info,rdkafka=warn,sqlx=warn".into(), otlp_endpoint: None }
+        Self {
+            log_format: LogFormat::Json,
+            log_filter: "info,rdkafka=warn,sqlx=warn".into(),
+            otlp_endpoint: None,
+            otlp_ca_cert: None,
+        }
     }
 }
 
+/// How API bearer tokens (JWT) are verified. Exactly one key source applies, in this order:
+/// an OIDC issuer (`oidc_discovery` or `jwks_url`), a fixed RS256 key (`rs256_public_key_pem`),
+/// or the development HS256 secret (`hs256_secret`, what `contactd token` signs with). The
+/// accepted algorithms are pinned: `algorithms` for the first two, HS256 for the last.
+///
+/// Every token needs `exp`, `iss` = `issuer`, `aud` containing `audience`, `sub`, a tenant and
+/// a role (see `tenant_claim`, `role_claim`); `nbf` is honoured; `exp` may lie at most
+/// `max_token_lifetime_s` ahead.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
-    /// HS256 shared secret for operator/integration tokens.
+    /// HS256 shared secret for development tokens (`contactd token`). Ignored when an issuer's
+    /// keys are configured.
     pub hs256_secret: Option<SecretString>,
-    /// RS256 public key (PEM); when set, only RS256 tokens are accepted.
+    /// A fixed RS256 public key (PEM), for an issuer without a JWKS endpoint.
     pub rs256_public_key_pem: Option<String>,
+    /// OIDC: read the issuer's keys from the `jwks_uri` of its discovery document,
+    /// `<issuer>/.well-known/openid-configuration` (the document's `issuer` must equal `issuer`).
+    pub oidc_discovery: bool,
+    /// The issuer's JWKS URL, for an issuer without discovery (takes precedence over discovery).
+    pub jwks_url: Option<String>,
+    /// Signing algorithms accepted with the issuer's keys (JWKS or PEM), e.g. `["RS256", "ES256"]`
+    /// or, from the environment, `RS256,ES256`.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub algorithms: Vec<SigningAlgorithm>,
+    /// Expected `iss`. For an OIDC issuer its URL exactly as in its tokens, e.g.
+    /// `https://keycloak.example.com/realms/contactd`; discovery and JWKS must be `https://`
+    /// (plain `http://` only on loopback).
     pub issuer: String,
+    /// Expected `aud` (one of the token's audiences).
     pub audience: String,
+    /// Where the tenant is in the token: a claim name (`tenant_id`) or a dotted path into nested
+    /// objects (`org.tenant`); a claim whose own name contains dots is found as well. Its value
+    /// must be a non-empty string.
+    pub tenant_claim: String,
+    /// Where the role is: a claim or dotted path holding a string or an array of strings, e.g.
+    /// `role`, `roles` (Entra ID app roles), `realm_access.roles` (Keycloak).
+    pub role_claim: String,
+    /// The issuer's role names mapped to this API's roles, e.g. `{ "contactd-admins" = "admin" }`;
+    /// names compare case-insensitively (environment keys are lower-cased). Empty: the names
+    /// `operator`, `admin`, `integration` themselves. Of several mapped roles the strongest
+    /// counts (admin, then integration, then operator); a token with none gets 403.
+    pub role_map: BTreeMap<String, Role>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_s: u64,
+    /// Longest accepted token lifetime: a token whose `exp` is further ahead is refused.
+    pub max_token_lifetime_s: u64,
+    /// How often the issuer's keys are fetched again (key rotation), in seconds.
+    pub jwks_refresh_s: u64,
+    /// Least time between two fetches caused by a token with an unknown key id (`kid`), so
+    /// forged `kid`s cannot flood the issuer.
+    pub jwks_min_refetch_s: u64,
+    /// CA certificate (PEM file) to trust for the issuer besides the system's roots.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { hs256_secret: None, rs256_public_key_pem: None, issuer: "contactd".into(), audience: "contactd-api".into() }
+        Self {
+            hs256_secret: None,
+            rs256_public_key_pem: None,
+            oidc_discovery: false,
+            jwks_url: None,
+            algorithms: vec![SigningAlgorithm::RS256, SigningAlgorithm::ES256],
+            issuer: "contactd".into(),
+            audience: "contactd-api".into(),
+            tenant_claim: "tenant_id".into(),
+            role_claim: "role".into(),
+            role_map: BTreeMap::new(),
+            leeway_s: 30,
+            max_token_lifetime_s: 24 * 3600,
+            jwks_refresh_s: 3600,
+            jwks_min_refetch_s: 30,
+            ca_cert: None,
+        }
     }
+}
+
+/// Asymmetric JWS algorithms (RFC 7518 §3.1) an issuer may sign with. HMAC algorithms are not
+/// in this set on purpose: a public key must never be usable as an HMAC secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SigningAlgorithm {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+}
+
+/// A list from a TOML array or from one comma-separated string (environment variables).
+fn list_or_comma_separated<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text.split(',').map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect(),
+    };
+    items.into_iter().map(|item| T::deserialize(serde::de::value::StringDeserializer::<D::Error>::new(item))).collect()
 }
 
 /// The body limit of a service that names no other: 1 MiB, ample for JSON webhooks and API calls.

@@ -10,7 +10,9 @@ pub mod proxy;
 pub use adapter::{bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS};
 
 pub mod arbitrary;
+pub mod postgres_tls;
 pub mod tansu;
+pub mod tls;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -86,7 +88,7 @@ impl Drop for TestDatabase {
 pub fn fresh_database() -> TestDatabase {
     let name = format!("test_{}", Uuid::new_v4().simple());
     let url = SecretString::from(format!("{}/{name}", server_url().trim_end_matches('/')));
-    TestDatabase { settings: DatabaseSettings { url, max_connections: 5 }, name }
+    TestDatabase { settings: DatabaseSettings { url, max_connections: 5, ..DatabaseSettings::default() }, name }
 }
 
 pub fn auth() -> AuthSettings {
@@ -104,6 +106,7 @@ pub struct TestKafka {
     pub settings: KafkaSettings,
     _embedded: Option<EmbeddedKafka>,
     _tansu: Option<tansu::Tansu>,
+    _tls: Option<(tls::TlsProxy, tls::TempDir)>,
 }
 
 impl TestKafka {
@@ -113,7 +116,7 @@ impl TestKafka {
             None => {
                 let embedded = EmbeddedKafka::start(&admin::all_topics(), 3).expect("embedded Kafka starts");
                 let settings = Self::base_settings(embedded.bootstrap_servers());
-                Self { settings, _embedded: Some(embedded), _tansu: None }
+                Self { settings, _embedded: Some(embedded), _tansu: None, _tls: None }
             }
         }
     }
@@ -122,7 +125,7 @@ impl TestKafka {
     pub async fn on_brokers(brokers: &str) -> Self {
         let settings = Self::base_settings(brokers);
         admin::ensure_topics(&settings, &admin::all_topics(), 3).await.expect("creating topics on the test broker");
-        Self { settings, _embedded: None, _tansu: None }
+        Self { settings, _embedded: None, _tansu: None, _tls: None }
     }
 
     /// A tansu broker of this test's own, over TCP on loopback.
@@ -142,6 +145,23 @@ impl TestKafka {
         let mut kafka = Self::on_brokers(&proxy.addr.to_string()).await;
         kafka._tansu = Some(broker);
         (kafka, proxy)
+    }
+
+    /// A tansu broker of this test's own reached only over TLS: clients connect to a
+    /// TLS-terminating proxy with a certificate from a CA made here (`security.protocol=ssl`,
+    /// `ssl.ca.location`) and verify it (librdkafka's defaults: certificate and host name).
+    pub async fn tansu_over_tls() -> Self {
+        let files = tls::TempDir::new("kafka-tls");
+        let ca = tls::TestCa::new("contactd test Kafka CA");
+        let ca_path = ca.write_cert(files.path(), "ca.pem");
+        let broker_port = tansu::Tansu::free_port();
+        let proxy = tls::TlsProxy::start(&ca.server_cert(), format!("127.0.0.1:{broker_port}"));
+        let broker = tansu::Tansu::spawn_advertising(Some((broker_port, proxy.addr)));
+        let mut settings = Self::base_settings(&proxy.addr.to_string());
+        settings.properties.insert("security.protocol".into(), "ssl".into());
+        settings.properties.insert("ssl.ca.location".into(), ca_path.to_string_lossy().into_owned());
+        admin::ensure_topics(&settings, &admin::all_topics(), 3).await.expect("creating topics over TLS");
+        Self { settings, _embedded: None, _tansu: Some(broker), _tls: Some((proxy, files)) }
     }
 
     fn base_settings(brokers: &str) -> KafkaSettings {

@@ -40,7 +40,7 @@ impl Served {
     pub async fn start(name: &str, brokers: &str, database: &DatabaseSettings, group_prefix: &str) -> Self {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{group_prefix}"));
         std::fs::create_dir_all(&dir).expect("test directory");
-        let (webhooks, resolver, timeline) = (free_port(), free_port(), free_port());
+        let (webhooks, resolver, timeline, console) = (free_port(), free_port(), free_port(), free_port());
         let config = dir.join("contactd.toml");
         let toml = format!(
             r#"
@@ -59,6 +59,9 @@ log_filter = "info,rdkafka=warn,sqlx=warn"
 
 [service.webhooks]
 bind = "127.0.0.1:{webhooks}"
+
+[service.console]
+bind = "127.0.0.1:{console}"
 
 [service.resolver]
 outbox_poll_ms = 50

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use contracts::api::timeline::{InteractionDetail, SearchResults, TimelinePage};
-use contracts::api::Problem;
+use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
 use uuid::Uuid;
 
@@ -19,22 +19,22 @@ use crate::store::read::{self, SearchFilter, TimelineQuery};
 pub enum ReadErrors {
     /// A malformed id or query parameter (the detail names it): a control character, a value
     /// out of its bounds or of its type, an unknown parameter, a cursor this API did not issue.
-    #[response(status = 400, content_type = "application/problem+json")]
+    #[response(status = 400, content_type = PROBLEM_JSON)]
     BadRequest(Problem),
     /// No valid bearer token.
-    #[response(status = 401, content_type = "application/problem+json")]
+    #[response(status = 401, content_type = PROBLEM_JSON)]
     Unauthorized(Problem),
     /// The request took longer than the server's request timeout.
-    #[response(status = 408, content_type = "application/problem+json")]
+    #[response(status = 408, content_type = PROBLEM_JSON)]
     Timeout(Problem),
     /// The database failed; the cause is logged, never sent.
-    #[response(status = 500, content_type = "application/problem+json")]
+    #[response(status = 500, content_type = PROBLEM_JSON)]
     Internal(Problem),
 }
 
 /// No interaction of the caller's tenant has this id.
 #[derive(utoipa::IntoResponses)]
-#[response(status = 404, content_type = "application/problem+json")]
+#[response(status = 404, content_type = PROBLEM_JSON)]
 #[allow(dead_code)] // Only documents the response.
 pub struct NotFound(Problem);
 

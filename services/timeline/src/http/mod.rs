@@ -53,7 +53,7 @@ impl FromRef<ApiState> for Arc<JwtVerifier> {
     ),
     modifiers(&BearerJwt),
     // Referenced by every error response (an `IntoResponses` variant does not register it).
-    components(schemas(contracts::api::Problem)),
+    components(schemas(runtime::http::problem::Problem)),
     tags((name = "timeline", description = "A contact's history and tenant-wide search"))
 )]
 struct Api;
@@ -69,24 +69,39 @@ impl utoipa::Modify for BearerJwt {
     }
 }
 
-/// Every route with its documentation.
+/// The API's routes with their documentation.
 fn api() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(Api::openapi())
         .routes(routes!(handlers::timeline))
         .routes(routes!(handlers::interaction))
         .routes(routes!(handlers::search))
-        .routes(routes!(openapi_json))
 }
 
-/// The Timeline API routes (the server adds the operational endpoints and the problem+json
-/// fallbacks for unknown routes and methods).
+/// [`api`] and `/openapi.json`.
+fn api_with_document() -> OpenApiRouter<ApiState> {
+    api().routes(routes!(openapi_json))
+}
+
+/// The Timeline API's routes and `/openapi.json` (the server adds the operational endpoints
+/// and the problem+json fallbacks for unknown routes and methods).
 pub fn router(state: ApiState) -> Router {
+    api_with_document().split_for_parts().0.with_state(state)
+}
+
+/// [`router`] without `/openapi.json`: the API routes alone, for a server that serves them
+/// beside another API's (`contactd`'s console port) and describes both in one document.
+pub fn api_router(state: ApiState) -> Router {
     api().split_for_parts().0.with_state(state)
 }
 
-/// The Timeline API's OpenAPI 3.1 document.
+/// The Timeline API's OpenAPI 3.1 document, as `/openapi.json` serves it.
+pub fn document() -> Document {
+    openapi().clone()
+}
+
+/// The document, generated once.
 pub fn openapi() -> &'static Document {
-    static DOCUMENT: LazyLock<Document> = LazyLock::new(|| api().into_openapi());
+    static DOCUMENT: LazyLock<Document> = LazyLock::new(|| api_with_document().into_openapi());
     &DOCUMENT
 }
 

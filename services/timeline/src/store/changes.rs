@@ -11,7 +11,6 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::text::Text;
 use super::{merged_below, owner_of};
 use crate::config::ErasureMode;
 use crate::search::{alias_terms, truncate_chars, MAX_INDEXED_CHARS};
@@ -32,7 +31,7 @@ pub async fn apply(conn: &mut PgConnection, erasure: ErasureMode, change: &Conta
     .bind(change.change_id)
     .bind(&change.tenant_id)
     .bind(change.contact_id)
-    .bind(Text(change.kind))
+    .bind(change.kind)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -81,7 +80,7 @@ async fn insert_event(
     .bind(change.change_id)
     .bind(&change.tenant_id)
     .bind(owner)
-    .bind(Text(change.kind))
+    .bind(change.kind)
     .bind(change.occurred_at)
     .bind(Json(&change.actor))
     .bind(&change.reason)
@@ -89,7 +88,7 @@ async fn insert_event(
     .bind(change.related_contact_id)
     .bind(merged_from)
     // The kind is the subject of the document: `merged`, `erased`… find their events.
-    .bind(Text(change.kind))
+    .bind(change.kind)
     .bind(&text)
     .bind(alias_terms(&text))
     .execute(conn)
@@ -252,7 +251,7 @@ async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChang
     .bind(tenant)
     .bind(contact)
     .bind(change.change_id)
-    .bind(Text(mode))
+    .bind(mode)
     .bind(change.occurred_at)
     .execute(&mut *conn)
     .await?;

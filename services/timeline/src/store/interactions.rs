@@ -13,7 +13,6 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::owner_of;
-use super::text::Text;
 use crate::transcript::{self, Message, MessageState};
 
 /// How messages are grouped into timeline interactions.
@@ -104,7 +103,7 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, resolved: &Reso
     .bind(event.interaction_id)
     .bind(group)
     .bind(tenant)
-    .bind(Text(event.body.direction))
+    .bind(event.body.direction)
     .bind(event.body.occurred_at)
     .bind(state.as_of)
     .bind(content.and_then(|c| c.text.as_deref()))
@@ -179,7 +178,7 @@ async fn join_conversation(
     .bind(tenant)
     .bind(owner)
     .bind(origin)
-    .bind(Text(event.body.channel))
+    .bind(event.body.channel)
     .bind(conversation)
     .bind(at.checked_add_signed(gap).unwrap_or(DateTime::<Utc>::MAX_UTC))
     .bind(at.checked_sub_signed(gap).unwrap_or(DateTime::<Utc>::MIN_UTC))
@@ -228,8 +227,8 @@ async fn create_interaction(
     .bind(tenant)
     .bind(owner)
     .bind(merged_from)
-    .bind(Text(event.body.channel))
-    .bind(Text(event.body.direction))
+    .bind(event.body.channel)
+    .bind(event.body.direction)
     .bind(event.body.occurred_at)
     .bind(&event.body.conversation_ref)
     .bind(&event.body.provider_ref)
@@ -275,7 +274,7 @@ pub async fn refresh(conn: &mut PgConnection, interaction_id: Uuid) -> sqlx::Res
     .bind(summary.occurred_at)
     .bind(summary.last_message_at)
     .bind(i32::try_from(summary.message_count).unwrap_or(i32::MAX))
-    .bind(Text(summary.direction))
+    .bind(summary.direction)
     .bind(&summary.provider_ref)
     .bind(&summary.conversation_ref)
     .bind(&summary.subject)

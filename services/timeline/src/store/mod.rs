@@ -3,8 +3,11 @@
 //! - [`interactions`]: the write path of `interactions.resolved` (messages, grouping, refresh);
 //! - [`changes`]: the write path of `contacts.changes` (contact events, merges, erasure);
 //! - [`read`]: what the API reads (timeline pages, one interaction, tenant-wide search);
-//! - [`reactions`]: reactions, stored against the message they react to;
-//! - [`text`]: closed sets (channel, direction, change kind, …) as `text` columns.
+//! - [`reactions`]: reactions, stored against the message they react to.
+//!
+//! Closed sets (channel, direction, change kind, erasure mode) are `text` columns, read and
+//! written through their `sqlx::Type` (contracts' `sqlx` feature): the wire spelling, and a
+//! decode error naming the value for anything else.
 //!
 //! Ownership after merges: `contact_merges` holds the active merges as a forest (merged →
 //! survivor). Every item keeps its original contact in `merged_from` (null while it is still
@@ -15,7 +18,6 @@ pub mod changes;
 pub mod interactions;
 pub mod reactions;
 pub mod read;
-pub mod text;
 
 use sqlx::PgConnection;
 use uuid::Uuid;

@@ -7,8 +7,6 @@ use contracts::{Direction, InteractionEvent, Reaction};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::text::Text;
-
 /// Who reacted: the business for an outbound reaction, else the customer's channel identity (or
 /// their contact, when the channel named none).
 fn reactor(event: &InteractionEvent, contact: Uuid) -> String {
@@ -40,7 +38,7 @@ pub async fn store(conn: &mut PgConnection, contact: Uuid, event: &InteractionEv
     .bind(target)
     .bind(reactor(event, contact))
     .bind(&event.tenant_id)
-    .bind(Text(event.body.direction))
+    .bind(event.body.direction)
     .bind(emoji)
     .bind(event.body.occurred_at)
     .bind(&event.body.provider_ref)

@@ -19,6 +19,8 @@ pub const CONSUMER_LAG: &str = "kafka_consumer_lag";
 pub const OUTBOX_PUBLISHED: &str = "outbox_published_total";
 pub const OUTBOX_QUARANTINED: &str = "outbox_quarantined_total";
 pub const OUTBOX_PENDING: &str = "outbox_pending";
+/// Requests refused by the bearer-token check, by reason.
+pub const AUTH_REFUSED: &str = "http_auth_refused_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

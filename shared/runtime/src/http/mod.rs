@@ -8,7 +8,7 @@ pub mod metrics;
 pub mod problem;
 pub mod server;
 
-pub use auth::{Claims, JwtVerifier, Role, TenantAuth};
+pub use auth::{AdminAuth, AdminOrIntegrationAuth, AuthError, Claims, JwtVerifier, RequireRole, Role, TenantAuth};
 pub use extract::{Json, Path, Query};
 pub use problem::ApiError;
 pub use server::{serve, Readiness};

@@ -44,9 +44,28 @@ impl ApiError {
     }
 }
 
+/// The database's answer in the caller's terms: a lost race (a concurrent change of the same
+/// row or key) is a 409 the client may retry, a value the database refuses is a 422, the
+/// database unreachable is a 503; only the rest is a 500.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        ApiError::Internal(error.into())
+        let code = error.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned());
+        match code.as_deref() {
+            Some("23505" | "40001" | "40P01") => {
+                ApiError::Conflict { detail: "changed concurrently; retry the request".into(), extra: serde_json::json!({}) }
+            }
+            Some(code) if code.starts_with("22") || code.starts_with("23") || code.starts_with("54") => {
+                tracing::warn!(%error, "the database refused a value");
+                ApiError::Unprocessable("a value cannot be stored (too long or invalid)".into())
+            }
+            _ => match error {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                    tracing::warn!(%error, "database unavailable");
+                    ApiError::Unavailable("the database is unavailable; retry later".into())
+                }
+                other => ApiError::Internal(other.into()),
+            },
+        }
     }
 }
 
@@ -66,7 +85,12 @@ impl IntoResponse for ApiError {
                 map.extend(extra.clone());
             }
         }
-        problem_response(status, &body)
+        let mut response = problem_response(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 7235 §3.1: every 401 carries a challenge.
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, super::auth::bearer_challenge());
+        }
+        response
     }
 }
 
@@ -90,3 +114,21 @@ pub fn problem_response(status: StatusCode, body: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "application/problem+json")], bytes).into_response()
 }
+
+/// The RFC 7807 body as the OpenAPI documents describe it (`application/problem+json`). A 409
+/// about an identifier another contact holds adds `owner_contact_id`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
+    pub kind: String,
+    #[schema(example = "Unprocessable Entity")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    #[schema(example = "`name`: must not be blank")]
+    pub detail: String,
+}
+
+/// The content type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use self::rows::{ContactEventRow, InteractionRow, TranscriptRow, EVENT_COLUMNS, HIT_COLUMNS, INTERACTION_COLUMNS};
 use crate::search::SearchQuery;
-use crate::store::text::Text;
 
 /// Filters of a contact's timeline page.
 #[derive(Debug, Clone, Default)]
@@ -95,7 +94,7 @@ async fn timeline_interactions(
     b.push(INTERACTION_COLUMNS).push(", transcript_text FROM interactions WHERE tenant_id = ").push_bind(tenant.to_owned());
     b.push(" AND contact_id = ").push_bind(contact_id);
     if let Some(channel) = &query.channel {
-        b.push(" AND channel = ").push_bind(Text(*channel));
+        b.push(" AND channel = ").push_bind(*channel);
     }
     if query.search.is_some() {
         b.push(" AND search @@ q");
@@ -209,7 +208,7 @@ pub async fn search(pool: &PgPool, tenant: &str, filter: &SearchFilter) -> sqlx:
     b.push(" WHERE tenant_id = ").push_bind(tenant.to_owned());
     b.push(" AND search @@ to_tsquery('timeline_unaccent', ").push_bind(tsquery.clone()).push(")");
     if let Some(channel) = filter.channel {
-        b.push(" AND channel = ").push_bind(Text(channel));
+        b.push(" AND channel = ").push_bind(channel);
     }
     if let Some(from) = filter.from {
         b.push(" AND occurred_at >= ").push_bind(from);

@@ -1,5 +1,5 @@
 //! Rows of the read queries decoded into the API's types ([`contracts::api::timeline`]), each in
-//! one place: closed sets through [`Text`], JSON columns through their contract types, and what
+//! one place: closed sets through their `sqlx::Type` (text), JSON columns through their contract types, and what
 //! the API derives from a row (an item's `id`, a transcript entry's type and delivery status)
 //! computed here rather than in SQL.
 
@@ -15,7 +15,6 @@ use sqlx::types::Json;
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
-use crate::store::text::Text;
 use crate::transcript::param;
 
 /// The columns of `interactions` an [`InteractionRow`] reads.
@@ -47,8 +46,8 @@ impl<'r> FromRow<'r, PgRow> for InteractionRow {
             interaction_id,
             contact_id: row.try_get("contact_id")?,
             merged_from: row.try_get("merged_from")?,
-            channel: row.try_get::<Text<Channel>, _>("channel")?.0,
-            direction: row.try_get::<Text<Direction>, _>("direction")?.0,
+            channel: row.try_get::<Channel, _>("channel")?,
+            direction: row.try_get::<Direction, _>("direction")?,
             occurred_at: row.try_get("occurred_at")?,
             last_message_at: row.try_get("last_message_at")?,
             conversation_ref: row.try_get("conversation_ref")?,
@@ -80,7 +79,7 @@ impl<'r> FromRow<'r, PgRow> for ContactEventRow {
             change_id,
             contact_id: row.try_get("contact_id")?,
             merged_from: row.try_get("merged_from")?,
-            kind: row.try_get::<Text<ContactChangeKind>, _>("kind")?.0,
+            kind: row.try_get::<ContactChangeKind, _>("kind")?,
             occurred_at: row.try_get("occurred_at")?,
             actor: row.try_get::<Json<Actor>, _>("actor")?.0,
             reason: row.try_get("reason")?,
@@ -96,7 +95,7 @@ impl<'r> FromRow<'r, PgRow> for ContactEventRow {
 #[derive(FromRow)]
 pub struct TranscriptRow {
     message_id: Uuid,
-    direction: Text<Direction>,
+    direction: Direction,
     occurred_at: DateTime<Utc>,
     text: Option<String>,
     subject: Option<String>,
@@ -114,7 +113,7 @@ impl From<TranscriptRow> for TranscriptEntry {
             message_id: row.message_id,
             entry_type: if body.event.is_some() { EntryType::ConversationEvent } else { EntryType::Message },
             conversation_event: body.event,
-            direction: row.direction.0,
+            direction: row.direction,
             occurred_at: row.occurred_at,
             text: row.text,
             subject: row.subject,

@@ -53,6 +53,10 @@ impl TenantRules {
         if placeholder_number || PLACEHOLDERS.contains(&raw.value.trim().to_lowercase().as_str()) {
             return Err(ignore("blocked"));
         }
+        if raw.value.trim().chars().any(char::is_control) || raw.scope.as_deref().is_some_and(|s| s.chars().any(char::is_control))
+        {
+            return Err(ignore("invalid: contains control characters"));
+        }
         // Longer than any real identifier of its kind: it would never identify anyone, and it
         // would not fit the identifier index.
         if raw.value.trim().len() > raw.kind.max_value_bytes() {

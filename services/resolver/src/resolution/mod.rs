@@ -1,9 +1,9 @@
 //! Resolution of one interaction inside the batch transaction: screen and normalize the
-//! identities (see [`crate::rules`]), look up their holders, decide (see [`crate::matching`]),
-//! apply, record change events and duplicate suggestions, and mark the interaction processed.
-//! A concurrent creation of the same identity makes the attempt roll back to its savepoint and
-//! run again, so both end on one contact. The same steps ([`match_or_create`]) resolve the rows
-//! of a contact import ([`crate::import`]).
+//! identities ([`rules`]), look up their holders, decide ([`matching`], pure), apply, record
+//! change events and duplicate suggestions, and mark the interaction processed ([`store`]: the
+//! SQL). A concurrent creation of the same identity makes the attempt roll back to its savepoint
+//! and run again, so both end on one contact. The same steps ([`match_or_create`]) resolve the
+//! rows of a contact import ([`crate::directory::import`]).
 
 use chrono::{DateTime, Utc};
 use contracts::{
@@ -14,10 +14,15 @@ use serde_json::json;
 use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
+pub mod matching;
+pub mod rules;
+pub mod store;
+
+use contracts::api::directory::IdentitySource;
+
 use crate::changes::{self, Change};
-use crate::matching::{decide, Candidate, Decision, Lookup};
-use crate::rules::TenantRules;
-use crate::store;
+use matching::{decide, Candidate, Decision, Lookup};
+use rules::TenantRules;
 
 const ATTEMPTS: usize = 3;
 
@@ -52,7 +57,7 @@ pub async fn resolve_new(
         identities: &identities,
         profile: event.body.profile.as_ref(),
         actor: &actor,
-        source: event.body.channel.as_str(),
+        source: event.body.channel.into(),
         last_interaction_at: Some(event.body.occurred_at),
         origin: Origin::Interaction,
     };
@@ -111,8 +116,8 @@ pub struct Sighting<'a> {
     pub profile: Option<&'a Profile>,
     /// Who the change events name.
     pub actor: &'a Actor,
-    /// `source` recorded on the identities it adds (the channel, or `import`).
-    pub source: &'a str,
+    /// `source` recorded on the identities it adds (the channel, or an import).
+    pub source: IdentitySource,
     /// Stamped on a contact it creates; `None` when the person was not in touch (an import).
     pub last_interaction_at: Option<DateTime<Utc>>,
     pub origin: Origin,
@@ -239,7 +244,7 @@ async fn create(conn: &mut PgConnection, sighting: &Sighting<'_>, new: &[Identit
 /// Drops identities of kinds the contact already holds `max_per_kind` of.
 fn within_limits(
     identities: Vec<Identity>,
-    counts: &std::collections::HashMap<String, i64>,
+    counts: &std::collections::HashMap<IdentityKind, i64>,
     max_per_kind: usize,
     ignored: &mut Vec<IgnoredIdentity>,
 ) -> Vec<Identity> {
@@ -247,7 +252,7 @@ fn within_limits(
     identities
         .into_iter()
         .filter(|identity| {
-            let held = counts.get(identity.kind.as_str()).copied().unwrap_or(0) as usize;
+            let held = counts.get(&identity.kind).copied().unwrap_or(0) as usize;
             let next = taken.entry(identity.kind).or_insert(0);
             *next += 1;
             let fits = held + *next <= max_per_kind;

@@ -4,17 +4,13 @@
 //! suggested as duplicates. `777 123 456` in one row and `+420777123456` in another (or in the
 //! directory) are one contact. A bad row is reported and the rest goes on.
 
-use contracts::{Actor, Identity, IdentityKind, IgnoredIdentity, MatchedBy, NameSource, Profile};
-use serde::Serialize;
+use contracts::api::directory::{IdentitySource, RowReport, RowStatus as Status};
+use contracts::api::text::PersonName;
+use contracts::{Actor, Identity, IdentityKind, IgnoredIdentity, NameSource, Profile};
 use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::resolve::{self, Origin, ResolveError, Sighting};
-use crate::rules::TenantRules;
-use crate::store;
-
-/// `source` of the identities an import adds.
-pub const SOURCE: &str = "import";
+use crate::resolution::rules::TenantRules;
+use crate::resolution::{self as resolve, store, Origin, ResolveError, Sighting};
 /// Rows per transaction: a failed commit affects at most this many rows, and the locks an
 /// import holds are short-lived.
 const ROWS_PER_TRANSACTION: usize = 100;
@@ -68,6 +64,8 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowContent {
     pub name: Option<String>,
+    /// Why the name cell could not be taken (the row is reported, not imported).
+    pub bad_name: Option<String>,
     /// Raw values; screening and normalization happen under the tenant's rules.
     pub identities: Vec<Identity>,
 }
@@ -98,11 +96,15 @@ pub fn parse(file: &[u8]) -> Result<Vec<Row>, FileError> {
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let content = record.map_err(|e| row_error(&e)).map(|record| {
-            let mut content = RowContent { name: None, identities: Vec::new() };
+            let mut content = RowContent { name: None, bad_name: None, identities: Vec::new() };
             for (column, cell) in columns.iter().zip(record.iter()) {
                 let values = cell.split(separator).map(str::trim).filter(|v| !v.is_empty());
                 match column {
-                    Column::Name => content.name = Some(cell.to_owned()).filter(|n| !n.is_empty()),
+                    Column::Name if cell.is_empty() => {}
+                    Column::Name => match PersonName::try_from(cell) {
+                        Ok(name) => content.name = Some(name.into_string()),
+                        Err(error) => content.bad_name = Some(format!("name: {error}")),
+                    },
                     Column::Email => content.identities.extend(values.map(|v| Identity::new(IdentityKind::Email, v, None))),
                     Column::Phone => content.identities.extend(values.map(|v| Identity::new(IdentityKind::Phone, v, None))),
                     Column::Custom(parameter) => {
@@ -129,44 +131,16 @@ fn row_error(error: &csv::Error) -> String {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Created,
-    Matched,
-    Error,
-}
-
-/// What happened to one row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RowReport {
-    pub row: usize,
-    pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_by: Option<MatchedBy>,
-    /// Other contacts the row matched; suggested as duplicates, never merged.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub candidates: Vec<Uuid>,
-    /// Values that took no part, with the reason (`invalid: …`, `blocked`, `shared`, …).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ignored: Vec<IgnoredIdentity>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl RowReport {
-    fn error(row: usize, error: impl Into<String>, ignored: Vec<IgnoredIdentity>) -> Self {
-        Self {
-            row,
-            status: Status::Error,
-            contact_id: None,
-            matched_by: None,
-            candidates: Vec::new(),
-            ignored,
-            error: Some(error.into()),
-        }
+/// A row that was not imported.
+fn failed(row: usize, error: impl Into<String>, ignored: Vec<IgnoredIdentity>) -> RowReport {
+    RowReport {
+        row: row as u64,
+        status: Status::Error,
+        contact_id: None,
+        matched_by: None,
+        candidates: Vec::new(),
+        ignored,
+        error: Some(error.into()),
     }
 }
 
@@ -206,8 +180,11 @@ async fn import_row(
 ) -> Result<RowReport, sqlx::Error> {
     let content = match &row.content {
         Ok(content) => content,
-        Err(error) => return Ok(RowReport::error(row.row, error.clone(), Vec::new())),
+        Err(error) => return Ok(failed(row.row, error.clone(), Vec::new())),
     };
+    if let Some(error) = &content.bad_name {
+        return Ok(failed(row.row, error.clone(), Vec::new()));
+    }
     let (identities, ignored) = resolve::screen_identities(rules, content.identities.iter().cloned());
     if identities.is_empty() {
         let error = if content.identities.is_empty() {
@@ -215,7 +192,7 @@ async fn import_row(
         } else {
             "none of the row's identifiers can identify a contact (see ignored)"
         };
-        return Ok(RowReport::error(row.row, error, ignored));
+        return Ok(failed(row.row, error, ignored));
     }
     let profile = content.name.as_ref().map(|name| Profile {
         name: Some(name.clone()),
@@ -228,13 +205,13 @@ async fn import_row(
         identities: &identities,
         profile: profile.as_ref(),
         actor,
-        source: SOURCE,
+        source: IdentitySource::Import,
         last_interaction_at: None,
         origin: Origin::Import,
     };
     match resolve::match_or_create(conn, rules, &sighting, ignored.clone()).await {
         Ok(Some((contact_id, resolution))) => Ok(RowReport {
-            row: row.row,
+            row: row.row as u64,
             status: if resolution.created_contact { Status::Created } else { Status::Matched },
             contact_id: Some(contact_id),
             matched_by: resolution.matched_by,
@@ -242,11 +219,9 @@ async fn import_row(
             ignored: resolution.ignored,
             error: None,
         }),
-        Ok(None) => {
-            Ok(RowReport::error(row.row, "no contact matched and this tenant does not create contacts automatically", ignored))
-        }
+        Ok(None) => Ok(failed(row.row, "no contact matched and this tenant does not create contacts automatically", ignored)),
         Err(ResolveError::Contended) => {
-            Ok(RowReport::error(row.row, "its identifiers were being created concurrently; import the row again", ignored))
+            Ok(failed(row.row, "its identifiers were being created concurrently; import the row again", ignored))
         }
         Err(ResolveError::Database(error)) => {
             let code = error.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned());
@@ -255,11 +230,11 @@ async fn import_row(
             // database gone) end the import.
             if class("40") {
                 // A deadlock or serialization failure with the resolver touching the same contacts.
-                Ok(RowReport::error(row.row, "the row conflicted with a concurrent change; import the row again", ignored))
+                Ok(failed(row.row, "the row conflicted with a concurrent change; import the row again", ignored))
             } else if class("22") || class("23") || class("54") {
                 // Data exceptions, integrity violations, values too long for an index: the row's fault.
                 tracing::warn!(row = row.row, error = %error, "import row refused by the database");
-                Ok(RowReport::error(row.row, "the database refused the row's values", ignored))
+                Ok(failed(row.row, "the database refused the row's values", ignored))
             } else {
                 Err(error)
             }
@@ -294,7 +269,7 @@ mod tests {
                 Identity::new(IdentityKind::Custom, "CRM-1", Some("crm_id".into())),
             ]
         );
-        assert_eq!(content(&rows[1]), &RowContent { name: None, identities: vec![] });
+        assert_eq!(content(&rows[1]), &RowContent { name: None, bad_name: None, identities: vec![] });
     }
 
     #[test]

@@ -4,11 +4,15 @@
 
 use axum::body::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
+use contracts::api::directory::Card;
+use contracts::IdentityKind;
 use futures::Stream;
 use serde::Deserialize;
 use sqlx::PgPool;
+use utoipa::ToSchema;
 
-use crate::store::{self, Card, ListFilter};
+use super::cards;
+use super::listing::{self, ListFilter, Position};
 
 /// Contacts read per page: large enough that the two queries per page are cheap per row, small
 /// enough that a page is a few hundred kilobytes.
@@ -18,7 +22,7 @@ const PAGE: i64 = 500;
 pub const CSV_HEADER: [&str; 8] =
     ["contact_id", "name", "name_source", "emails", "phones", "other_identifiers", "created_at", "last_interaction_at"];
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// RFC 4180, header row first; several values of one column joined with `;`.
@@ -66,10 +70,10 @@ pub fn stream(
             return Ok(None);
         }
         let mut conn = state.pool.acquire().await.inspect_err(log)?;
-        let positions = store::list(&mut conn, &state.tenant, &state.filter, PAGE).await.inspect_err(log)?;
+        let positions = listing::list(&mut conn, &state.tenant, &state.filter, PAGE).await.inspect_err(log)?;
         state.done = (positions.len() as i64) < PAGE;
-        let ids: Vec<_> = positions.iter().map(store::Position::contact_id).collect();
-        let cards = store::cards(&mut conn, &state.tenant, &ids).await.inspect_err(log)?;
+        let ids: Vec<_> = positions.iter().map(Position::contact_id).collect();
+        let cards = cards::cards(&mut conn, &state.tenant, &ids).await.inspect_err(log)?;
         state.filter.after = positions.into_iter().last();
         let chunk = match format {
             Format::Csv => {
@@ -110,21 +114,22 @@ fn jsonl_lines(cards: &[Card]) -> Vec<u8> {
 
 /// The CSV fields of one card, in [`CSV_HEADER`] order.
 pub fn csv_record(card: &Card) -> [String; 8] {
-    let values =
-        |kind: &str| card.identities.iter().filter(|i| i.kind == kind).map(|i| i.value.as_str()).collect::<Vec<_>>().join(";");
+    let values = |kind: IdentityKind| {
+        card.identities.iter().filter(|i| i.kind == kind).map(|i| i.value.as_str()).collect::<Vec<_>>().join(";")
+    };
     let others = card
         .identities
         .iter()
-        .filter(|i| i.kind != "email" && i.kind != "phone")
+        .filter(|i| i.kind != IdentityKind::Email && i.kind != IdentityKind::Phone)
         .map(|i| format!("{}:{}:{}", i.kind, i.scope.as_deref().unwrap_or(""), i.value))
         .collect::<Vec<_>>()
         .join(";");
     [
         card.contact_id.to_string(),
         card.name.clone().unwrap_or_default(),
-        card.name_source.clone().unwrap_or_default(),
-        values("email"),
-        values("phone"),
+        card.name_source.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        values(IdentityKind::Email),
+        values(IdentityKind::Phone),
         others,
         timestamp(Some(card.created_at)),
         timestamp(card.last_interaction_at),
@@ -152,16 +157,17 @@ fn defuse_formula(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::CardIdentity;
+    use contracts::api::directory::{CardIdentity, IdentitySource};
+    use contracts::NameSource;
     use uuid::Uuid;
 
-    fn identity(kind: &str, value: &str, scope: Option<&str>) -> CardIdentity {
+    fn identity(kind: IdentityKind, value: &str, scope: Option<&str>) -> CardIdentity {
         CardIdentity {
             identity_id: Uuid::nil(),
-            kind: kind.into(),
+            kind,
             value: value.into(),
             scope: scope.map(str::to_owned),
-            source: "operator".into(),
+            source: IdentitySource::Operator,
             created_at: DateTime::from_timestamp(0, 0).expect("epoch"),
         }
     }
@@ -170,17 +176,17 @@ mod tests {
         Card {
             contact_id: Uuid::from_u128(1),
             name: Some(name.into()),
-            name_source: Some("operator".into()),
+            name_source: Some(NameSource::Operator),
             created_at: DateTime::from_timestamp(1_764_000_000, 0).expect("valid"),
             updated_at: DateTime::from_timestamp(1_764_000_000, 0).expect("valid"),
             last_interaction_at: None,
             merged_into: None,
             identities: vec![
-                identity("email", "a@novak.cz", None),
-                identity("phone", "+420777123456", None),
-                identity("email", "b@novak.cz", None),
-                identity("psid", "123", Some("page-1")),
-                identity("vk", "9", None),
+                identity(IdentityKind::Email, "a@novak.cz", None),
+                identity(IdentityKind::Phone, "+420777123456", None),
+                identity(IdentityKind::Email, "b@novak.cz", None),
+                identity(IdentityKind::Psid, "123", Some("page-1")),
+                identity(IdentityKind::Vk, "9", None),
             ],
         }
     }

@@ -1,0 +1,223 @@
+//! Contacts: the list (filters, sorts, keyset pages), one card, and an operator's create,
+//! rename and delete.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use contracts::api::directory::{Card, ContactPage, IdentitySource, NewContact, Rename};
+use contracts::{ContactChangeKind, FieldChange, Identity, NameSource, Profile};
+use runtime::http::problem::{Problem, PROBLEM_JSON};
+use runtime::http::{cursor, ApiError, Json, Path, Query, TenantAuth};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgPool;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::edit::Edit;
+use super::listing::{self, ListQuery, Position};
+use super::screen::{other_holder, screen};
+use super::{actor, cards, ApiState, DirectoryError, Result};
+use crate::changes;
+use crate::resolution::rules::TenantRules;
+use crate::resolution::store;
+
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(list_contacts, create_contact)).routes(routes!(
+        get_contact,
+        rename_contact,
+        delete_contact
+    ))
+}
+
+/// A live card of the tenant, or 404.
+pub async fn card(pool: &PgPool, tenant: &str, id: Uuid) -> Result<Card, ApiError> {
+    let mut conn = pool.acquire().await?;
+    cards::card(&mut conn, tenant, id).await?.ok_or_else(|| ApiError::NotFound(format!("contact {id}")))
+}
+
+/// List, search and filter contacts; keyset pages in the chosen sort order.
+#[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(ListQuery), responses(
+    (status = 200, description = "a page", body = ContactPage),
+    (status = 400, description = "a parameter is invalid", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn list_contacts(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ContactPage>, ApiError> {
+    if query.format.is_some() {
+        return Err(ApiError::BadRequest("`format` is a parameter of /v1/contacts/export".into()));
+    }
+    let limit = query.limit()?;
+    let filter = query.filter(state.defaults.default_region)?;
+    let mut conn = state.pool.acquire().await?;
+    let mut positions = listing::list(&mut conn, auth.tenant(), &filter, limit + 1).await?;
+    let more = positions.len() as i64 > limit;
+    positions.truncate(limit as usize);
+    let next_cursor = positions.last().filter(|_| more).map(cursor::encode);
+    let ids: Vec<Uuid> = positions.iter().map(Position::contact_id).collect();
+    let items = cards::cards(&mut conn, auth.tenant(), &ids).await?;
+    Ok(Json(ContactPage { items, next_cursor }))
+}
+
+/// A contact card; a merged-away id answers with its card and `merged_into` = the survivor.
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "the card", body = Card),
+    (status = 400, description = "not an id", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such contact of this tenant", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn get_contact(auth: TenantAuth, State(state): State<ApiState>, Path(id): Path<Uuid>) -> Result<Json<Card>, ApiError> {
+    Ok(Json(card(&state.pool, auth.tenant(), id).await?))
+}
+
+/// Create a contact (name and identifiers from the operator).
+#[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = NewContact, responses(
+    (status = 201, description = "the new card", body = Card),
+    (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 409, description = "an identifier belongs to another contact (`owner_contact_id`)", body = Problem, content_type = PROBLEM_JSON),
+    (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM_JSON),
+    (status = 415, description = "not application/json", body = Problem, content_type = PROBLEM_JSON),
+    (status = 422, description = "a field is invalid (named in `detail`)", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn create_contact(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Json(body): Json<NewContact>,
+) -> Result<(StatusCode, Json<Card>), ApiError> {
+    let identities: Vec<Identity> = body.identities.into_iter().map(|i| Identity::new(i.kind, i.value, i.scope)).collect();
+    let name = body.name.map(String::from);
+    let id = create(&state.pool, &state.defaults, auth.tenant(), &actor(&auth), name.as_deref(), &identities).await?;
+    Ok((StatusCode::CREATED, Json(card(&state.pool, auth.tenant(), id).await?)))
+}
+
+/// Rename a contact (the name's source becomes `operator`, never overwritten automatically).
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = Uuid, Path)), request_body = Rename, responses(
+    (status = 200, description = "the card", body = Card),
+    (status = 400, description = "not an id, or not JSON", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such live contact", body = Problem, content_type = PROBLEM_JSON),
+    (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM_JSON),
+    (status = 415, description = "not application/json", body = Problem, content_type = PROBLEM_JSON),
+    (status = 422, description = "a field is invalid", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn rename_contact(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<Rename>,
+) -> Result<Json<Card>, ApiError> {
+    rename(&state.pool, auth.tenant(), id, &actor(&auth), body.name.as_str()).await?;
+    Ok(Json(card(&state.pool, auth.tenant(), id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DeleteQuery {
+    /// Also remove the contact's personal content everywhere (GDPR erasure).
+    #[serde(default)]
+    erase: bool,
+}
+
+/// Delete a contact: its identifiers and links are freed; `erase=true` also asks every consumer
+/// to remove its personal content.
+#[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = Uuid, Path), DeleteQuery), responses(
+    (status = 204, description = "deleted"),
+    (status = 400, description = "not an id", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such live contact", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn delete_contact(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    delete(&state.pool, auth.tenant(), id, &actor(&auth), query.erase).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new contact with a name and identifiers, all from the operator.
+pub async fn create(
+    pool: &PgPool,
+    defaults: &TenantRules,
+    tenant: &str,
+    actor: &contracts::Actor,
+    name: Option<&str>,
+    identities: &[Identity],
+) -> Result<Uuid> {
+    let mut edit = Edit::begin(pool, tenant, actor).await?;
+    let mut screened = Vec::new();
+    for raw in identities {
+        let identity = screen(edit.conn(), tenant, defaults, raw).await?;
+        if let Some(owner) = other_holder(edit.conn(), tenant, Uuid::nil(), &identity).await? {
+            return Err(DirectoryError::Owned { kind: identity.kind, value: identity.value, owner });
+        }
+        if !screened.contains(&identity) {
+            screened.push(identity);
+        }
+    }
+    let contact_id = Uuid::new_v4();
+    let profile = name.map(|n| Profile { name: Some(n.to_owned()), name_source: NameSource::Operator });
+    store::create_contact(edit.conn(), tenant, contact_id, profile.as_ref(), None).await?;
+    let inserted = store::insert_identities(edit.conn(), tenant, contact_id, &screened, IdentitySource::Operator).await?;
+    if inserted.len() != screened.len() {
+        return Err(DirectoryError::Conflict("an identifier was claimed concurrently; retry".into()));
+    }
+    let mut fields: Vec<FieldChange> =
+        name.map(|n| FieldChange { field: "name".into(), before: None, after: Some(json!(n)) }).into_iter().collect();
+    fields.extend(inserted.iter().map(changes::identity_added));
+    edit.record(contact_id, ContactChangeKind::Created, "created by an operator", fields, None).await?;
+    edit.commit().await?;
+    Ok(contact_id)
+}
+
+/// Sets the name with operator source (never overwritten automatically afterwards).
+pub async fn rename(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contracts::Actor, name: &str) -> Result<()> {
+    let mut edit = Edit::begin(pool, tenant, actor).await?;
+    let current = edit.lock_live(contact_id).await?;
+    if current.name.as_deref() == Some(name) && current.name_source == Some(NameSource::Operator) {
+        return Ok(());
+    }
+    store::set_name(edit.conn(), contact_id, name, NameSource::Operator).await?;
+    let field = FieldChange { field: "name".into(), before: current.name.map(|n| json!(n)), after: Some(json!(name)) };
+    edit.record(contact_id, ContactChangeKind::NameChanged, "set by an operator", vec![field], None).await?;
+    edit.commit().await
+}
+
+/// Deletes a contact: its identifiers and links are freed, the snapshot gets a tombstone; with
+/// `erase`, an `erased` event asks every consumer to remove the contact's personal content.
+pub async fn delete(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contracts::Actor, erase: bool) -> Result<()> {
+    let mut edit = Edit::begin(pool, tenant, actor).await?;
+    edit.lock_live(contact_id).await?;
+    let removed: Vec<Identity> = sqlx::query_as::<_, (contracts::IdentityKind, String, Option<String>)>(
+        "DELETE FROM contact_identities WHERE contact_id = $1 RETURNING kind, value, nullif(scope, '')",
+    )
+    .bind(contact_id)
+    .fetch_all(edit.conn())
+    .await?
+    .into_iter()
+    .map(|(kind, value, scope)| Identity::new(kind, if erase { "[erased]".into() } else { value }, scope))
+    .collect();
+    sqlx::query("DELETE FROM conversation_links WHERE contact_id = $1").bind(contact_id).execute(edit.conn()).await?;
+    sqlx::query(
+        "UPDATE contacts SET deleted_at = now(), updated_at = now(),
+                name = CASE WHEN $2 THEN NULL ELSE name END, name_source = CASE WHEN $2 THEN NULL ELSE name_source END
+         WHERE contact_id = $1",
+    )
+    .bind(contact_id)
+    .bind(erase)
+    .execute(edit.conn())
+    .await?;
+    let fields = removed.iter().map(changes::identity_removed).collect();
+    edit.record(contact_id, ContactChangeKind::Deleted, "deleted by an operator", fields, None).await?;
+    if erase {
+        edit.record(contact_id, ContactChangeKind::Erased, "erasure requested", Vec::new(), None).await?;
+    }
+    edit.commit().await
+}

@@ -1,0 +1,141 @@
+//! The duplicates queue: contacts the resolver found matching one interaction, which an
+//! operator merges (accept) or keeps apart (dismiss) — never merged silently.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use contracts::api::directory::{AcceptDuplicate, DuplicatePair, MergeResult, Suggestion, SuggestionList};
+use runtime::http::problem::{Problem, PROBLEM_JSON};
+use runtime::http::{ApiError, Json, TenantAuth};
+use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::contacts::card;
+use super::edit::Edit;
+use super::merges::merge_in;
+use super::{actor, ordered, ApiState, DirectoryError, Result};
+
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(list_duplicates)).routes(routes!(accept_duplicate)).routes(routes!(dismiss_duplicate))
+}
+
+/// The open duplicate suggestions, newest first.
+#[utoipa::path(get, path = "/v1/duplicates", tag = "duplicates", responses(
+    (status = 200, description = "open suggestions", body = SuggestionList),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn list_duplicates(auth: TenantAuth, State(state): State<ApiState>) -> Result<Json<SuggestionList>, ApiError> {
+    Ok(Json(SuggestionList { items: open(&state.pool, auth.tenant()).await? }))
+}
+
+/// Accept a suggestion: merge the pair (the older contact survives unless `survivor` says).
+#[utoipa::path(post, path = "/v1/duplicates/accept", tag = "duplicates", request_body = AcceptDuplicate, responses(
+    (status = 200, description = "the merge and the survivor's card", body = MergeResult),
+    (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such open suggestion", body = Problem, content_type = PROBLEM_JSON),
+    (status = 409, description = "together they would hold more identifiers than a contact may", body = Problem, content_type = PROBLEM_JSON),
+    (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM_JSON),
+    (status = 415, description = "not application/json", body = Problem, content_type = PROBLEM_JSON),
+    (status = 422, description = "a field is invalid", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn accept_duplicate(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Json(body): Json<AcceptDuplicate>,
+) -> Result<Json<MergeResult>, ApiError> {
+    let (merge_id, survivor) = accept(&state.pool, auth.tenant(), &actor(&auth), body).await?;
+    Ok(Json(MergeResult { merge_id, survivor: card(&state.pool, auth.tenant(), survivor).await? }))
+}
+
+/// Dismiss a suggestion: the pair is never suggested again.
+#[utoipa::path(post, path = "/v1/duplicates/dismiss", tag = "duplicates", request_body = DuplicatePair, responses(
+    (status = 204, description = "dismissed"),
+    (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such open suggestion", body = Problem, content_type = PROBLEM_JSON),
+    (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM_JSON),
+    (status = 415, description = "not application/json", body = Problem, content_type = PROBLEM_JSON),
+    (status = 422, description = "a field is invalid", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn dismiss_duplicate(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Json(pair): Json<DuplicatePair>,
+) -> Result<StatusCode, ApiError> {
+    dismiss(&state.pool, auth.tenant(), pair.contact_a, pair.contact_b).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn open(pool: &PgPool, tenant: &str) -> Result<Vec<Suggestion>> {
+    Ok(sqlx::query_as(
+        "SELECT contact_a, contact_b, shared_kind, shared_value, status, created_at FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND status = 'open' ORDER BY created_at DESC LIMIT 500",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Dismisses a suggestion; the pair is never suggested again.
+pub async fn dismiss(pool: &PgPool, tenant: &str, a: Uuid, b: Uuid) -> Result<()> {
+    let (low, high) = ordered(a, b);
+    let done = sqlx::query(
+        "UPDATE duplicate_suggestions SET status = 'dismissed' WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3 AND status = 'open'",
+    )
+    .bind(tenant)
+    .bind(low)
+    .bind(high)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound("open duplicate suggestion".into()));
+    }
+    Ok(())
+}
+
+/// Accepts a duplicate suggestion: merges the pair and marks the suggestion merged, in one
+/// transaction. The survivor defaults to the older contact (the established record others may
+/// already refer to). Returns the merge id and the survivor.
+pub async fn accept(pool: &PgPool, tenant: &str, actor: &contracts::Actor, body: AcceptDuplicate) -> Result<(Uuid, Uuid)> {
+    let (a, b) = (body.contact_a, body.contact_b);
+    if body.survivor.is_some_and(|s| s != a && s != b) {
+        return Err(DirectoryError::Invalid("survivor must be contact_a or contact_b".into()));
+    }
+    let (low, high) = ordered(a, b);
+    let mut edit = Edit::begin(pool, tenant, actor).await?;
+    // Locking the suggestion first makes a concurrent accept or dismiss of the same pair wait
+    // and then find it no longer open.
+    let open: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3 AND status = 'open' FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(low)
+    .bind(high)
+    .fetch_optional(edit.conn())
+    .await?;
+    if open.is_none() {
+        return Err(DirectoryError::NotFound("open duplicate suggestion".into()));
+    }
+    let survivor = match body.survivor {
+        Some(survivor) => survivor,
+        None => {
+            let older: Option<Uuid> = sqlx::query_scalar(
+                "SELECT contact_id FROM contacts WHERE tenant_id = $1 AND contact_id IN ($2, $3) ORDER BY created_at, contact_id LIMIT 1",
+            )
+            .bind(tenant)
+            .bind(low)
+            .bind(high)
+            .fetch_optional(edit.conn())
+            .await?;
+            older.unwrap_or(low)
+        }
+    };
+    let merged = if survivor == low { high } else { low };
+    // merge_in marks the suggestion of the pair merged.
+    let merge_id = merge_in(&mut edit, survivor, merged, body.name, "duplicate suggestion accepted").await?;
+    edit.commit().await?;
+    Ok((merge_id, survivor))
+}

@@ -1,0 +1,350 @@
+//! Merging two contacts, its preview, and its exact reversal from the merge journal.
+
+use axum::extract::State;
+use contracts::api::directory::{
+    Card, Combined, Conflict, MergeHistory, MergePreview, MergeRequest, MergeResult, Moves, NameChoice, NamedValue, UnmergeResult,
+};
+use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind, NameSource};
+use runtime::http::problem::{Problem, PROBLEM_JSON};
+use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgPool;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::contacts::card;
+use super::edit::Edit;
+use super::identities::MAX_PER_CONTACT;
+use super::{actor, cards, ordered, ApiState, DirectoryError, Result};
+use crate::changes;
+
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(merge))
+        .routes(routes!(merge_preview))
+        .routes(routes!(merge_history))
+        .routes(routes!(unmerge))
+}
+
+/// Merge `merged_contact_id` into the contact in the path (journaled; `unmerge` restores both).
+#[utoipa::path(post, path = "/v1/contacts/{id}/merge", tag = "merges", params(("id" = Uuid, Path)), request_body = MergeRequest, responses(
+    (status = 200, description = "the merge and the survivor's card", body = MergeResult),
+    (status = 400, description = "not an id, or not JSON", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such live contact", body = Problem, content_type = PROBLEM_JSON),
+    (status = 409, description = "together they would hold more identifiers than a contact may", body = Problem, content_type = PROBLEM_JSON),
+    (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM_JSON),
+    (status = 415, description = "not application/json", body = Problem, content_type = PROBLEM_JSON),
+    (status = 422, description = "a field is invalid, or a contact merged into itself", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn merge(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<MergeRequest>,
+) -> Result<Json<MergeResult>, ApiError> {
+    let actor = actor(&auth);
+    let mut edit = Edit::begin(&state.pool, auth.tenant(), &actor).await?;
+    let merge_id = merge_in(&mut edit, id, body.merged_contact_id, body.name, "merged by an operator").await?;
+    edit.commit().await?;
+    Ok(Json(MergeResult { merge_id, survivor: card(&state.pool, auth.tenant(), id).await? }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct PreviewQuery {
+    /// The contact that would be merged into the one in the path.
+    with: Uuid,
+}
+
+/// What merging `with` into the contact would do, without changing anything.
+#[utoipa::path(get, path = "/v1/contacts/{id}/merge-preview", tag = "merges", params(("id" = Uuid, Path), PreviewQuery), responses(
+    (status = 200, description = "both cards, the conflicts and what moves", body = MergePreview),
+    (status = 400, description = "not an id, or `with` missing", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such live contact", body = Problem, content_type = PROBLEM_JSON),
+    (status = 422, description = "a contact merged into itself", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn merge_preview(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<Uuid>,
+    Query(query): Query<PreviewQuery>,
+) -> Result<Json<MergePreview>, ApiError> {
+    Ok(Json(preview(&state.pool, auth.tenant(), id, query.with).await?))
+}
+
+/// The card's merge history: merges it survived or was merged away in, newest first (open ones
+/// can be unmerged).
+#[utoipa::path(get, path = "/v1/contacts/{id}/merges", tag = "merges", params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "the merges, newest first", body = MergeHistory),
+    (status = 400, description = "not an id", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn merge_history(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<MergeHistory>, ApiError> {
+    let items = sqlx::query_as(
+        "SELECT merge_id, survivor_id, merged_id, merged_by, merged_at, unmerged_at FROM merge_journal
+         WHERE tenant_id = $1 AND (survivor_id = $2 OR merged_id = $2) ORDER BY merged_at DESC LIMIT 200",
+    )
+    .bind(auth.tenant())
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(MergeHistory { items }))
+}
+
+/// Reverse a merge: both contacts exactly as before it.
+#[utoipa::path(post, path = "/v1/merges/{merge_id}/unmerge", tag = "merges", params(("merge_id" = Uuid, Path)), responses(
+    (status = 200, description = "both cards", body = UnmergeResult),
+    (status = 400, description = "not an id", body = Problem, content_type = PROBLEM_JSON),
+    (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such open merge", body = Problem, content_type = PROBLEM_JSON),
+))]
+async fn unmerge(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Path(merge_id): Path<Uuid>,
+) -> Result<Json<UnmergeResult>, ApiError> {
+    let (survivor, merged) = reverse(&state.pool, auth.tenant(), merge_id, &actor(&auth)).await?;
+    let (survivor, restored) =
+        (card(&state.pool, auth.tenant(), survivor).await?, card(&state.pool, auth.tenant(), merged).await?);
+    Ok(Json(UnmergeResult { survivor, restored }))
+}
+
+/// Merges `merged` into `survivor` on the edit's transaction: identities and links move, the
+/// merged id answers with `merged_into`, the survivor's derived fields take both into account,
+/// and the journal records exactly what moved so [`reverse`] can restore both. `reason` goes on
+/// the `merged` event.
+pub async fn merge_in(edit: &mut Edit<'_>, survivor: Uuid, merged: Uuid, name: NameChoice, reason: &str) -> Result<Uuid> {
+    if survivor == merged {
+        return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
+    }
+    // Lock in id order so two opposite merges cannot deadlock.
+    let (first, second) = ordered(survivor, merged);
+    let a = edit.lock_live(first).await?;
+    let b = edit.lock_live(second).await?;
+    let (kept, other) = if survivor == first { (a, b) } else { (b, a) };
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_identities WHERE contact_id = ANY($1)")
+        .bind([survivor, merged].as_slice())
+        .fetch_one(edit.conn())
+        .await?;
+    if held > MAX_PER_CONTACT {
+        return Err(DirectoryError::Conflict(format!(
+            "together they hold {held} identifiers, more than the {MAX_PER_CONTACT} a contact may"
+        )));
+    }
+
+    let moved: Vec<(Uuid, IdentityKind, String, Option<String>)> = sqlx::query_as(
+        "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2 RETURNING identity_id, kind, value, nullif(scope, '')",
+    )
+    .bind(survivor)
+    .bind(merged)
+    .fetch_all(edit.conn())
+    .await?;
+    let links: Vec<String> =
+        sqlx::query_scalar("UPDATE conversation_links SET contact_id = $1 WHERE contact_id = $2 RETURNING conversation_ref")
+            .bind(survivor)
+            .bind(merged)
+            .fetch_all(edit.conn())
+            .await?;
+    let mut fields: Vec<FieldChange> = moved
+        .iter()
+        .map(|(_, kind, value, scope)| changes::identity_added(&Identity::new(*kind, value.clone(), scope.clone())))
+        .collect();
+    let take_name = name == NameChoice::Merged && other.name.is_some() && other.name != kept.name;
+    if take_name {
+        sqlx::query("UPDATE contacts SET name = $2, name_source = $3 WHERE contact_id = $1")
+            .bind(survivor)
+            .bind(&other.name)
+            .bind(other.name_source)
+            .execute(edit.conn())
+            .await?;
+        fields.push(FieldChange {
+            field: "name".into(),
+            before: kept.name.as_ref().map(|n| json!(n)),
+            after: other.name.as_ref().map(|n| json!(n)),
+        });
+    }
+    // The survivor was in touch whenever either was.
+    sqlx::query(
+        "UPDATE contacts s SET last_interaction_at = greatest(s.last_interaction_at, m.last_interaction_at), updated_at = now()
+         FROM contacts m WHERE s.contact_id = $1 AND m.contact_id = $2",
+    )
+    .bind(survivor)
+    .bind(merged)
+    .execute(edit.conn())
+    .await?;
+    sqlx::query("UPDATE contacts SET merged_into = $1, updated_at = now() WHERE contact_id = $2")
+        .bind(survivor)
+        .bind(merged)
+        .execute(edit.conn())
+        .await?;
+    let merge_id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO merge_journal (merge_id, tenant_id, survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src, merged_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(merge_id)
+    .bind(edit.tenant)
+    .bind(survivor)
+    .bind(merged)
+    .bind(moved.iter().map(|m| m.0).collect::<Vec<_>>())
+    .bind(&links)
+    .bind(take_name.then_some(kept.name).flatten())
+    .bind(take_name.then_some(kept.name_source).flatten())
+    .bind(actor_id(edit.actor))
+    .execute(edit.conn())
+    .await?;
+    let (low, high) = ordered(survivor, merged);
+    sqlx::query("UPDATE duplicate_suggestions SET status = 'merged' WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3")
+        .bind(edit.tenant)
+        .bind(low)
+        .bind(high)
+        .execute(edit.conn())
+        .await?;
+    edit.record(survivor, ContactChangeKind::Merged, reason, fields, Some(merged)).await?;
+    edit.snapshot(merged).await?;
+    Ok(merge_id)
+}
+
+/// What a merge moved (`merge_journal`): what [`reverse`] moves back.
+#[derive(sqlx::FromRow)]
+struct Journal {
+    survivor_id: Uuid,
+    merged_id: Uuid,
+    moved_identities: Vec<Uuid>,
+    moved_links: Vec<String>,
+    /// The survivor's name before the merge, when the merge replaced it.
+    survivor_name: Option<String>,
+    survivor_name_src: Option<NameSource>,
+}
+
+/// Reverses a merge from its journal: both contacts exactly as before (identities the survivor
+/// gained since stay with it).
+pub async fn reverse(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &contracts::Actor) -> Result<(Uuid, Uuid)> {
+    let mut edit = Edit::begin(pool, tenant, actor).await?;
+    let journal: Journal = sqlx::query_as(
+        "SELECT survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src
+         FROM merge_journal WHERE tenant_id = $1 AND merge_id = $2 AND unmerged_at IS NULL FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(merge_id)
+    .fetch_optional(edit.conn())
+    .await?
+    .ok_or_else(|| DirectoryError::NotFound(format!("open merge {merge_id}")))?;
+    let (survivor, merged) = (journal.survivor_id, journal.merged_id);
+    edit.lock_live(survivor).await?;
+    let back: Vec<(IdentityKind, String, Option<String>)> = sqlx::query_as(
+        "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2 AND identity_id = ANY($3) RETURNING kind, value, nullif(scope, '')",
+    )
+    .bind(merged)
+    .bind(survivor)
+    .bind(&journal.moved_identities)
+    .fetch_all(edit.conn())
+    .await?;
+    sqlx::query(
+        "UPDATE conversation_links SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3 AND conversation_ref = ANY($4)",
+    )
+    .bind(merged)
+    .bind(tenant)
+    .bind(survivor)
+    .bind(&journal.moved_links)
+    .execute(edit.conn())
+    .await?;
+    if journal.survivor_name.is_some() {
+        sqlx::query("UPDATE contacts SET name = $2, name_source = $3 WHERE contact_id = $1")
+            .bind(survivor)
+            .bind(&journal.survivor_name)
+            .bind(journal.survivor_name_src)
+            .execute(edit.conn())
+            .await?;
+    }
+    sqlx::query("UPDATE contacts SET merged_into = NULL, updated_at = now() WHERE contact_id = $1")
+        .bind(merged)
+        .execute(edit.conn())
+        .await?;
+    edit.touch(survivor).await?;
+    sqlx::query("UPDATE merge_journal SET unmerged_at = now() WHERE merge_id = $1").bind(merge_id).execute(edit.conn()).await?;
+    let fields =
+        back.into_iter().map(|(kind, value, scope)| changes::identity_removed(&Identity::new(kind, value, scope))).collect();
+    edit.record(survivor, ContactChangeKind::Unmerged, "merge reversed by an operator", fields, Some(merged)).await?;
+    edit.snapshot(merged).await?;
+    edit.commit().await?;
+    Ok((survivor, merged))
+}
+
+fn actor_id(actor: &contracts::Actor) -> String {
+    match actor {
+        contracts::Actor::Operator { id } | contracts::Actor::Integration { id } => id.clone(),
+        contracts::Actor::Channel { channel, .. } => channel.clone(),
+    }
+}
+
+/// Both live cards side by side with the fields in conflict; the same checks as a merge (two
+/// different live contacts of `tenant`), no side effects.
+pub async fn preview(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid) -> Result<MergePreview> {
+    if survivor == merged {
+        return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
+    }
+    let mut conn = pool.acquire().await?;
+    let live = |card: Option<Card>, id: Uuid| {
+        card.filter(|c| c.merged_into.is_none()).ok_or_else(|| DirectoryError::NotFound(format!("contact {id}")))
+    };
+    let survivor_card = live(cards::card(&mut conn, tenant, survivor).await?, survivor)?;
+    let merged_card = live(cards::card(&mut conn, tenant, merged).await?, merged)?;
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM conversation_links WHERE tenant_id = $1 AND contact_id = $2")
+        .bind(tenant)
+        .bind(merged)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (conflicts, combined) = compare(&survivor_card, &merged_card);
+    let moves = Moves { identities: merged_card.identities.len() as u64, conversation_links: links.max(0) as u64 };
+    Ok(MergePreview { survivor: survivor_card, merged: merged_card, conflicts, combined, moves })
+}
+
+/// The conflicts and combined identifier kinds of merging `merged` into `survivor`. Only the
+/// name is single-valued: two different names conflict. Identifiers are many per kind, so the
+/// same kind (and scope) with different values is combined, not a conflict.
+pub fn compare(survivor: &Card, merged: &Card) -> (Vec<Conflict>, Vec<Combined>) {
+    let mut conflicts = Vec::new();
+    let names = (survivor.name.as_deref().map(str::trim), merged.name.as_deref().map(str::trim));
+    if let (Some(kept), Some(other)) = names {
+        if kept != other {
+            conflicts.push(Conflict {
+                field: "name".into(),
+                survivor: NamedValue { value: kept.to_owned(), source: survivor.name_source },
+                merged: NamedValue { value: other.to_owned(), source: merged.name_source },
+                choose_with: "name: survivor | merged".into(),
+            });
+        }
+    }
+    let mut combined: Vec<Combined> = Vec::new();
+    for identity in &survivor.identities {
+        let both = merged.identities.iter().any(|m| m.kind == identity.kind && m.scope == identity.scope);
+        if !both || combined.iter().any(|c| c.kind == identity.kind && c.scope == identity.scope) {
+            continue;
+        }
+        let values = |card: &Card| {
+            card.identities
+                .iter()
+                .filter(|i| i.kind == identity.kind && i.scope == identity.scope)
+                .map(|i| i.value.clone())
+                .collect()
+        };
+        combined.push(Combined {
+            kind: identity.kind,
+            scope: identity.scope.clone(),
+            survivor: values(survivor),
+            merged: values(merged),
+        });
+    }
+    (conflicts, combined)
+}
