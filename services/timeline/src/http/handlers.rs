@@ -18,7 +18,9 @@ use crate::store::read::{self, SearchFilter, TimelineQuery};
 #[allow(dead_code)] // Only documents responses; handlers answer with `ApiError`.
 pub enum ReadErrors {
     /// A malformed id or query parameter (the detail names it): a control character, a value
-    /// out of its bounds or of its type, an unknown parameter, a cursor this API did not issue.
+    /// out of its bounds or of its type, an unknown or repeated parameter, a cursor this API did
+    /// not issue, a search without a letter or digit, or an empty time window (`from` not
+    /// before `to`).
     #[response(status = 400, content_type = PROBLEM_JSON)]
     BadRequest(Problem),
     /// No valid bearer token.
