@@ -60,17 +60,13 @@ pub fn router(settings: &console::Settings, auth: &AuthSettings, directory: Rout
     Ok(router)
 }
 
-/// Both APIs' OpenAPI documents as one: the Directory API's, with the Timeline API's paths.
+/// Both APIs' OpenAPI documents as one: the Directory API's, with the Timeline API's paths and
+/// the schemas they refer to.
 pub fn openapi() -> Value {
-    let mut document = serde_json::to_value(resolver::directory::document()).unwrap_or_default();
-    let timeline = timeline::http::openapi_document();
-    if let (Some(paths), Some(more)) = (document["paths"].as_object_mut(), timeline["paths"].as_object()) {
-        for (path, item) in more {
-            paths.entry(path.clone()).or_insert_with(|| item.clone());
-        }
-    }
-    document["info"]["title"] = Value::from("contactd APIs (Directory and Timeline)");
-    document
+    let mut document = resolver::directory::document();
+    document.merge(timeline::http::document());
+    document.info.title = "contactd APIs (Directory and Timeline)".into();
+    serde_json::to_value(document).unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize)]

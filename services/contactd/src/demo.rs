@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use base64::Engine as _;
+use contracts::api::timeline::{Item, TimelinePage};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use runtime::http::auth::{issue_hs256, Role};
 use runtime::settings::AuthSettings;
@@ -175,43 +176,52 @@ pub async fn run() -> anyhow::Result<()> {
         .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("Jana")))
         .context("Jana is not in the directory")?;
     let contact_id = jana["contact_id"].as_str().context("contact id")?;
-    let timeline =
-        get_json(&http, &format!("http://{}/v1/contacts/{contact_id}/timeline?limit=50", stack.timeline), &token).await?;
+    let timeline: TimelinePage = serde_json::from_value(
+        get_json(&http, &format!("http://{}/v1/contacts/{contact_id}/timeline?limit=50", stack.timeline), &token).await?,
+    )
+    .context("the timeline page")?;
 
     println!("\n== Card of the customer who used the most channels");
     println!("{}", serde_json::to_string_pretty(jana)?);
     println!("\n== Her timeline (newest first)");
-    for item in timeline["items"].as_array().into_iter().flatten() {
-        let at = item["occurred_at"].as_str().unwrap_or("");
-        if item["type"] == "contact_event" {
-            let fields: Vec<String> = item["changes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    format!(
-                        "{} {}",
-                        c["field"].as_str().unwrap_or(""),
-                        c["after"]["value"].as_str().or(c["after"].as_str()).unwrap_or("")
-                    )
-                })
-                .collect();
-            println!("   {at}  contact   {:<8} {}", item["kind"].as_str().unwrap_or(""), fields.join(", "));
-            continue;
+    for item in &timeline.items {
+        match item {
+            Item::ContactEvent(event) => {
+                let fields: Vec<String> = event
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        let after = c.after.as_ref().map(|a| a["value"].as_str().or(a.as_str()).unwrap_or("").to_owned());
+                        format!("{} {}", c.field, after.unwrap_or_default())
+                    })
+                    .collect();
+                let kind = serde_json::to_value(event.kind)?;
+                println!(
+                    "   {}  contact   {:<8} {}",
+                    event.occurred_at.to_rfc3339(),
+                    kind.as_str().unwrap_or(""),
+                    fields.join(", ")
+                );
+            }
+            Item::Interaction(interaction) => {
+                let text = interaction.text.as_deref().or(interaction.subject.as_deref()).unwrap_or("");
+                let text: String = text.chars().take(60).collect();
+                let matched = match &interaction.matched_by {
+                    None if interaction.resolution.created_contact => "created the contact".to_owned(),
+                    None => String::new(),
+                    Some(m) => format!("matched by {} {}", m.kind, m.value),
+                };
+                let direction = serde_json::to_value(interaction.direction)?;
+                println!(
+                    "   {}  {:<9} {:<8} [{} msg] {}  ({matched})",
+                    interaction.occurred_at.to_rfc3339(),
+                    interaction.channel,
+                    direction.as_str().unwrap_or(""),
+                    interaction.message_count,
+                    text.replace('\n', " "),
+                );
+            }
         }
-        let text = item["text"].as_str().or(item["subject"].as_str()).unwrap_or("").chars().take(60).collect::<String>();
-        let matched = match &item["resolution"]["matched_by"] {
-            Value::Null if item["resolution"]["created_contact"] == true => "created the contact".to_owned(),
-            Value::Null => String::new(),
-            m => format!("matched by {} {}", m["kind"].as_str().unwrap_or("?"), m["value"].as_str().unwrap_or("?")),
-        };
-        println!(
-            "   {at}  {:<9} {:<8} [{} msg] {}  ({matched})",
-            item["channel"].as_str().unwrap_or(""),
-            item["direction"].as_str().unwrap_or(""),
-            item["message_count"].as_i64().unwrap_or(1),
-            text.replace('\n', " "),
-        );
     }
 
     let vk = get_json(&http, &format!("http://{}/v1/contacts?channel=vk", stack.resolver), &token).await?;

@@ -960,7 +960,7 @@ async fn bench_http(pool: &PgPool, samples: &[TimelineSample], queries: &[(Strin
         let token = tokens.entry(sample.tenant.clone()).or_insert_with(|| testkit::token(&sample.tenant, Role::Operator)).clone();
         let mut url = format!("http://{addr}/v1/contacts/{}/timeline?limit={PAGE}", sample.contact);
         if let Some((at, id)) = sample.after {
-            let cursor = base64_cursor(at, id);
+            let cursor = timeline::http::position::encode_timeline(at, id);
             url.push_str(&format!("&cursor={cursor}"));
         }
         let started = Instant::now();
@@ -1014,12 +1014,6 @@ async fn bench_http(pool: &PgPool, samples: &[TimelineSample], queries: &[(Strin
 /// Percent-encodes a query-string value (everything but ASCII letters and digits).
 fn percent_encode(value: &str) -> String {
     value.bytes().map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
-/// The API's timeline cursor (`micros|id`, base64url).
-fn base64_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.timestamp_micros()))
 }
 
 // ---------------------------------------------------------------------------------------------

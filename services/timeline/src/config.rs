@@ -44,8 +44,9 @@ impl Default for Config {
 }
 
 /// How a contact's history is erased (GDPR) when `contacts.changes` says `erased`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ErasureMode {
     /// Keep the entries (channel, direction, times, call status and duration, change kinds) and
     /// remove every personal content: texts, subjects, transcripts, attachments, parameters,
@@ -54,13 +55,4 @@ pub enum ErasureMode {
     Redact,
     /// Delete the contact's whole history.
     Delete,
-}
-
-impl ErasureMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErasureMode::Redact => "redact",
-            ErasureMode::Delete => "delete",
-        }
-    }
 }

@@ -17,8 +17,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use contracts::{Attachment, Call, CallStatus, Content, ConversationEvent, Direction, Identity, InteractionEvent, Resolution};
-use serde::{Deserialize, Serialize};
+use contracts::api::timeline::{AttachmentRef, ConversationEventEntry, Details};
+use contracts::{Call, CallStatus, Content, Direction, InteractionEvent, Resolution};
 use uuid::Uuid;
 
 use crate::search::{alias_terms, truncate_chars, MAX_INDEXED_CHARS};
@@ -147,51 +147,6 @@ pub struct Message {
     pub resolution: Resolution,
 }
 
-/// An attachment of one of the interaction's messages (metadata only; files stay at the provider).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttachmentRef {
-    pub message_id: Uuid,
-    #[serde(flatten)]
-    pub attachment: Attachment,
-}
-
-/// What the timeline shows about an interaction beyond its text.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Details {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// The customer's identities seen on the interaction (and the call's numbers).
-    pub participants: Vec<Identity>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub message_count: usize,
-    pub inbound: usize,
-    pub outbound: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call_status: Option<CallStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_s: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recording_url: Option<String>,
-    /// The delivery status of the latest outbound message that has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivery_status: Option<String>,
-    /// Changes of the conversation's state (closed, …), oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conversation_events: Vec<ConversationEventEntry>,
-}
-
-/// A conversation state change on the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConversationEventEntry {
-    pub event: ConversationEvent,
-    pub occurred_at: DateTime<Utc>,
-}
-
 /// The keys of [`Details`] that hold personal data (removed on erasure).
 pub const PERSONAL_DETAILS: [&str; 5] = ["subject", "participants", "from", "to", "recording_url"];
 
@@ -200,7 +155,7 @@ pub const PERSONAL_DETAILS: [&str; 5] = ["subject", "participants", "from", "to"
 pub struct Summary {
     pub occurred_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
-    pub message_count: i32,
+    pub message_count: u32,
     pub direction: Direction,
     pub provider_ref: String,
     pub conversation_ref: Option<String>,
@@ -230,7 +185,7 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
     let is_message = |m: &&Message| m.event.body.event.is_none();
     // The interaction's direction and opening are its first real message's, when it has one.
     let opening = messages.iter().find(is_message).unwrap_or(first);
-    let message_count = messages.iter().filter(is_message).count();
+    let message_count = u32::try_from(messages.iter().filter(is_message).count()).unwrap_or(u32::MAX);
     let content = |m: &Message| m.event.body.content.clone().unwrap_or_default();
     let texts: Vec<String> = messages.iter().filter_map(|m| content(m).text).filter(|t| !t.trim().is_empty()).collect();
     let mut subjects: Vec<String> = Vec::new();
@@ -290,7 +245,7 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
     Some(Summary {
         occurred_at: first.event.body.occurred_at,
         last_message_at: last.event.body.occurred_at,
-        message_count: i32::try_from(message_count).unwrap_or(i32::MAX),
+        message_count,
         direction: opening.event.body.direction,
         provider_ref: first.event.body.provider_ref.clone(),
         conversation_ref: messages.iter().find_map(|m| m.event.body.conversation_ref.clone()),
@@ -311,7 +266,7 @@ pub fn summarize(messages: &[Message]) -> Option<Summary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts::{Channel, IdentityKind, InteractionBody};
+    use contracts::{Attachment, Channel, ConversationEvent, Identity, IdentityKind, InteractionBody};
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_764_000_000 + secs, 0).expect("valid")
@@ -469,8 +424,90 @@ mod tests {
         assert_eq!(summary.attachments[0].message_id, Uuid::from_u128(2));
         assert_eq!(summary.last_message_at, at(60));
         assert_eq!(summary.direction, Direction::Inbound);
-        assert_eq!(summary.aliases, "jan novak example cz");
+        assert_eq!(summary.aliases, "zásilka jan novak example cz zítra");
         assert_eq!(summary.details.participants.len(), 1);
         assert_eq!(summarize(&[]).map(|s| s.message_count), None);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The states of one call before its end, and one final state: each rank at most once.
+        const LIFECYCLE: [&str; 5] = ["queued", "initiated", "ringing", "in-progress", "completed"];
+
+        fn fold_all(states: &[InteractionEvent]) -> MessageState {
+            let (first, rest) = states.split_first().expect("at least one state");
+            rest.iter().fold(MessageState::first(first), |state, next| fold(&state, next))
+        }
+
+        /// Some states of one call, each at an arbitrary provider time (callbacks without a
+        /// usable time are dated when they arrive), in an arbitrary arrival order.
+        fn call_states() -> impl Strategy<Value = (Vec<InteractionEvent>, Vec<InteractionEvent>)> {
+            (proptest::sample::subsequence(LIFECYCLE.to_vec(), 1..=5), proptest::collection::vec(-3600i64..3600, 5))
+                .prop_map(|(statuses, times)| {
+                    statuses
+                        .iter()
+                        .zip(times)
+                        .map(|(status, secs)| {
+                            let done = *status == "completed";
+                            call(secs, status, done.then_some(63), done.then_some("https://rec/1.mp3"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .prop_flat_map(|states| (Just(states.clone()), Just(states).prop_shuffle()))
+        }
+
+        /// Delivery statuses of one message at distinct provider times, oldest first, and the same
+        /// in an arbitrary arrival order.
+        fn delivery_states() -> impl Strategy<Value = (Vec<InteractionEvent>, Vec<InteractionEvent>)> {
+            proptest::collection::btree_set(0i64..86_400, 1..6)
+                .prop_map(|times| {
+                    times
+                        .iter()
+                        .enumerate()
+                        .map(|(n, secs)| {
+                            let status_at = at(*secs).to_rfc3339();
+                            event(*secs, None, &[("delivery_status", &format!("status-{n}")), ("delivery_status_at", &status_at)])
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .prop_flat_map(|states| (Just(states.clone()), Just(states).prop_shuffle()))
+        }
+
+        proptest! {
+            #[test]
+            fn a_calls_states_fold_to_the_same_call_in_any_arrival_order((states, shuffled) in call_states()) {
+                let (in_order, any_order) = (fold_all(&states), fold_all(&shuffled));
+                prop_assert_eq!(&any_order.event, &in_order.event);
+                let latest = states.last().expect("a state");
+                let status = |s: &MessageState| s.event.body.call.as_ref().and_then(|c| c.status);
+                prop_assert_eq!(status(&any_order), latest.body.call.as_ref().and_then(|c| c.status), "the furthest state wins");
+                prop_assert_eq!(any_order.event.body.parameters.get("provider_status"), latest.body.parameters.get("provider_status"));
+                let earliest = states.iter().map(|s| s.body.occurred_at).min();
+                prop_assert_eq!(Some(any_order.event.body.occurred_at), earliest);
+            }
+
+            #[test]
+            fn delivery_statuses_fold_to_the_newest_in_any_arrival_order((statuses, shuffled) in delivery_states()) {
+                let message = event(0, Some("Dobrý den"), &[]);
+                let fold_from = |states: &[InteractionEvent]| {
+                    states.iter().fold(MessageState::first(&message), |state, next| fold(&state, next))
+                };
+                let (in_order, any_order) = (fold_from(&statuses), fold_from(&shuffled));
+                prop_assert_eq!(&any_order, &in_order);
+                let newest = statuses.last().and_then(|s| s.body.parameters.get("delivery_status"));
+                prop_assert_eq!(any_order.event.body.parameters.get("delivery_status"), newest);
+                let text = any_order.event.body.content.and_then(|c| c.text);
+                prop_assert_eq!(text.as_deref(), Some("Dobrý den"));
+            }
+
+            #[test]
+            fn folding_a_state_again_changes_nothing((states, _) in call_states(), again in 0usize..5) {
+                let folded = fold_all(&states);
+                let repeated = &states[again % states.len()];
+                prop_assert_eq!(fold(&folded, repeated), folded);
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ use crate::{Identity, NameSource};
 /// unidentified interactions belong to the contact from now on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum ContactChangeKind {
     Created,
     NameChanged,

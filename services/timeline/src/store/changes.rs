@@ -11,15 +11,10 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{merged_below, owner_of, search_vector};
+use super::{merged_below, owner_of};
 use crate::config::ErasureMode;
 use crate::search::{alias_terms, truncate_chars, MAX_INDEXED_CHARS};
 use crate::transcript::PERSONAL_DETAILS;
-
-/// The wire name of a change kind (`identifier_added`, …).
-pub fn kind_str(kind: ContactChangeKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
 
 /// Whether a change of this kind needs the tenant's exclusive lock (it moves or removes items).
 pub fn moves_items(kind: ContactChangeKind) -> bool {
@@ -36,7 +31,7 @@ pub async fn apply(conn: &mut PgConnection, erasure: ErasureMode, change: &Conta
     .bind(change.change_id)
     .bind(&change.tenant_id)
     .bind(change.contact_id)
-    .bind(kind_str(change.kind))
+    .bind(change.kind)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -76,29 +71,28 @@ async fn insert_event(
     merged_from: Option<Uuid>,
 ) -> sqlx::Result<()> {
     let text = truncate_chars(&search_text(change), MAX_INDEXED_CHARS).to_owned();
-    let sql = format!(
+    sqlx::query(
         "INSERT INTO contact_events (change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes,
                                      related_contact_id, merged_from, search)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, {})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, search_document($11, $12, $13))
          ON CONFLICT (change_id) DO NOTHING",
-        search_vector(11, 12, 13)
-    );
-    sqlx::query(&sql)
-        .bind(change.change_id)
-        .bind(&change.tenant_id)
-        .bind(owner)
-        .bind(kind_str(change.kind))
-        .bind(change.occurred_at)
-        .bind(Json(&change.actor))
-        .bind(&change.reason)
-        .bind(Json(&change.changes))
-        .bind(change.related_contact_id)
-        .bind(merged_from)
-        .bind(kind_str(change.kind))
-        .bind(&text)
-        .bind(alias_terms(&text))
-        .execute(conn)
-        .await?;
+    )
+    .bind(change.change_id)
+    .bind(&change.tenant_id)
+    .bind(owner)
+    .bind(change.kind)
+    .bind(change.occurred_at)
+    .bind(Json(&change.actor))
+    .bind(&change.reason)
+    .bind(Json(&change.changes))
+    .bind(change.related_contact_id)
+    .bind(merged_from)
+    // The kind is the subject of the document: `merged`, `erased`… find their events.
+    .bind(change.kind)
+    .bind(&text)
+    .bind(alias_terms(&text))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -149,15 +143,24 @@ async fn merge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) ->
         tracing::warn!(%merged, "contact is already merged into another one; ignored");
         return Ok(());
     }
-    for table in ["interactions", "contact_events"] {
-        // Table names are constants; every value is bound.
-        let sql = format!(
-            "UPDATE {table} SET contact_id = $3, merged_from = coalesce(merged_from, $2){}
-             WHERE tenant_id = $1 AND contact_id = $2",
-            if table == "interactions" { ", updated_at = now()" } else { "" }
-        );
-        sqlx::query(&sql).bind(tenant).bind(merged).bind(survivor).execute(&mut *conn).await?;
-    }
+    sqlx::query(
+        "UPDATE interactions SET contact_id = $3, merged_from = coalesce(merged_from, $2), updated_at = now()
+         WHERE tenant_id = $1 AND contact_id = $2",
+    )
+    .bind(tenant)
+    .bind(merged)
+    .bind(survivor)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE contact_events SET contact_id = $3, merged_from = coalesce(merged_from, $2)
+         WHERE tenant_id = $1 AND contact_id = $2",
+    )
+    .bind(tenant)
+    .bind(merged)
+    .bind(survivor)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -181,41 +184,59 @@ async fn unmerge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) 
         return Ok(());
     }
     let origins = merged_below(conn, tenant, merged).await?;
-    for table in ["interactions", "contact_events"] {
-        let sql = format!(
-            "UPDATE {table} SET contact_id = $2, merged_from = CASE WHEN merged_from = $2 THEN NULL ELSE merged_from END{}
-             WHERE tenant_id = $1 AND merged_from = ANY($3)",
-            if table == "interactions" { ", updated_at = now()" } else { "" }
-        );
-        sqlx::query(&sql).bind(tenant).bind(merged).bind(&origins).execute(&mut *conn).await?;
-    }
+    sqlx::query(
+        "UPDATE interactions
+         SET contact_id = $2, merged_from = CASE WHEN merged_from = $2 THEN NULL ELSE merged_from END, updated_at = now()
+         WHERE tenant_id = $1 AND merged_from = ANY($3)",
+    )
+    .bind(tenant)
+    .bind(merged)
+    .bind(&origins)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE contact_events SET contact_id = $2, merged_from = CASE WHEN merged_from = $2 THEN NULL ELSE merged_from END
+         WHERE tenant_id = $1 AND merged_from = ANY($3)",
+    )
+    .bind(tenant)
+    .bind(merged)
+    .bind(&origins)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-/// The event JSON of an erased interaction: still a valid v1 event (channel, direction, time,
-/// call status and duration, conversation state change), without identities, content, numbers,
-/// recording or parameters.
-const REDACTED_EVENT: &str = "jsonb_build_object(
-    'v', event -> 'v', 'interaction_id', event -> 'interaction_id', 'tenant_id', event -> 'tenant_id',
-    'channel', event -> 'channel', 'direction', event -> 'direction', 'occurred_at', event -> 'occurred_at',
-    'provider_ref', '', 'conversation_ref', NULL, 'identities', '[]'::jsonb, 'profile', NULL, 'content', NULL,
-    'call', CASE WHEN jsonb_typeof(event -> 'call') = 'object'
-                 THEN jsonb_build_object('from', NULL, 'to', NULL, 'status', event -> 'call' -> 'status',
-                                         'duration_s', event -> 'call' -> 'duration_s', 'recording_url', NULL)
-            END,
-    'parameters', '{}'::jsonb, 'event', event -> 'event')";
+// The redactions are SQL expressions used by more than one statement. Macros expanding to string
+// literals let `concat!` build each statement at compile time: the SQL stays constant text with
+// every value bound, and no statement is assembled at run time.
 
-/// The resolver's decision without the identifier values it names.
-const REDACTED_RESOLUTION: &str = "jsonb_build_object(
-    'matched_by', CASE WHEN jsonb_typeof(resolution -> 'matched_by') = 'object'
-                       THEN jsonb_build_object('kind', resolution -> 'matched_by' -> 'kind', 'value', '', 'scope', NULL)
-                  END,
-    'created_contact', resolution -> 'created_contact', 'candidates', '[]'::jsonb, 'ignored', '[]'::jsonb)";
+/// The `event` of an erased interaction or message: still a valid v1 event (channel, direction,
+/// time, call status and duration, conversation state change), without identities, content,
+/// numbers, recording or parameters.
+macro_rules! redacted_event {
+    () => {
+        "jsonb_build_object(
+            'v', event -> 'v', 'interaction_id', event -> 'interaction_id', 'tenant_id', event -> 'tenant_id',
+            'channel', event -> 'channel', 'direction', event -> 'direction', 'occurred_at', event -> 'occurred_at',
+            'provider_ref', '', 'conversation_ref', NULL, 'identities', '[]'::jsonb, 'profile', NULL, 'content', NULL,
+            'call', CASE WHEN jsonb_typeof(event -> 'call') = 'object'
+                         THEN jsonb_build_object('from', NULL, 'to', NULL, 'status', event -> 'call' -> 'status',
+                                                 'duration_s', event -> 'call' -> 'duration_s', 'recording_url', NULL)
+                    END,
+            'parameters', '{}'::jsonb, 'event', event -> 'event')"
+    };
+}
 
-/// A change's fields without their values.
-const REDACTED_CHANGES: &str =
-    "coalesce((SELECT jsonb_agg(jsonb_build_object('field', c -> 'field', 'before', NULL, 'after', NULL))
-               FROM jsonb_array_elements(changes) c), '[]'::jsonb)";
+/// The resolver's decision (`resolution`) without the identifier values it names.
+macro_rules! redacted_resolution {
+    () => {
+        "jsonb_build_object(
+            'matched_by', CASE WHEN jsonb_typeof(resolution -> 'matched_by') = 'object'
+                               THEN jsonb_build_object('kind', resolution -> 'matched_by' -> 'kind', 'value', '', 'scope', NULL)
+                          END,
+            'created_contact', resolution -> 'created_contact', 'candidates', '[]'::jsonb, 'ignored', '[]'::jsonb)"
+    };
+}
 
 /// Removes the personal content of an erased contact (its own items, those merged into it and
 /// the values other contacts' merge entries hold about it), or deletes its history, and records
@@ -230,70 +251,78 @@ async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChang
     .bind(tenant)
     .bind(contact)
     .bind(change.change_id)
-    .bind(mode.as_str())
+    .bind(mode)
     .bind(change.occurred_at)
     .execute(&mut *conn)
     .await?;
-    let own = "tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)";
     // Reactions are content: the contact's own and those on its messages go in either mode.
     let reactors = merged_below(conn, tenant, contact).await?;
-    super::reactions::erase(conn, tenant, contact, &reactors, own).await?;
+    super::reactions::erase(conn, tenant, contact, &reactors).await?;
     match mode {
         ErasureMode::Delete => {
-            sqlx::query(&format!("DELETE FROM interactions WHERE {own}")).bind(tenant).bind(contact).execute(&mut *conn).await?;
-            sqlx::query(&format!("DELETE FROM contact_events WHERE {own}"))
+            sqlx::query("DELETE FROM interactions WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)")
+                .bind(tenant)
+                .bind(contact)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM contact_events WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)")
                 .bind(tenant)
                 .bind(contact)
                 .execute(&mut *conn)
                 .await?;
         }
         ErasureMode::Redact => {
-            sqlx::query(&format!(
-                "UPDATE interaction_messages SET text = NULL, subject = NULL, event = {REDACTED_EVENT},
-                        resolution = {REDACTED_RESOLUTION}, updated_at = now()
-                 WHERE interaction_id IN (SELECT interaction_id FROM interactions WHERE {own})"
+            sqlx::query(concat!(
+                "UPDATE interaction_messages SET text = NULL, subject = NULL, event = ",
+                redacted_event!(),
+                ", resolution = ",
+                redacted_resolution!(),
+                ", updated_at = now()
+                 WHERE interaction_id IN (SELECT interaction_id FROM interactions
+                                          WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2))"
             ))
             .bind(tenant)
             .bind(contact)
             .execute(&mut *conn)
             .await?;
             let personal: Vec<String> = PERSONAL_DETAILS.iter().map(|k| (*k).to_owned()).collect();
-            sqlx::query(&format!(
+            sqlx::query(concat!(
                 "UPDATE interactions SET subject = NULL, body_text = NULL, transcript_text = NULL, conversation_ref = NULL,
-                        provider_ref = '', event = {REDACTED_EVENT}, resolution = {REDACTED_RESOLUTION},
-                        details = details - $3::text[], parameters = '{{}}', attachments = '[]', search = ''::tsvector,
-                        redacted_at = now(), updated_at = now()
-                 WHERE {own}"
+                        provider_ref = '', event = ",
+                redacted_event!(),
+                ", resolution = ",
+                redacted_resolution!(),
+                ", details = details - $3::text[], parameters = '{}', attachments = '[]', search = ''::tsvector,
+                   redacted_at = now(), updated_at = now()
+                 WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)"
             ))
             .bind(tenant)
             .bind(contact)
             .bind(&personal)
             .execute(&mut *conn)
             .await?;
-            sqlx::query(&format!(
-                "UPDATE contact_events SET reason = NULL, changes = {REDACTED_CHANGES}, search = ''::tsvector, redacted_at = now()
-                 WHERE {own}"
-            ))
-            .bind(tenant)
-            .bind(contact)
-            .execute(&mut *conn)
-            .await?;
-            // The erasure itself stays on the redacted timeline, with nothing personal in it.
-            let mut marker = change.clone();
-            marker.changes.clear();
-            marker.reason.clear();
-            insert_event(conn, &marker, contact, None).await?;
         }
     }
-    // Merge entries of other contacts name the erased contact's identifiers as moved values.
-    sqlx::query(&format!(
-        "UPDATE contact_events SET reason = NULL, changes = {REDACTED_CHANGES}, search = ''::tsvector, redacted_at = now()
-         WHERE tenant_id = $1 AND related_contact_id = $2 AND redacted_at IS NULL"
-    ))
+    // Its own contact events (when kept) and the merge entries of other contacts, which name the
+    // erased contact's identifiers as moved values: the fields stay, their values go.
+    sqlx::query(
+        "UPDATE contact_events
+         SET reason = NULL, search = ''::tsvector, redacted_at = now(),
+             changes = coalesce((SELECT jsonb_agg(jsonb_build_object('field', c -> 'field', 'before', NULL, 'after', NULL))
+                                 FROM jsonb_array_elements(changes) c), '[]'::jsonb)
+         WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2 OR related_contact_id = $2) AND redacted_at IS NULL",
+    )
     .bind(tenant)
     .bind(contact)
     .execute(&mut *conn)
     .await?;
+    if mode == ErasureMode::Redact {
+        // The erasure itself stays on the redacted timeline, with nothing personal in it.
+        let mut marker = change.clone();
+        marker.changes.clear();
+        marker.reason.clear();
+        insert_event(conn, &marker, contact, None).await?;
+    }
     Ok(())
 }
 
@@ -324,6 +353,5 @@ mod tests {
         };
         let text = search_text(&change);
         assert!(text.contains("identities email") && text.contains("jan@example.cz") && text.contains("operator edit"), "{text}");
-        assert_eq!(kind_str(ContactChangeKind::IdentifierAdded), "identifier_added");
     }
 }

@@ -7,12 +7,12 @@
 //! message it reacts to ([`super::reactions`]).
 
 use chrono::{DateTime, Utc};
-use contracts::{Channel, Direction, InteractionEvent, Resolution, ResolvedInteraction};
+use contracts::{Channel, InteractionEvent, Resolution, ResolvedInteraction};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{owner_of, search_vector};
+use super::owner_of;
 use crate::transcript::{self, Message, MessageState};
 
 /// How messages are grouped into timeline interactions.
@@ -103,7 +103,7 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, resolved: &Reso
     .bind(event.interaction_id)
     .bind(group)
     .bind(tenant)
-    .bind(direction(event))
+    .bind(event.body.direction)
     .bind(event.body.occurred_at)
     .bind(state.as_of)
     .bind(content.and_then(|c| c.text.as_deref()))
@@ -114,17 +114,6 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, resolved: &Reso
     .execute(&mut *conn)
     .await?;
     Ok(Some(group))
-}
-
-fn direction(event: &InteractionEvent) -> &'static str {
-    direction_str(event.body.direction)
-}
-
-fn direction_str(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    }
 }
 
 /// A later state of a stored message: folded in, written only when it changes something.
@@ -189,7 +178,7 @@ async fn join_conversation(
     .bind(tenant)
     .bind(owner)
     .bind(origin)
-    .bind(event.body.channel.as_str())
+    .bind(event.body.channel)
     .bind(conversation)
     .bind(at.checked_add_signed(gap).unwrap_or(DateTime::<Utc>::MAX_UTC))
     .bind(at.checked_sub_signed(gap).unwrap_or(DateTime::<Utc>::MIN_UTC))
@@ -238,8 +227,8 @@ async fn create_interaction(
     .bind(tenant)
     .bind(owner)
     .bind(merged_from)
-    .bind(event.body.channel.as_str())
-    .bind(direction(event))
+    .bind(event.body.channel)
+    .bind(event.body.direction)
     .bind(event.body.occurred_at)
     .bind(&event.body.conversation_ref)
     .bind(&event.body.provider_ref)
@@ -273,35 +262,33 @@ pub async fn refresh(conn: &mut PgConnection, interaction_id: Uuid) -> sqlx::Res
     let Some(summary) = transcript::summarize(&messages) else {
         return Ok(());
     };
-    let sql = format!(
+    sqlx::query(
         "UPDATE interactions SET
              occurred_at = $2, last_message_at = $3, message_count = $4, direction = $5, provider_ref = $6,
              conversation_ref = $7, subject = $8, body_text = $9, transcript_text = $10, details = $11,
              parameters = $12, attachments = $13, event = $14, resolution = $15,
-             search = {}, updated_at = now()
+             search = search_document($16, $17, $18), updated_at = now()
          WHERE interaction_id = $1",
-        search_vector(16, 18, 17)
-    );
-    sqlx::query(&sql)
-        .bind(interaction_id)
-        .bind(summary.occurred_at)
-        .bind(summary.last_message_at)
-        .bind(summary.message_count)
-        .bind(direction_str(summary.direction))
-        .bind(&summary.provider_ref)
-        .bind(&summary.conversation_ref)
-        .bind(&summary.subject)
-        .bind(&summary.text)
-        .bind(&summary.transcript_text)
-        .bind(Json(&summary.details))
-        .bind(Json(&summary.parameters))
-        .bind(Json(&summary.attachments))
-        .bind(Json(&summary.event))
-        .bind(Json(&summary.resolution))
-        .bind(&summary.subjects)
-        .bind(&summary.aliases)
-        .bind(&summary.indexed_text)
-        .execute(&mut *conn)
-        .await?;
+    )
+    .bind(interaction_id)
+    .bind(summary.occurred_at)
+    .bind(summary.last_message_at)
+    .bind(i32::try_from(summary.message_count).unwrap_or(i32::MAX))
+    .bind(summary.direction)
+    .bind(&summary.provider_ref)
+    .bind(&summary.conversation_ref)
+    .bind(&summary.subject)
+    .bind(&summary.text)
+    .bind(&summary.transcript_text)
+    .bind(Json(&summary.details))
+    .bind(Json(&summary.parameters))
+    .bind(Json(&summary.attachments))
+    .bind(Json(&summary.event))
+    .bind(Json(&summary.resolution))
+    .bind(&summary.subjects)
+    .bind(&summary.indexed_text)
+    .bind(&summary.aliases)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -5,6 +5,10 @@
 //! - [`read`]: what the API reads (timeline pages, one interaction, tenant-wide search);
 //! - [`reactions`]: reactions, stored against the message they react to.
 //!
+//! Closed sets (channel, direction, change kind, erasure mode) are `text` columns, read and
+//! written through their `sqlx::Type` (contracts' `sqlx` feature): the wire spelling, and a
+//! decode error naming the value for anything else.
+//!
 //! Ownership after merges: `contact_merges` holds the active merges as a forest (merged →
 //! survivor). Every item keeps its original contact in `merged_from` (null while it is still
 //! with that contact) and lives with the root above it, so a merge and an unmerge each move
@@ -25,7 +29,7 @@ const TENANT_LOCK_CLASS: i32 = 0x7469; // "ti"
 const MAX_MERGE_DEPTH: i32 = 64;
 
 /// Who owns a contact's items now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Owner {
     /// The root of the active merges above the contact (the contact itself when not merged).
     pub root: Uuid,
@@ -35,7 +39,7 @@ pub struct Owner {
 
 /// The current owner of `contact`'s items.
 pub async fn owner_of(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> sqlx::Result<Owner> {
-    let (root, erased): (Uuid, bool) = sqlx::query_as(
+    sqlx::query_as(
         "WITH RECURSIVE up (contact_id, depth) AS (
              SELECT $2::uuid, 0
              UNION ALL
@@ -43,15 +47,14 @@ pub async fn owner_of(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> s
              FROM contact_merges m JOIN up ON m.merged_id = up.contact_id
              WHERE m.tenant_id = $1 AND m.unmerged_at IS NULL AND up.depth < $3
          )
-         SELECT (SELECT contact_id FROM up ORDER BY depth DESC LIMIT 1),
-                EXISTS (SELECT 1 FROM erased_contacts e WHERE e.tenant_id = $1 AND e.contact_id IN (SELECT contact_id FROM up))",
+         SELECT (SELECT contact_id FROM up ORDER BY depth DESC LIMIT 1) AS root,
+                EXISTS (SELECT 1 FROM erased_contacts e WHERE e.tenant_id = $1 AND e.contact_id IN (SELECT contact_id FROM up)) AS erased",
     )
     .bind(tenant)
     .bind(contact)
     .bind(MAX_MERGE_DEPTH)
     .fetch_one(conn)
-    .await?;
-    Ok(Owner { root, erased })
+    .await
 }
 
 /// `contact` and every contact actively merged into it, transitively.
@@ -90,15 +93,4 @@ pub async fn lock_tenants<'a>(conn: &mut PgConnection, tenants: impl IntoIterato
         sqlx::query(sql).bind(TENANT_LOCK_CLASS).bind(tenant).execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// The `tsvector` expression of the search document, over bound subject, text and alias
-/// parameters (`$subject`, `$text`, `$aliases` are placeholders replaced by the caller's numbers).
-/// Subjects weigh most (A), texts next (B), address parts least (D), which `ts_rank` honours.
-pub(crate) fn search_vector(subject: usize, text: usize, aliases: usize) -> String {
-    format!(
-        "setweight(to_tsvector('timeline_unaccent', coalesce(${subject}::text, '')), 'A')
-         || setweight(to_tsvector('timeline_unaccent', coalesce(${text}::text, '')), 'B')
-         || setweight(to_tsvector('timeline_unaccent', coalesce(${aliases}::text, '')), 'D')"
-    )
 }

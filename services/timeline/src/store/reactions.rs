@@ -26,10 +26,6 @@ fn reactor(event: &InteractionEvent, contact: Uuid) -> String {
 pub async fn store(conn: &mut PgConnection, contact: Uuid, event: &InteractionEvent, reaction: &Reaction) -> sqlx::Result<()> {
     let target = InteractionEvent::id_for(&event.tenant_id, event.body.channel, &reaction.target_provider_ref);
     let emoji = reaction.emoji.as_deref().map(str::trim).filter(|e| !e.is_empty());
-    let direction = match event.body.direction {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    };
     // Ties go to the later arrival: Kafka keeps one customer's events in order.
     sqlx::query(
         "INSERT INTO message_reactions (message_id, reactor, tenant_id, direction, emoji, reacted_at, reaction_ref, contact_id)
@@ -42,7 +38,7 @@ pub async fn store(conn: &mut PgConnection, contact: Uuid, event: &InteractionEv
     .bind(target)
     .bind(reactor(event, contact))
     .bind(&event.tenant_id)
-    .bind(direction)
+    .bind(event.body.direction)
     .bind(emoji)
     .bind(event.body.occurred_at)
     .bind(&event.body.provider_ref)
@@ -52,15 +48,16 @@ pub async fn store(conn: &mut PgConnection, contact: Uuid, event: &InteractionEv
     Ok(())
 }
 
-/// Removes the reactions `contacts` made and those on the messages of the interactions `own`
-/// selects (`own` is a condition on `interactions` over the bound `$1` tenant and `$2` contact).
-pub async fn erase(conn: &mut PgConnection, tenant: &str, contact: Uuid, contacts: &[Uuid], own: &str) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+/// Removes the reactions `contacts` made and those on the messages of `contact`'s interactions
+/// (its own and those merged into it).
+pub async fn erase(conn: &mut PgConnection, tenant: &str, contact: Uuid, contacts: &[Uuid]) -> sqlx::Result<()> {
+    sqlx::query(
         "DELETE FROM message_reactions
          WHERE tenant_id = $1 AND (contact_id = ANY($3)
             OR message_id IN (SELECT message_id FROM interaction_messages
-                              WHERE interaction_id IN (SELECT interaction_id FROM interactions WHERE {own})))"
-    ))
+                              WHERE interaction_id IN (SELECT interaction_id FROM interactions
+                                                       WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2))))",
+    )
     .bind(tenant)
     .bind(contact)
     .bind(contacts)
