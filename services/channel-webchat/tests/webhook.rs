@@ -110,7 +110,10 @@ async fn a_closed_session_is_a_conversation_event_not_an_empty_message() {
     assert_eq!(event["event"], "closed");
     assert!(event["content"].is_null());
     assert_eq!(event["conversation_ref"], "eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64", "the session it closes");
-    assert_eq!(event["identities"][0], json!({"kind": "custom", "value": "C-100234", "scope": "crm_customer_no", "provenance": "typed"}));
+    assert_eq!(
+        event["identities"][0],
+        json!({"kind": "custom", "value": "C-100234", "scope": "crm_customer_no", "provenance": "typed"})
+    );
 
     let unknown = body.replace("\"closed\"", "\"exploded\"");
     let Reply { status, .. } = post(&adapter, &unknown, Some(sha256_signature(SECRET, &unknown)), None).await;

@@ -27,6 +27,17 @@ pub struct Sample {
     pub body: &'static str,
     pub auth: Auth,
     pub interactions: usize,
+    /// What the operator does once it is resolved.
+    pub then: Then,
+}
+
+/// An operator's step after a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    Nothing,
+    /// The web chat form matched the contact by a typed phone only, so the e-mail it carried is
+    /// merely *proposed*: the operator, having talked to her, confirms it and takes her name.
+    ConfirmProposals,
 }
 
 pub enum Auth {
@@ -50,6 +61,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/messenger/text_message.json"),
         auth: Auth::Meta(dev::META_APP_SECRET),
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "Messenger echo",
@@ -58,6 +70,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/messenger/echo_reply.json"),
         auth: Auth::Meta(dev::META_APP_SECRET),
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "WhatsApp text",
@@ -66,6 +79,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/whatsapp/text_message.json"),
         auth: Auth::Meta(dev::META_APP_SECRET),
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "web chat with form",
@@ -74,6 +88,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../samples/webchat_form.json"),
         auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
         interactions: 1,
+        then: Then::ConfirmProposals,
     },
     Sample {
         label: "e-mail",
@@ -82,6 +97,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/email/plain_czech_qp.eml"),
         auth: Auth::Bearer(dev::MAIL_RELAY_TOKEN),
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "phone call (PBX CDR)",
@@ -90,6 +106,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/voip/asterisk_answered.json"),
         auth: Auth::Hmac { header: "x-webhook-signature", secret: dev::CDR_SECRET },
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "VK message",
@@ -98,6 +115,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/vk/message_new.json"),
         auth: Auth::InBody,
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "Apple Messages text",
@@ -106,6 +124,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/apple/text_message.json"),
         auth: Auth::Apple,
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "e-mail with attachments",
@@ -114,6 +133,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../../../tests/fixtures/email/multipart_attachment.eml"),
         auth: Auth::Bearer(dev::MAIL_RELAY_TOKEN),
         interactions: 1,
+        then: Then::Nothing,
     },
     Sample {
         label: "web chat with CRM number",
@@ -122,6 +142,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../samples/webchat_crm.json"),
         auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
         interactions: 1,
+        then: Then::Nothing,
     },
     // Marie's e-mail and the phone an operator saved on another card: a duplicate suggestion.
     Sample {
@@ -131,6 +152,7 @@ pub const SAMPLES: &[Sample] = &[
         body: include_str!("../samples/webchat_duplicate.json"),
         auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
         interactions: 1,
+        then: Then::Nothing,
     },
 ];
 
@@ -142,7 +164,9 @@ const DEFINITIONS: [(&str, &str, bool); 2] =
 /// The contact an operator saved by hand after a phone call (before Marie wrote in).
 const OPERATOR_CONTACT: &str = r#"{"name": "M. Černá", "identities": [{"kind": "phone", "value": "603 111 222"}]}"#;
 
-pub async fn run() -> anyhow::Result<()> {
+/// Runs the demo; with `keep_serving`, the console stays up on the demo data until Ctrl-C,
+/// otherwise everything stops once the story is printed (`contactd demo --exit`, for scripts).
+pub async fn run(keep_serving: bool) -> anyhow::Result<()> {
     let mut settings = launcher::load_settings(false)?;
     launcher::quiet_telemetry(&mut settings);
     let _telemetry = runtime::telemetry::init("contactd", &settings.telemetry)?;
@@ -232,7 +256,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
         None => None,
     };
-    match stack.console_url() {
+    match stack.console_url().filter(|_| keep_serving) {
         Some(url) => {
             println!("\n== Operator console: {url}");
             println!("   sign in as tenant `{}` (development sign-in); Jana's card: {url}#/contacts/{contact_id}", dev::TENANT);
@@ -243,6 +267,7 @@ pub async fn run() -> anyhow::Result<()> {
             stack.wait().await?;
         }
         None => {
+            println!("\n== Done (run without --exit to browse it in the operator console)");
             stack.shutdown.cancel();
             stack.wait().await?;
         }
@@ -280,7 +305,13 @@ pub async fn seed(stack: &launcher::Stack, settings: &runtime::Settings<launcher
         }
         // One at a time, so the story below is the same on every run (different channels
         // travel on different partitions, whose relative order is free).
-        interactions.extend(wait_resolved(&resolved, sample.interactions).await?);
+        let events = wait_resolved(&resolved, sample.interactions).await?;
+        if sample.then == Then::ConfirmProposals {
+            for event in &events {
+                confirm_proposals(&http, &directory, &admin, event).await?;
+            }
+        }
+        interactions.extend(events.iter().filter_map(|e| e["interaction_id"].as_str().map(str::to_owned)));
     }
     let retry = post(&http, &base, &SAMPLES[0], false).await?;
     println!("   {:<24} {:<24} -> HTTP {retry} (same message id: stays one interaction)", "provider retry", SAMPLES[0].path);
@@ -360,16 +391,34 @@ fn resolved_reader(stack: &launcher::Stack, settings: &runtime::Settings<launche
 }
 
 /// Waits for `n` resolved interactions; their ids.
-async fn wait_resolved(consumer: &StreamConsumer, n: usize) -> anyhow::Result<Vec<String>> {
-    let mut ids = Vec::with_capacity(n);
+async fn wait_resolved(consumer: &StreamConsumer, n: usize) -> anyhow::Result<Vec<Value>> {
+    let mut events = Vec::with_capacity(n);
     for _ in 0..n {
         let message = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
             .await
             .context("no resolved interaction within 60 s; is the resolver consuming?")??;
-        let event: Value = serde_json::from_slice(rdkafka::Message::payload(&message).unwrap_or_default())?;
-        ids.extend(event["interaction_id"].as_str().map(str::to_owned));
+        events.push(serde_json::from_slice(rdkafka::Message::payload(&message).unwrap_or_default())?);
     }
-    Ok(ids)
+    Ok(events)
+}
+
+/// The operator's [`Then::ConfirmProposals`]: every identifier the interaction proposed to its
+/// contact is confirmed, and the name the visitor gave becomes the card's.
+async fn confirm_proposals(http: &reqwest::Client, directory: &str, token: &str, event: &Value) -> anyhow::Result<()> {
+    let Some(contact) = event["contact_id"].as_str() else { return Ok(()) };
+    let card = get_json(http, &format!("{directory}/v1/contacts/{contact}"), token).await?;
+    for proposal in card["proposed_identities"].as_array().into_iter().flatten() {
+        let (Some(id), Some(value)) = (proposal["proposal_id"].as_str(), proposal["value"].as_str()) else { continue };
+        let url = format!("{directory}/v1/contacts/{contact}/proposed-identities/{id}");
+        send_json(http, reqwest::Method::POST, &url, token, &json!({ "decision": "confirm" })).await?;
+        println!("   {:<24} {:<24} -> confirms {value} (the form only proposed it)", "operator", "Directory API");
+    }
+    if let Some(name) = event["interaction"]["profile"]["name"].as_str() {
+        send_json(http, reqwest::Method::PATCH, &format!("{directory}/v1/contacts/{contact}"), token, &json!({ "name": name }))
+            .await?;
+        println!("   {:<24} {:<24} -> names the card {name}", "operator", "Directory API");
+    }
+    Ok(())
 }
 
 /// Waits until the Timeline API shows every interaction of `ids` (its consumer runs behind the

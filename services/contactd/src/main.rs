@@ -1,7 +1,8 @@
 //! `contactd`: every service in one process.
 //!
 //! ```text
-//! contactd demo                      embedded Kafka + local PostgreSQL, feeds sample webhooks, prints the result
+//! contactd demo [--exit]             embedded Kafka + local PostgreSQL, feeds sample webhooks, prints the result,
+//!                                    then serves the console on it (or stops, with --exit)
 //! contactd serve                     the same services with fixed dev ports, until Ctrl-C
 //! contactd token --tenant T --role R a bearer token for the APIs (uses auth.hs256_secret)
 //! contactd dlq list <topic>          the dead letters of <topic> (`interactions.ingested`, …) with their reasons
@@ -16,13 +17,13 @@ use runtime::http::auth::{issue_hs256, Role};
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("demo") => demo::run().await,
+        Some("demo") => demo::run(!args.iter().any(|a| a == "--exit")).await,
         Some("serve") => launcher::serve().await,
         Some("token") => token(&args[1..]),
         Some("dlq") => dlq(&args[1..]).await,
         _ => {
             eprintln!(
-                "usage: contactd demo | serve | token --tenant <id> [--role operator|admin|integration] [--ttl <seconds>]\n       \
+                "usage: contactd demo [--exit] | serve | token --tenant <id> [--role operator|admin|integration] [--ttl <seconds>]\n       \
                  contactd dlq list <topic> | dlq replay <topic> [--class undecodable|permanent|retry_budget_exhausted]"
             );
             std::process::exit(2);

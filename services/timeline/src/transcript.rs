@@ -374,7 +374,7 @@ mod tests {
 
     #[test]
     fn a_conversation_event_is_listed_but_not_counted_as_a_message() {
-        let resolution = Resolution { matched_by: None, created_contact: false, candidates: vec![], ignored: vec![] };
+        let resolution = Resolution::default();
         let mut question = event(0, Some("Kdy otevíráte?"), &[]);
         question.body.direction = Direction::Inbound;
         let mut close = event(90, None, &[]);
@@ -411,7 +411,7 @@ mod tests {
             .expect("content")
             .attachments
             .push(Attachment { name: Some("faktura.pdf".into()), ..Attachment::default() });
-        let resolution = Resolution { matched_by: None, created_contact: true, candidates: vec![], ignored: vec![] };
+        let resolution = Resolution { created_contact: true, ..Resolution::default() };
         let messages = [
             Message { message_id: Uuid::from_u128(1), event: inbound, resolution: resolution.clone() },
             Message { message_id: Uuid::from_u128(2), event: reply, resolution },

@@ -122,7 +122,9 @@ impl IdentityKind {
             IdentityKind::Email => 254,
             IdentityKind::Phone | IdentityKind::Whatsapp => 64,
             IdentityKind::ConversationLink => crate::limits::REF_BYTES,
-            IdentityKind::Custom | IdentityKind::Psid | IdentityKind::WhatsappUser | IdentityKind::Vk | IdentityKind::Apple => 256,
+            IdentityKind::Custom | IdentityKind::Psid | IdentityKind::WhatsappUser | IdentityKind::Vk | IdentityKind::Apple => {
+                256
+            }
         }
     }
 
@@ -133,11 +135,9 @@ impl IdentityKind {
             IdentityKind::ContactId => 0,
             IdentityKind::ConversationLink => 1,
             IdentityKind::Custom => 2,
-            IdentityKind::Psid
-            | IdentityKind::Whatsapp
-            | IdentityKind::WhatsappUser
-            | IdentityKind::Vk
-            | IdentityKind::Apple => 3,
+            IdentityKind::Psid | IdentityKind::Whatsapp | IdentityKind::WhatsappUser | IdentityKind::Vk | IdentityKind::Apple => {
+                3
+            }
             IdentityKind::Email => 4,
             IdentityKind::Phone => 5,
         }

@@ -103,7 +103,7 @@ pub enum Confidence {
 }
 
 /// Why the interaction landed on its contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resolution {
     /// `None` when the contact was created from the interaction, or there is none.
     pub matched_by: Option<MatchedBy>,
@@ -143,7 +143,8 @@ impl ResolvedInteraction {
         match self.contact_id {
             Some(contact_id) => crate::topics::contact_key(&self.tenant_id, &contact_id),
             None => {
-                let conversation = self.interaction.body.conversation_ref.clone().unwrap_or_else(|| self.interaction.interaction_id.to_string());
+                let conversation =
+                    self.interaction.body.conversation_ref.clone().unwrap_or_else(|| self.interaction.interaction_id.to_string());
                 format!("{}|conversation:{conversation}", self.tenant_id)
             }
         }

@@ -95,7 +95,10 @@ pub fn is_allocated(e164: &str) -> bool {
 pub fn is_landline(e164: &str) -> bool {
     use phonenumber::Type;
     phonenumber::parse(None, e164).is_ok_and(|number| {
-        matches!(number.number_type(&phonenumber::metadata::DATABASE), Type::FixedLine | Type::SharedCost | Type::TollFree | Type::Uan)
+        matches!(
+            number.number_type(&phonenumber::metadata::DATABASE),
+            Type::FixedLine | Type::SharedCost | Type::TollFree | Type::Uan
+        )
     })
 }
 

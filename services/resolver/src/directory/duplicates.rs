@@ -7,8 +7,8 @@ use contracts::api::directory::{AcceptDuplicate, DuplicatePair, MergeResult, Sug
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Query, TenantAuth};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;

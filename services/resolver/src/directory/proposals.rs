@@ -92,13 +92,15 @@ pub async fn apply(
             if !inserted.is_empty() {
                 edit.touch(contact_id).await?;
                 let fields = vec![changes::identity_added(&identity)];
-                edit.record(contact_id, ContactChangeKind::IdentifierAdded, "proposal confirmed by an operator", fields, None).await?;
+                edit.record(contact_id, ContactChangeKind::IdentifierAdded, "proposal confirmed by an operator", fields, None)
+                    .await?;
             }
             "confirmed"
         }
         ProposalDecision::Reject => {
             let fields = vec![changes::identity_removed(&identity)];
-            edit.record(contact_id, ContactChangeKind::ProposalRejected, "proposal rejected by an operator", fields, None).await?;
+            edit.record(contact_id, ContactChangeKind::ProposalRejected, "proposal rejected by an operator", fields, None)
+                .await?;
             "rejected"
         }
     };

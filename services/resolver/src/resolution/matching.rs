@@ -29,11 +29,19 @@ pub struct Lookup {
     pub owners: Vec<Uuid>,
     /// Why a single holder would still not be enough.
     pub weakness: Option<Weakness>,
+    /// Contacts the value was proposed to (typed on a form that matched them): candidates,
+    /// never owners.
+    pub proposed_to: Vec<Uuid>,
 }
 
 impl Lookup {
     pub fn new(identity: Identity, owners: Vec<Uuid>) -> Self {
-        Self { identity, owners, weakness: None }
+        Self { identity, owners, weakness: None, proposed_to: Vec::new() }
+    }
+
+    pub fn proposed_to(mut self, contacts: Vec<Uuid>) -> Self {
+        self.proposed_to = contacts;
+        self
     }
 
     pub fn weak(mut self, weakness: Option<Weakness>) -> Self {
@@ -96,6 +104,9 @@ pub fn decide(lookups: &[Lookup], policy: Policy) -> (Decision, Vec<IgnoredIdent
     let mut fresh: Vec<Identity> = Vec::new();
     for lookup in lookups {
         let id = &lookup.identity;
+        for contact in &lookup.proposed_to {
+            pointers.push(Candidate { contact_id: *contact, identity: id.clone(), weakness: Some(Weakness::Typed) });
+        }
         match lookup.owners.len() {
             0 if id.kind == IdentityKind::ContactId => {
                 ignored.push(IgnoredIdentity::new(id.kind, id.value.clone(), IgnoreReason::UnknownContact));
@@ -118,9 +129,8 @@ pub fn decide(lookups: &[Lookup], policy: Policy) -> (Decision, Vec<IgnoredIdent
             }
         }
     }
-    let strongest = |verified: bool| {
-        deciding.iter().filter(|l| l.verified() == verified).min_by_key(|l| l.identity.kind.strength()).copied()
-    };
+    let strongest =
+        |verified: bool| deciding.iter().filter(|l| l.verified() == verified).min_by_key(|l| l.identity.kind.strength()).copied();
     let Some((winner, confidence)) =
         strongest(true).map(|l| (l, Confidence::Verified)).or_else(|| strongest(false).map(|l| (l, Confidence::Typed)))
     else {
@@ -271,8 +281,10 @@ mod tests {
 
     #[test]
     fn a_value_held_by_too_many_contacts_is_ignored_as_shared() {
-        let (got, ignored) =
-            decide(&[lookup(IdentityKind::Phone, "+420222111000", &[1, 2, 3]), lookup(IdentityKind::Email, "e@x.cz", &[])], POLICY);
+        let (got, ignored) = decide(
+            &[lookup(IdentityKind::Phone, "+420222111000", &[1, 2, 3]), lookup(IdentityKind::Email, "e@x.cz", &[])],
+            POLICY,
+        );
         assert_eq!(got, Decision::Create { identities: vec![id(IdentityKind::Email, "e@x.cz")], candidates: vec![] });
         assert_eq!(ignored[0].reason, IgnoreReason::Shared);
     }
@@ -292,7 +304,11 @@ mod tests {
         assert_eq!(
             got,
             Decision::Unidentified {
-                candidates: vec![Candidate { contact_id: Uuid::from_u128(4), identity: landline.identity.clone(), weakness: Some(Weakness::Landline) }]
+                candidates: vec![Candidate {
+                    contact_id: Uuid::from_u128(4),
+                    identity: landline.identity.clone(),
+                    weakness: Some(Weakness::Landline)
+                }]
             }
         );
         // With a new e-mail of someone else in the household: a contact of her own, suggested.
@@ -304,16 +320,30 @@ mod tests {
 
     #[test]
     fn a_typed_only_match_attaches_but_teaches_the_card_nothing() {
-        let got = decision(&[typed(IdentityKind::Email, "jana@novak.cz", &[1]), typed(IdentityKind::Phone, "+420777000111", &[])]);
+        let got =
+            decision(&[typed(IdentityKind::Email, "jana@novak.cz", &[1]), typed(IdentityKind::Phone, "+420777000111", &[])]);
         let Decision::Attach { confidence, enrich, propose, .. } = &got else { panic!("expected attach") };
         assert_eq!(*confidence, Confidence::Typed);
         assert!(enrich.is_empty());
         assert_eq!(propose, &vec![id(IdentityKind::Phone, "+420777000111")]);
         let relaxed = Policy { typed_enrichment: true, ..POLICY };
-        let Decision::Attach { enrich, propose, .. } = decide(&[typed(IdentityKind::Email, "jana@novak.cz", &[1]), typed(IdentityKind::Phone, "+420777000111", &[])], relaxed).0 else {
+        let Decision::Attach { enrich, propose, .. } = decide(
+            &[typed(IdentityKind::Email, "jana@novak.cz", &[1]), typed(IdentityKind::Phone, "+420777000111", &[])],
+            relaxed,
+        )
+        .0
+        else {
             panic!("expected attach")
         };
         assert_eq!((enrich.len(), propose.len()), (1, 0), "the tenant setting relaxes it");
+    }
+
+    #[test]
+    fn a_value_proposed_to_a_card_makes_that_card_a_candidate_not_the_owner() {
+        let email = lookup(IdentityKind::Email, "jana@novak.cz", &[]).proposed_to(vec![Uuid::from_u128(3)]);
+        let Decision::Create { identities, candidates } = decision(&[email]) else { panic!("expected create") };
+        assert_eq!(identities.len(), 1);
+        assert_eq!((candidates[0].contact_id, candidates[0].weakness), (Uuid::from_u128(3), Some(Weakness::Typed)));
     }
 
     #[test]
@@ -330,7 +360,9 @@ mod tests {
         let Decision::Attach { merge, candidates, .. } = decision(&lookups) else { panic!("expected attach") };
         assert!(merge.is_empty() && candidates.len() == 1, "never: a suggestion");
         let policy = Policy { auto_merge: AutoMerge::Verified, ..POLICY };
-        let Decision::Attach { contact_id, merge, candidates, .. } = decide(&lookups, policy).0 else { panic!("expected attach") };
+        let Decision::Attach { contact_id, merge, candidates, .. } = decide(&lookups, policy).0 else {
+            panic!("expected attach")
+        };
         assert_eq!((contact_id, merge, candidates.len()), (Uuid::from_u128(1), vec![Uuid::from_u128(2)], 0));
         let with_typed = [lookup(IdentityKind::Whatsapp, "420777000111", &[1]), typed(IdentityKind::Email, "x@y.cz", &[2])];
         let Decision::Attach { merge, .. } = decide(&with_typed, policy).0 else { panic!("expected attach") };

@@ -182,14 +182,16 @@ pub async fn match_or_create(
     };
     for _ in 0..ATTEMPTS {
         let owners = store::owners(conn, tenant, identities).await?;
+        let proposed = store::proposed_to(conn, tenant, identities).await?;
         let at = sighting.last_interaction_at;
         let lookups: Vec<Lookup> = identities
             .iter()
             .cloned()
             .zip(owners)
-            .map(|(identity, owners)| {
+            .zip(proposed)
+            .map(|((identity, owners), proposed)| {
                 let weakness = weakness(rules, &identity, &owners, at);
-                Lookup::new(identity, owners.iter().map(|o| o.contact_id).collect()).weak(weakness)
+                Lookup::new(identity, owners.iter().map(|o| o.contact_id).collect()).weak(weakness).proposed_to(proposed)
             })
             .collect();
         let (decision, shared) = decide(&lookups, policy);
@@ -338,7 +340,9 @@ async fn merge_verified(
     for other in merge.into_iter().filter(|m| !apart.contains(m)) {
         let reason = "one interaction carried verified identifiers of both (auto_merge = verified)";
         let mut savepoint = conn.begin().await?;
-        match merges::merge_in(&mut savepoint, sighting.tenant, sighting.actor, contact_id, other, NameChoice::Survivor, reason).await {
+        match merges::merge_in(&mut savepoint, sighting.tenant, sighting.actor, contact_id, other, NameChoice::Survivor, reason)
+            .await
+        {
             Ok(_) => {
                 savepoint.commit().await?;
                 merged.push(other);

@@ -23,10 +23,46 @@ const TEST_ADDRESSES: [&str; 3] = ["test@test.com", "test@test.cz", "a@a.com"];
 /// Local parts of mailboxes a team shares, in the languages the product's customers write:
 /// colleagues write from them, so they identify a company, not a person.
 const ROLE_LOCAL_PARTS: [&str; 40] = [
-    "info", "sales", "support", "help", "helpdesk", "hello", "contact", "contacts", "office", "admin", "team", "service",
-    "services", "billing", "accounts", "accounting", "finance", "orders", "reception", "marketing", "hr", "jobs", "careers",
-    "press", "mail", "email", "podpora", "kontakt", "kancelar", "obchod", "objednavky", "fakturace", "ucetni", "recepce",
-    "servis", "sekretariat", "reklamace", "zakaznici", "poradna", "dotazy",
+    "info",
+    "sales",
+    "support",
+    "help",
+    "helpdesk",
+    "hello",
+    "contact",
+    "contacts",
+    "office",
+    "admin",
+    "team",
+    "service",
+    "services",
+    "billing",
+    "accounts",
+    "accounting",
+    "finance",
+    "orders",
+    "reception",
+    "marketing",
+    "hr",
+    "jobs",
+    "careers",
+    "press",
+    "mail",
+    "email",
+    "podpora",
+    "kontakt",
+    "kancelar",
+    "obchod",
+    "objednavky",
+    "fakturace",
+    "ucetni",
+    "recepce",
+    "servis",
+    "sekretariat",
+    "reklamace",
+    "zakaznici",
+    "poradna",
+    "dotazy",
 ];
 
 /// When two contacts may be merged without an operator.
@@ -127,7 +163,8 @@ impl TenantRules {
                 return Err(ignore(IgnoreReason::NotIdentifying));
             }
         }
-        let identity = identity::normalize(raw, self.default_region).map_err(|e| ignore(IgnoreReason::Invalid).detail(e.to_string()))?;
+        let identity =
+            identity::normalize(raw, self.default_region).map_err(|e| ignore(IgnoreReason::Invalid).detail(e.to_string()))?;
         if is_blocked_by_default(&identity) {
             return Err(ignore(IgnoreReason::Blocked));
         }

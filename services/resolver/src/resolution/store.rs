@@ -272,8 +272,38 @@ pub async fn propose(
     Ok(proposed)
 }
 
+/// For each identity (same order), the contacts it is proposed to (open proposals).
+pub async fn proposed_to(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+    let kinds: Vec<&str> = identities.iter().map(|i| i.kind.as_str()).collect();
+    let scopes: Vec<String> = identities.iter().map(|i| i.scope.clone().unwrap_or_default()).collect();
+    let values: Vec<&str> = identities.iter().map(|i| i.value.as_str()).collect();
+    let rows: Vec<(i64, Uuid)> = sqlx::query_as(
+        "SELECT i.pos, p.contact_id
+         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS i(kind, scope, value, pos)
+         JOIN proposed_identities p
+           ON p.tenant_id = $1 AND p.kind = i.kind AND p.scope = i.scope AND p.value = i.value AND p.status = 'open'
+         ORDER BY 1, p.proposed_at",
+    )
+    .bind(tenant)
+    .bind(&kinds)
+    .bind(&scopes)
+    .bind(&values)
+    .fetch_all(conn)
+    .await?;
+    let mut out = vec![Vec::new(); identities.len()];
+    for (pos, contact) in rows {
+        out[(pos - 1) as usize].push(contact);
+    }
+    Ok(out)
+}
+
 /// The contact's identities among `identities` were seen at `at` (never moves back in time).
-pub async fn mark_seen(conn: &mut PgConnection, contact_id: Uuid, identities: &[Identity], at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn mark_seen(
+    conn: &mut PgConnection,
+    contact_id: Uuid,
+    identities: &[Identity],
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     let kinds: Vec<&str> = identities.iter().map(|i| i.kind.as_str()).collect();
     let scopes: Vec<String> = identities.iter().map(|i| i.scope.clone().unwrap_or_default()).collect();
     let values: Vec<&str> = identities.iter().map(|i| i.value.as_str()).collect();

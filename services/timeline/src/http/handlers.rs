@@ -3,12 +3,12 @@
 //! and the routes cannot drift apart.
 
 use axum::extract::State;
-use contracts::api::timeline::{InteractionDetail, SearchResults, TimelinePage};
+use contracts::api::timeline::{InteractionDetail, SearchResults, TimelinePage, UnidentifiedPage};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
 use uuid::Uuid;
 
-use super::params::{self, NoParams, SearchParams, TimelineParams};
+use super::params::{self, NoParams, PageParams, SearchParams, TimelineParams};
 use super::position::{self, SearchCursor};
 use super::ApiState;
 use crate::store::read::{self, SearchFilter, TimelineQuery};
@@ -147,6 +147,31 @@ pub async fn search(
 }
 
 /// Cuts the `limit + 1` fetched items to `limit`; the last kept item when there is more.
+/// The tenant's unidentified conversations (no contact yet), the most recently active first.
+///
+/// An interaction is unidentified when nothing usable identified the person, or only
+/// identifiers several people share; it leaves this list when an operator links its
+/// conversation to a contact.
+#[utoipa::path(
+    get,
+    path = "/v1/conversations/unidentified",
+    tag = "timeline",
+    params(PageParams),
+    responses((status = 200, description = "A page of unidentified conversations.", body = UnidentifiedPage), ReadErrors),
+    security(("bearer" = []))
+)]
+pub async fn unidentified(
+    auth: TenantAuth,
+    State(state): State<ApiState>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<UnidentifiedPage>, ApiError> {
+    let limit = params::limit(params.limit)?;
+    let after = params.cursor.as_deref().map(position::decode_timeline).transpose()?;
+    let mut items = read::unidentified(&state.pool, auth.tenant(), after, i64::from(limit) + 1).await?;
+    let next_cursor = next_page(&mut items, limit).map(|last| position::encode_timeline(last.last_message_at, last.id));
+    Ok(Json(UnidentifiedPage { items, next_cursor }))
+}
+
 fn next_page<T>(items: &mut Vec<T>, limit: u32) -> Option<&T> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if items.len() > limit {

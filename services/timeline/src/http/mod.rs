@@ -9,6 +9,8 @@
 //!   transcript;
 //! - `GET /v1/search?q=&channel=&from=&to=&cursor=&limit=` — tenant-wide ranked search with
 //!   highlighted snippets;
+//! - `GET /v1/conversations/unidentified?cursor=&limit=` — interactions no contact was found
+//!   for yet, the most recently active first;
 //! - `GET /openapi.json` — the OpenAPI document, generated from the handlers' attributes by the
 //!   same [`OpenApiRouter`] that builds the routes.
 //!
@@ -75,6 +77,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(handlers::timeline))
         .routes(routes!(handlers::interaction))
         .routes(routes!(handlers::search))
+        .routes(routes!(handlers::unidentified))
 }
 
 /// [`api`] and `/openapi.json`.

@@ -74,6 +74,19 @@ pub struct SearchParams {
     pub limit: Option<u32>,
 }
 
+/// `GET /v1/conversations/unidentified`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// `next_cursor` of the previous page, unchanged.
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
 /// An endpoint without query parameters: any parameter is refused like an unknown one elsewhere.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -18,7 +18,13 @@ use crate::transcript::PERSONAL_DETAILS;
 
 /// Whether a change of this kind needs the tenant's exclusive lock (it moves or removes items).
 pub fn moves_items(kind: ContactChangeKind) -> bool {
-    matches!(kind, ContactChangeKind::Merged | ContactChangeKind::Unmerged | ContactChangeKind::Erased)
+    matches!(
+        kind,
+        ContactChangeKind::Merged
+            | ContactChangeKind::Unmerged
+            | ContactChangeKind::Erased
+            | ContactChangeKind::ConversationLinked
+    )
 }
 
 /// Applies one contact change, once.
@@ -58,10 +64,38 @@ pub async fn apply(conn: &mut PgConnection, erasure: ErasureMode, change: &Conta
                     tracing::warn!("merge change without related_contact_id; nothing to move");
                     Ok(())
                 }
+                (ContactChangeKind::ConversationLinked, _) => claim_conversation(conn, change, owner.root, merged_from).await,
                 _ => Ok(()),
             }
         }
     }
+}
+
+/// An operator linked a conversation to the contact: its unidentified interactions are the
+/// contact's from now on (later ones arrive resolved to it).
+async fn claim_conversation(
+    conn: &mut PgConnection,
+    change: &ContactChange,
+    owner: Uuid,
+    merged_from: Option<Uuid>,
+) -> sqlx::Result<()> {
+    let conversation = change.changes.iter().find(|c| c.field == "conversation_ref").and_then(|c| c.after.as_ref()?.as_str());
+    let Some(conversation) = conversation else {
+        tracing::warn!("conversation_linked without its conversation_ref; nothing to move");
+        return Ok(());
+    };
+    let moved = sqlx::query(
+        "UPDATE interactions SET contact_id = $3, merged_from = $4, updated_at = now()
+         WHERE tenant_id = $1 AND contact_id IS NULL AND conversation_ref = $2",
+    )
+    .bind(&change.tenant_id)
+    .bind(conversation)
+    .bind(owner)
+    .bind(merged_from)
+    .execute(&mut *conn)
+    .await?;
+    tracing::info!(conversation, moved = moved.rows_affected(), "unidentified conversation linked to its contact");
+    Ok(())
 }
 
 async fn insert_event(

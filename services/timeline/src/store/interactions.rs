@@ -41,6 +41,26 @@ impl Grouping {
     }
 }
 
+/// The groups of a contact's conversation open around a message's time ($1 tenant, $2 owner,
+/// $3 the original contact, $4 channel, $5 conversation, $6/$7 the time window, $8 the cap).
+const OPEN_GROUPS_OF_CONTACT: &str = "SELECT interaction_id FROM interactions
+     WHERE tenant_id = $1 AND contact_id = $2 AND coalesce(merged_from, contact_id) = $3
+       AND channel = $4 AND conversation_ref = $5 AND redacted_at IS NULL
+       AND occurred_at <= $6 AND last_message_at >= $7
+       -- The cap bounds the transcript, whose conversation events are not counted as messages.
+       AND message_count + coalesce(jsonb_array_length(details -> 'conversation_events'), 0) < $8
+     ORDER BY occurred_at, interaction_id
+     FOR UPDATE";
+
+/// The same for an unidentified conversation ($2 and $3 are null).
+const OPEN_UNIDENTIFIED_GROUPS: &str = "SELECT interaction_id FROM interactions
+     WHERE tenant_id = $1 AND contact_id IS NULL AND $2::uuid IS NULL AND $3::uuid IS NULL
+       AND channel = $4 AND conversation_ref = $5 AND redacted_at IS NULL
+       AND occurred_at <= $6 AND last_message_at >= $7
+       AND message_count + coalesce(jsonb_array_length(details -> 'conversation_events'), 0) < $8
+     ORDER BY occurred_at, interaction_id
+     FOR UPDATE";
+
 /// Advisory-lock class of a conversation (finding and extending its open group).
 const CONVERSATION_LOCK_CLASS: i32 = 0x7463; // "tc"
 
@@ -55,7 +75,7 @@ struct StoredMessage {
 
 /// Applies one resolved interaction. Returns the timeline interaction to [`refresh`] when
 /// something changed, `None` when the event changed nothing (a redelivery) or was dropped.
-#[tracing::instrument(skip_all, fields(interaction_id = %resolved.interaction.interaction_id, contact_id = %resolved.contact_id), err)]
+#[tracing::instrument(skip_all, fields(interaction_id = %resolved.interaction.interaction_id, contact_id = ?resolved.contact_id), err)]
 pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, resolved: &ResolvedInteraction) -> sqlx::Result<Option<Uuid>> {
     let event = &resolved.interaction;
     let tenant = resolved.tenant_id.as_str();
@@ -63,8 +83,12 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, resolved: &Reso
         tracing::warn!(event_tenant = %event.tenant_id, tenant, "resolved interaction names two tenants; dropped");
         return Ok(None);
     }
-    let owner = owner_of(conn, tenant, resolved.contact_id).await?;
-    if owner.erased {
+    // An unidentified interaction (no contact yet) has no owner: it waits for an operator.
+    let owner = match resolved.contact_id {
+        Some(contact) => Some(owner_of(conn, tenant, contact).await?),
+        None => None,
+    };
+    if owner.is_some_and(|o| o.erased) {
         tracing::info!("dropping an interaction of an erased contact");
         return Ok(None);
     }
@@ -84,14 +108,15 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, resolved: &Reso
     }
 
     let origin = resolved.contact_id;
-    let merged_from = (owner.root != origin).then_some(origin);
+    let root = owner.map(|o| o.root);
+    let merged_from = origin.filter(|origin| root != Some(*origin));
     let group = match event.body.conversation_ref.as_deref().filter(|_| grouping.groups(event.body.channel)) {
-        Some(conversation) => join_conversation(conn, grouping, tenant, owner.root, origin, conversation, event).await?,
+        Some(conversation) => join_conversation(conn, grouping, tenant, root.zip(origin), conversation, event).await?,
         None => None,
     };
     let group = match group {
         Some(group) => group,
-        None => create_interaction(conn, tenant, owner.root, merged_from, event, &resolved.resolution).await?,
+        None => create_interaction(conn, tenant, root, merged_from, event, &resolved.resolution).await?,
     };
     let state = MessageState::first(event);
     let content = event.body.content.as_ref();
@@ -152,11 +177,11 @@ async fn join_conversation(
     conn: &mut PgConnection,
     grouping: &Grouping,
     tenant: &str,
-    owner: Uuid,
-    origin: Uuid,
+    contact: Option<(Uuid, Uuid)>,
     conversation: &str,
     event: &InteractionEvent,
 ) -> sqlx::Result<Option<Uuid>> {
+    let origin = contact.map_or_else(|| "unidentified".to_owned(), |(_, origin)| origin.to_string());
     let key = format!("{tenant}|{origin}|{}|{conversation}", event.body.channel);
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
         .bind(CONVERSATION_LOCK_CLASS)
@@ -165,26 +190,23 @@ async fn join_conversation(
         .await?;
     let at = event.body.occurred_at;
     let gap = grouping.idle_gap;
-    let candidates: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT interaction_id FROM interactions
-         WHERE tenant_id = $1 AND contact_id = $2 AND coalesce(merged_from, contact_id) = $3
-           AND channel = $4 AND conversation_ref = $5 AND redacted_at IS NULL
-           AND occurred_at <= $6 AND last_message_at >= $7
-           -- The cap bounds the transcript, whose conversation events are not counted as messages.
-           AND message_count + coalesce(jsonb_array_length(details -> 'conversation_events'), 0) < $8
-         ORDER BY occurred_at, interaction_id
-         FOR UPDATE",
-    )
-    .bind(tenant)
-    .bind(owner)
-    .bind(origin)
-    .bind(event.body.channel)
-    .bind(conversation)
-    .bind(at.checked_add_signed(gap).unwrap_or(DateTime::<Utc>::MAX_UTC))
-    .bind(at.checked_sub_signed(gap).unwrap_or(DateTime::<Utc>::MIN_UTC))
-    .bind(grouping.max_messages)
-    .fetch_all(&mut *conn)
-    .await?;
+    // Two statements rather than `IS NOT DISTINCT FROM`, so each uses its index.
+    let sql = match contact {
+        Some(_) => OPEN_GROUPS_OF_CONTACT,
+        None => OPEN_UNIDENTIFIED_GROUPS,
+    };
+    let (owner, origin) = contact.unzip();
+    let candidates: Vec<Uuid> = sqlx::query_scalar(sql)
+        .bind(tenant)
+        .bind(owner)
+        .bind(origin)
+        .bind(event.body.channel)
+        .bind(conversation)
+        .bind(at.checked_add_signed(gap).unwrap_or(DateTime::<Utc>::MAX_UTC))
+        .bind(at.checked_sub_signed(gap).unwrap_or(DateTime::<Utc>::MIN_UTC))
+        .bind(grouping.max_messages)
+        .fetch_all(&mut *conn)
+        .await?;
     let Some((&group, absorbed)) = candidates.split_first() else {
         return Ok(None);
     };
@@ -213,7 +235,7 @@ async fn join_conversation(
 async fn create_interaction(
     conn: &mut PgConnection,
     tenant: &str,
-    owner: Uuid,
+    owner: Option<Uuid>,
     merged_from: Option<Uuid>,
     event: &InteractionEvent,
     resolution: &Resolution,

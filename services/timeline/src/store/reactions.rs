@@ -9,21 +9,25 @@ use uuid::Uuid;
 
 /// Who reacted: the business for an outbound reaction, else the customer's channel identity (or
 /// their contact, when the channel named none).
-fn reactor(event: &InteractionEvent, contact: Uuid) -> String {
+fn reactor(event: &InteractionEvent, contact: Option<Uuid>) -> String {
     match event.body.direction {
         Direction::Outbound => "business".to_owned(),
-        Direction::Inbound => event
-            .body
-            .identities
-            .first()
-            .map_or_else(|| format!("contact:{contact}"), |identity| format!("{}:{}", identity.kind, identity.value)),
+        Direction::Inbound => event.body.identities.first().map_or_else(
+            || contact.map_or_else(|| "unidentified".to_owned(), |contact| format!("contact:{contact}")),
+            |identity| format!("{}:{}", identity.kind, identity.value),
+        ),
     }
 }
 
 /// Records `reaction` (carried by `event`, resolved to `contact`) on its target message.
 /// Idempotent: a redelivered or older reaction changes nothing.
 #[tracing::instrument(skip_all, fields(target = %reaction.target_provider_ref), err)]
-pub async fn store(conn: &mut PgConnection, contact: Uuid, event: &InteractionEvent, reaction: &Reaction) -> sqlx::Result<()> {
+pub async fn store(
+    conn: &mut PgConnection,
+    contact: Option<Uuid>,
+    event: &InteractionEvent,
+    reaction: &Reaction,
+) -> sqlx::Result<()> {
     let target = InteractionEvent::id_for(&event.tenant_id, event.body.channel, &reaction.target_provider_ref);
     let emoji = reaction.emoji.as_deref().map(str::trim).filter(|e| !e.is_empty());
     // Ties go to the later arrival: Kafka keeps one customer's events in order.

@@ -340,13 +340,12 @@ impl Msg {
         ResolvedInteraction {
             v: 1,
             tenant_id: self.tenant.clone(),
-            contact_id: self.contact,
+            contact_id: Some(self.contact),
             interaction: InteractionEvent::new(self.tenant.clone(), self.body.clone()),
             resolution: Resolution {
                 matched_by: self.matched_by.clone(),
                 created_contact: self.matched_by.is_none(),
-                candidates: vec![],
-                ignored: vec![],
+                ..Resolution::default()
             },
         }
     }

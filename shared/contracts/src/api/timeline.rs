@@ -72,7 +72,8 @@ pub struct InteractionItem {
     pub id: Uuid,
     /// The id of the message that opened the interaction.
     pub interaction_id: Uuid,
-    pub contact_id: Uuid,
+    /// `None` for an unidentified interaction (no contact yet; an operator links it).
+    pub contact_id: Option<Uuid>,
     /// The contact this interaction belonged to before a merge moved it here.
     pub merged_from: Option<Uuid>,
     pub channel: Channel,
@@ -240,6 +241,17 @@ pub struct InteractionDetail {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TimelinePage {
     pub items: Vec<Item>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of the tenant's unidentified conversations (no contact yet), the most recently active
+/// first: what an operator opens a session from to add, pick or link the contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UnidentifiedPage {
+    /// Each is an interaction with `contact_id: null`; its detail (`GET /v1/interactions/{id}`)
+    /// has the transcript and the resolution's candidates.
+    pub items: Vec<InteractionItem>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }

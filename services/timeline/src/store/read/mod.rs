@@ -127,6 +127,25 @@ async fn timeline_events(
     b.build_query_as().persistent(query.search.is_none()).fetch_all(pool).await
 }
 
+/// The tenant's unidentified interactions after `after` (`(last_message_at, id)`), the most
+/// recently active first.
+pub async fn unidentified(
+    pool: &PgPool,
+    tenant: &str,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<InteractionItem>> {
+    let mut b = QueryBuilder::new("SELECT ");
+    b.push(INTERACTION_COLUMNS).push(", NULL::real AS rank, NULL::text AS snippet FROM interactions WHERE tenant_id = ");
+    b.push_bind(tenant.to_owned()).push(" AND contact_id IS NULL");
+    if let Some((at, id)) = after {
+        b.push(" AND (last_message_at, interaction_id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+    }
+    b.push(" ORDER BY last_message_at DESC, interaction_id DESC LIMIT ").push_bind(limit);
+    let rows: Vec<InteractionRow> = b.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
 /// The interaction `id` names — a timeline interaction, or any message of one — with its transcript.
 #[tracing::instrument(skip(pool), err)]
 pub async fn interaction(pool: &PgPool, tenant: &str, id: Uuid) -> sqlx::Result<Option<InteractionDetail>> {
