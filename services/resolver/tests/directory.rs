@@ -291,13 +291,19 @@ async fn deleting_with_erasure_frees_identifiers_and_tells_consumers() {
     let card = create(&s.operator, json!({"name": "Smazat", "identities": [{"kind": "email", "value": "gone@novak.cz"}]})).await;
     let contact = card["contact_id"].as_str().expect("id");
     assert_eq!(s.other_tenant.call("DELETE", &format!("/v1/contacts/{contact}?erase=true"), None).await.0, 404);
-    assert_eq!(s.operator.call("DELETE", &format!("/v1/contacts/{contact}?erase=true"), None).await.0, 204);
+    assert_eq!(
+        s.operator.call("DELETE", &format!("/v1/contacts/{contact}?erase=true"), None).await.0,
+        403,
+        "erasure is an admin's"
+    );
+    assert_eq!(s.admin.call("DELETE", &format!("/v1/contacts/{contact}?erase=true"), None).await.0, 204);
     assert_eq!(s.operator.call("GET", &format!("/v1/contacts/{contact}"), None).await.0, 404);
 
     let changes: Vec<Value> = s.kafka.reader(topics::CONTACTS_CHANGES).take(3, WAIT).await.iter().map(testkit::json).collect();
     let kinds: Vec<&str> = changes.iter().map(|c| c["kind"].as_str().unwrap_or("")).collect();
     assert_eq!(kinds, ["created", "deleted", "erased"]);
     assert!(!changes[1].to_string().contains("gone@novak.cz"), "an erased contact's values are not repeated in events");
+
     let snapshots = s.kafka.reader(topics::CONTACTS_SNAPSHOT).take(2, WAIT).await;
     assert!(rdkafka::Message::payload(&snapshots[1]).is_none(), "a tombstone on delete");
 
@@ -306,6 +312,14 @@ async fn deleting_with_erasure_frees_identifiers_and_tells_consumers() {
     let resolved = testkit::json(&reader.take(1, WAIT).await[0]);
     assert_ne!(resolved["contact_id"], contact);
     assert_eq!(resolved["resolution"]["created_contact"], true, "the freed identifier starts a new contact");
+
+    // A contact deleted without erasure can be erased later.
+    let later =
+        create(&s.operator, json!({"name": "Později", "identities": [{"kind": "email", "value": "later@novak.cz"}]})).await;
+    let later = later["contact_id"].as_str().expect("id");
+    assert_eq!(s.operator.call("DELETE", &format!("/v1/contacts/{later}"), None).await.0, 204);
+    assert_eq!(s.operator.call("DELETE", &format!("/v1/contacts/{later}"), None).await.0, 404, "deleted once");
+    assert_eq!(s.admin.call("DELETE", &format!("/v1/contacts/{later}?erase=true"), None).await.0, 204, "erased after");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use contracts::api::directory::{Card, ContactPage, IdentitySource, NewContact, Rename};
 use contracts::{ContactChangeKind, FieldChange, Identity, NameSource, Profile};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
-use runtime::http::{cursor, ApiError, Json, Path, Query, TenantAuth};
+use runtime::http::{cursor, ApiError, Json, Path, Query, Role, TenantAuth};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgPool;
@@ -124,13 +124,14 @@ struct DeleteQuery {
     erase: bool,
 }
 
-/// Delete a contact: its identifiers and links are freed; `erase=true` also asks every consumer
-/// to remove its personal content.
+/// Delete a contact: its identifiers and links are freed; `erase=true` (admin) also erases the
+/// person everywhere — also a contact deleted earlier.
 #[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = Uuid, Path), DeleteQuery), responses(
-    (status = 204, description = "deleted"),
+    (status = 204, description = "deleted (and erased)"),
     (status = 400, description = "not an id", body = Problem, content_type = PROBLEM_JSON),
     (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
-    (status = 404, description = "no such live contact", body = Problem, content_type = PROBLEM_JSON),
+    (status = 403, description = "erasure without the admin role", body = Problem, content_type = PROBLEM_JSON),
+    (status = 404, description = "no such contact (live, or deleted when erasing)", body = Problem, content_type = PROBLEM_JSON),
 ))]
 async fn delete_contact(
     auth: TenantAuth,
@@ -138,6 +139,10 @@ async fn delete_contact(
     Path(id): Path<Uuid>,
     Query(query): Query<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
+    // Erasure destroys history for good: an admin's decision, not an operator's.
+    if query.erase && auth.0.role != Role::Admin {
+        return Err(ApiError::Forbidden("erasure needs the admin role".into()));
+    }
     delete(&state.pool, auth.tenant(), id, &actor(&auth), query.erase).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -191,33 +196,85 @@ pub async fn rename(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contr
 }
 
 /// Deletes a contact: its identifiers and links are freed, the snapshot gets a tombstone; with
-/// `erase`, an `erased` event asks every consumer to remove the contact's personal content.
+/// `erase`, the person is erased too ([`erase_person`]) — also a contact deleted earlier without it.
 pub async fn delete(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contracts::Actor, erase: bool) -> Result<()> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
-    edit.lock_live(contact_id).await?;
-    let removed: Vec<Identity> = sqlx::query_as::<_, (contracts::IdentityKind, String, Option<String>)>(
-        "DELETE FROM contact_identities WHERE contact_id = $1 RETURNING kind, value, nullif(scope, '')",
-    )
-    .bind(contact_id)
-    .fetch_all(edit.conn())
-    .await?
-    .into_iter()
-    .map(|(kind, value, scope)| Identity::new(kind, if erase { "[erased]".into() } else { value }, scope))
-    .collect();
-    sqlx::query("DELETE FROM conversation_links WHERE contact_id = $1").bind(contact_id).execute(edit.conn()).await?;
-    sqlx::query(
-        "UPDATE contacts SET deleted_at = now(), updated_at = now(),
-                name = CASE WHEN $2 THEN NULL ELSE name END, name_source = CASE WHEN $2 THEN NULL ELSE name_source END
-         WHERE contact_id = $1",
-    )
-    .bind(contact_id)
-    .bind(erase)
-    .execute(edit.conn())
-    .await?;
-    let fields = removed.iter().map(changes::identity_removed).collect();
-    edit.record(contact_id, ContactChangeKind::Deleted, "deleted by an operator", fields, None).await?;
+    let live = match edit.lock_live(contact_id).await {
+        Ok(_) => true,
+        Err(DirectoryError::NotFound(_)) if erase && exists(&mut edit, contact_id).await? => false,
+        Err(error) => return Err(error),
+    };
+    if live {
+        let removed: Vec<Identity> = sqlx::query_as::<_, (contracts::IdentityKind, String, Option<String>)>(
+            "DELETE FROM contact_identities WHERE contact_id = $1 RETURNING kind, value, nullif(scope, '')",
+        )
+        .bind(contact_id)
+        .fetch_all(edit.conn())
+        .await?
+        .into_iter()
+        .map(|(kind, value, scope)| Identity::new(kind, if erase { "[erased]".into() } else { value }, scope))
+        .collect();
+        sqlx::query("DELETE FROM conversation_links WHERE contact_id = $1").bind(contact_id).execute(edit.conn()).await?;
+        sqlx::query("UPDATE contacts SET deleted_at = now(), updated_at = now() WHERE contact_id = $1")
+            .bind(contact_id)
+            .execute(edit.conn())
+            .await?;
+        let fields = removed.iter().map(changes::identity_removed).collect();
+        edit.record(contact_id, ContactChangeKind::Deleted, "deleted by an operator", fields, None).await?;
+    }
     if erase {
+        erase_person(&mut edit, contact_id).await?;
         edit.record(contact_id, ContactChangeKind::Erased, "erasure requested", Vec::new(), None).await?;
     }
     edit.commit().await
+}
+
+/// A contact of the tenant, deleted or not (locked).
+async fn exists(edit: &mut Edit<'_>, contact_id: Uuid) -> Result<bool> {
+    let found: Option<Uuid> =
+        sqlx::query_scalar("SELECT contact_id FROM contacts WHERE tenant_id = $1 AND contact_id = $2 FOR UPDATE")
+            .bind(edit.tenant)
+            .bind(contact_id)
+            .fetch_optional(edit.conn())
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Erasure (GDPR): everything of the resolver that names the person — the contact and every
+/// contact merged into it: names, identifiers, links, proposals, duplicate suggestions (their
+/// evidence is a value of theirs), names kept by merge journals, the decisions stored for their
+/// interactions (reduced to the marker that they were seen, so a provider's retry publishes
+/// nothing again), and published outbox rows. Consumers of `contacts.changes` erase the rest
+/// on the `erased` event.
+async fn erase_person(edit: &mut Edit<'_>, contact_id: Uuid) -> Result<()> {
+    let tenant = edit.tenant;
+    let people: Vec<Uuid> = sqlx::query_scalar(
+        "WITH RECURSIVE below (contact_id) AS (
+             SELECT $2::uuid
+             UNION SELECT c.contact_id FROM contacts c JOIN below b ON c.merged_into = b.contact_id WHERE c.tenant_id = $1
+         )
+         SELECT contact_id FROM below",
+    )
+    .bind(tenant)
+    .bind(contact_id)
+    .fetch_all(edit.conn())
+    .await?;
+    let keys: Vec<String> = people.iter().map(|id| contracts::topics::contact_key(tenant, id)).collect();
+    for sql in [
+        "UPDATE contacts SET name = NULL, name_source = NULL, deleted_at = coalesce(deleted_at, now()), updated_at = now()
+         WHERE tenant_id = $1 AND contact_id = ANY($2)",
+        "DELETE FROM contact_identities WHERE tenant_id = $1 AND contact_id = ANY($2)",
+        "DELETE FROM conversation_links WHERE tenant_id = $1 AND contact_id = ANY($2)",
+        "DELETE FROM proposed_identities WHERE tenant_id = $1 AND contact_id = ANY($2)",
+        "DELETE FROM duplicate_suggestions WHERE tenant_id = $1 AND (contact_a = ANY($2) OR contact_b = ANY($2))",
+        "UPDATE merge_journal SET survivor_name = NULL, survivor_name_src = NULL
+         WHERE tenant_id = $1 AND (survivor_id = ANY($2) OR merged_id = ANY($2))",
+        "UPDATE processed_interactions SET resolved = NULL WHERE tenant_id = $1 AND contact_id = ANY($2)",
+    ] {
+        sqlx::query(sql).bind(tenant).bind(&people).execute(edit.conn()).await?;
+    }
+    // Published rows keep no payload already; this takes their metadata too. Rows still
+    // pending are published (the `erased` event follows them) and then emptied.
+    sqlx::query("DELETE FROM outbox WHERE key = ANY($1) AND published_at IS NOT NULL").bind(&keys).execute(edit.conn()).await?;
+    Ok(())
 }
