@@ -5,7 +5,8 @@
 //! an e-mail and calls, and ends on one card — then serves the operator console on that data
 //! until Ctrl-C. [`seed`] gives every screen of the console something real: custom identifier
 //! definitions and a blocked value, a contact with a CRM number, an e-mail with attachments, a
-//! call with a recording, and a pair of duplicates.
+//! call with a recording, a pair of duplicates, an e-mail proposed to Jana's card and an
+//! anonymous web chat no contact was found for.
 
 use std::time::Duration;
 
@@ -150,6 +151,27 @@ pub const SAMPLES: &[Sample] = &[
         path: channel_webchat::WEBHOOK_PATH,
         content_type: "application/json",
         body: include_str!("../samples/webchat_duplicate.json"),
+        auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
+        interactions: 1,
+        then: Then::Nothing,
+    },
+    // A second form of Jana's, from work: her phone matches, the work e-mail waits on her
+    // card for an operator to confirm or reject.
+    Sample {
+        label: "web chat, new e-mail",
+        path: channel_webchat::WEBHOOK_PATH,
+        content_type: "application/json",
+        body: include_str!("../samples/webchat_proposal.json"),
+        auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
+        interactions: 1,
+        then: Then::Nothing,
+    },
+    // A visitor who filled in nothing: an unidentified conversation for an operator to link.
+    Sample {
+        label: "web chat, anonymous",
+        path: channel_webchat::WEBHOOK_PATH,
+        content_type: "application/json",
+        body: include_str!("../samples/webchat_anonymous.json"),
         auth: Auth::Hmac { header: "x-webchat-signature", secret: dev::WEBCHAT_SECRET },
         interactions: 1,
         then: Then::Nothing,

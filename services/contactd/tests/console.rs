@@ -125,7 +125,19 @@ async fn an_operator_works_through_every_screen_in_a_real_browser() {
     let (_, jana) = api.get(format!("http://{}/v1/contacts/{jana_id}", stack.resolver)).await;
     assert_eq!(jana["name"], "Jana Dvořáková Malá");
     assert_eq!(jana["name_source"], "operator");
-    assert!(jana["identities"].as_array().expect("identities").iter().any(|i| i["value"] == "+420605123456"), "{jana}");
+    let identities = jana["identities"].as_array().expect("identities");
+    assert!(identities.iter().any(|i| i["value"] == "+420605123456"), "{jana}");
+    assert!(identities.iter().any(|i| i["value"] == "jana.dvorakova@prace-firma.cz"), "the proposal was confirmed: {jana}");
+    assert_eq!(jana["proposed_identities"], json!([]), "{jana}");
+    // The anonymous web chat was linked to her: it left the unidentified list for her history.
+    let (_, unidentified) = api.get(format!("http://{}/v1/conversations/unidentified", stack.timeline)).await;
+    assert_eq!(unidentified["items"], json!([]), "{unidentified}");
+    eventually(WAIT, "the anonymous chat in Jana's history", || async {
+        let url = format!("http://{}/v1/contacts/{jana_id}/timeline?q=myčky", stack.timeline);
+        let (_, page) = api.get(url).await;
+        (!page["items"].as_array()?.is_empty()).then_some(())
+    })
+    .await;
 
     let marie = api.contact(&stack, "marie").await;
     let (_, merges) =

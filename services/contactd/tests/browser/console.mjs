@@ -69,6 +69,16 @@ await run('console scenario', async () => {
   await everyControlIsLabelled('card');
   await screenshot('03-contact-card');
 
+  // Her work e-mail, proposed by a web chat form, is confirmed from the card.
+  const proposals = page.locator('section.proposals');
+  await proposals.getByText('jana.dvorakova@prace-firma.cz').waitFor();
+  await proposals.getByRole('button', { name: 'Potvrdit jana.dvorakova@prace-firma.cz' }).click();
+  await status().getByText('jana.dvorakova@prace-firma.cz potvrzeno.').waitFor();
+  await until('the confirmed e-mail among her e-mails', async () =>
+    (await page.locator('input[data-kind="email"]').evaluateAll((inputs) => inputs.map((input) => input.value))).includes('jana.dvorakova@prace-firma.cz'),
+  );
+  assert.equal(await proposals.count(), 0, 'no proposal left');
+
   // Rename and add a phone ("+ add another"), then Save.
   await page.getByLabel('Jméno', { exact: true }).fill('Jana Dvořáková Malá');
   await page.getByRole('button', { name: '+ Přidat další telefon' }).click();
@@ -175,11 +185,35 @@ await run('console scenario', async () => {
   await panel.getByText('Pavel Svoboda', { exact: true }).waitFor();
   await panel.getByText('pavel.svoboda@posta-cz.cz').waitFor();
 
+  // Unidentified conversations: the anonymous web chat is linked to Jana (search, then choose),
+  // and leaves the list.
+  await page.getByRole('link', { name: 'Neidentifikované konverzace' }).click();
+  await page.getByRole('heading', { name: 'Neidentifikované konverzace' }).waitFor();
+  const anonymous = main.locator('tbody tr').filter({ hasText: 'nepřišla mi zpráva o doručení myčky' });
+  await anonymous.waitFor();
+  await everyControlIsLabelled('unidentified conversations');
+  await screenshot('08-unidentified');
+  await anonymous.getByRole('link').click();
+  await page.getByRole('heading', { name: /Relace: Webový chat/ }).waitFor();
+  await panel.getByText('Konverzace zatím nepatří žádnému kontaktu.').waitFor();
+  await page.getByRole('button', { name: 'Vybrat existující' }).click();
+  await page.getByLabel('Najděte kontakt').fill('dvorakova');
+  await page.getByRole('button', { name: 'Propojit: Jana Dvořáková Malá' }).click();
+  await status().getByText('Konverzace propojena s kontaktem Jana Dvořáková Malá.').waitFor();
+  await panel.getByText('Jana Dvořáková Malá', { exact: true }).waitFor();
+  // The timeline learns of the link from contacts.changes: reload the list until it has.
+  await until('the list without the linked conversation', async () => {
+    await page.getByRole('link', { name: 'Adresář' }).click();
+    await page.getByRole('link', { name: 'Neidentifikované konverzace' }).click();
+    await main.locator('tbody tr, p.muted[aria-live]').first().waitFor();
+    return (await main.getByText('Žádné neidentifikované konverzace.').count()) === 1;
+  });
+
   // The duplicates queue shows the two Maries.
   await page.getByRole('link', { name: 'Duplicity' }).click();
   await page.getByRole('heading', { name: 'Možné duplicity' }).waitFor();
   await main.getByText('Sdílí Telefon: +420603111222').waitFor();
-  await screenshot('08-duplicates');
+  await screenshot('09-duplicates');
   await main.getByRole('button', { name: 'Zamítnout' }).click();
   await status().getByText(/Návrh zamítnut/).waitFor();
   await main.getByText('Žádné návrhy.').waitFor();
@@ -197,7 +231,7 @@ await run('console scenario', async () => {
   await dialog.getByText('Přejde identifikátorů: 1').waitFor();
   await dialog.getByRole('radio', { name: /M\. Černá/ }).check();
   await everyControlIsLabelled('merge preview');
-  await screenshot('09-merge-preview');
+  await screenshot('10-merge-preview');
   await dialog.getByRole('button', { name: 'Sloučit', exact: true }).click();
   await status().getByText('Kontakt M. Černá byl připojen.').waitFor();
   await page.getByRole('heading', { name: 'M. Černá', level: 1 }).waitFor();
@@ -205,7 +239,7 @@ await run('console scenario', async () => {
   assert.deepEqual(merged, ['+420603111222'], 'the merged contact’s phone moved here');
   const history = page.locator('section.merges');
   await history.getByText('Připojen kontakt').waitFor();
-  await screenshot('10-merge-history');
+  await screenshot('11-merge-history');
   await history.getByRole('button', { name: 'Zrušit sloučení' }).click();
   await status().getByText(/Sloučení zrušeno/).waitFor();
   await page.getByRole('heading', { name: 'Marie Černá', level: 1 }).waitFor();
@@ -242,12 +276,12 @@ await run('console scenario', async () => {
   await status().getByText('Hodnota +420222333444 zablokována.').waitFor();
   await main.getByText('+420222333444', { exact: true }).waitFor();
   await everyControlIsLabelled('settings');
-  await screenshot('11-settings');
+  await screenshot('12-settings');
 
   // English labels.
   await page.getByRole('button', { name: 'English' }).click();
   await page.getByRole('heading', { name: 'Settings → Parameters' }).waitFor();
   await page.getByRole('link', { name: 'Directory' }).click();
   await page.getByRole('heading', { name: 'Contact directory' }).waitFor();
-  await screenshot('12-directory-english');
+  await screenshot('13-directory-english');
 });

@@ -41,10 +41,10 @@ export async function render(main, { config, signal }) {
             'tr',
             {},
             h('td', {}, channelIcon(item.channel)),
-            h('td', {}, h('a', { href: href(['session', item.interaction_id]) }, formatDateTime(item.started_at))),
+            h('td', {}, h('a', { href: href(['session', item.interaction_id]) }, formatDateTime(item.occurred_at))),
             h('td', {}, formatDateTime(item.last_message_at)),
             h('td', {}, String(item.message_count)),
-            h('td', {}, item.preview ?? ''),
+            h('td', {}, preview(item)),
           ),
         ),
       );
@@ -57,4 +57,10 @@ export async function render(main, { config, signal }) {
     }
   }
   await load(null);
+}
+
+/** The start of the conversation's text (or an e-mail's subject), on one line. */
+function preview(item) {
+  const text = (item.text ?? item.subject ?? '').replace(/\s+/g, ' ').trim();
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
