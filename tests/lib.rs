@@ -129,8 +129,15 @@ pub async fn messenger_to_timeline(pipeline: &Pipeline) {
         items.iter().any(|i| i["type"] == "interaction" && i["message_count"] == 4).then_some(())
     })
     .await;
-    // Anything late (a duplicate) would show up now: give it a moment before counting.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Anything late (a duplicate) would be there once both consumers committed what was
+    // written to their topics: wait for that before counting.
+    eventually(Duration::from_secs(60), "the resolver and the timeline to catch up", || async {
+        let kafka = &pipeline.kafka;
+        (kafka.caught_up("resolver", topics::INTERACTIONS_INGESTED)
+            && kafka.caught_up(timeline::consumer::INTERACTIONS_CONSUMER, topics::INTERACTIONS_RESOLVED))
+        .then_some(())
+    })
+    .await;
     let items = pipeline.get(timeline).await["items"].as_array().cloned().unwrap_or_default();
     let interactions: Vec<&Value> = items.iter().filter(|i| i["type"] == "interaction").collect();
     assert_eq!(interactions.len(), 1, "one conversation: {items:#?}");
@@ -146,7 +153,7 @@ pub async fn messenger_to_timeline(pipeline: &Pipeline) {
     assert_eq!(transcript[0]["matched_by"], Value::Null, "the first message created the contact");
     assert_eq!(transcript[1]["matched_by"]["kind"], "psid");
 
-    let ingested = reader.drain(Duration::from_secs(3)).await;
+    let ingested = reader.present().await;
     assert_eq!(ingested.len(), 5, "two copies of the retried message, three others, nothing forged");
 
     operations_endpoints_report_what_happened(pipeline).await;

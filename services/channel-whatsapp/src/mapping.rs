@@ -540,7 +540,11 @@ mod tests {
             r#""contacts":[{"profile":{"name":"Eva"},"user_id":"CZ.1502576394655843"}],
                "messages":[{"from_user_id":"CZ.1502576394655843","id":"wamid.H","timestamp":"1","type":"text","text":{"body":"Ahoj"}}]"#,
         );
-        assert_eq!(body.identities, vec![Identity::new(IdentityKind::Whatsapp, "CZ.1502576394655843", None)]);
+        assert_eq!(
+            body.identities,
+            vec![Identity::new(IdentityKind::WhatsappUser, "CZ.1502576394655843", Some("WABA".to_owned()))],
+            "a business-scoped user id names the user only within its business account"
+        );
         assert_eq!(body.conversation_ref.as_deref(), Some("PNID:CZ.1502576394655843"));
     }
 

@@ -104,8 +104,11 @@ async fn concurrent_creation(kafka: TestKafka) {
         ));
     }
     let (one, two) = (start(&kafka, &db, 20).await, start(&kafka, &db, 20).await);
-    // Let both instances join the group before the burst.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Both instances in the group, each with its partitions, before the burst.
+    testkit::eventually(Duration::from_secs(60), "both resolvers in a stable group", || async {
+        (kafka.stable_members("resolver") == 2).then_some(())
+    })
+    .await;
     publish_all(&publisher, &events).await;
 
     // A rebalance while both instances settle may publish a batch twice: count distinct ids.

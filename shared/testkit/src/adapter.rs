@@ -11,13 +11,16 @@ use runtime::shutdown::CancellationToken;
 use runtime::Running;
 use serde_json::Value;
 
-use crate::TestKafka;
+use crate::{TestKafka, TopicReader};
 
 /// A service started by [`spawn_adapter`]; dropping it cancels the service's shutdown token.
 pub struct SpawnedService {
     /// `http://<address>` without a trailing slash.
     pub base: String,
     pub kafka: TestKafka,
+    /// One reader of `interactions.ingested` for the service's life: what one call returned,
+    /// the next does not return again.
+    ingested: TopicReader,
     shutdown: CancellationToken,
 }
 
@@ -27,14 +30,15 @@ impl SpawnedService {
         format!("{}{path}", self.base)
     }
 
-    /// Waits for `n` messages on `interactions.ingested`, read from the beginning (panics after 30 s).
+    /// Waits for the next `n` messages on `interactions.ingested` (panics after 30 s).
     pub async fn take_ingested(&self, n: usize) -> Vec<OwnedMessage> {
-        self.kafka.reader(topics::INTERACTIONS_INGESTED).take(n, Duration::from_secs(30)).await
+        self.ingested.take(n, Duration::from_secs(30)).await
     }
 
-    /// Every message on `interactions.ingested` until the topic has been quiet for 3 s.
-    pub async fn drain_ingested(&self) -> Vec<OwnedMessage> {
-        self.kafka.reader(topics::INTERACTIONS_INGESTED).drain(Duration::from_secs(3)).await
+    /// Every message on `interactions.ingested` so far (the adapter answers only after Kafka
+    /// acknowledged, so after its answer nothing of a request can come later).
+    pub async fn ingested(&self) -> Vec<OwnedMessage> {
+        self.ingested.present().await
     }
 }
 
@@ -66,7 +70,8 @@ where
     let running = start(publisher, shutdown.clone()).await.expect("adapter starts");
     let base = format!("http://{}", running.http_addr.expect("http address"));
     tokio::spawn(running.wait());
-    SpawnedService { base, kafka, shutdown }
+    let ingested = kafka.reader(topics::INTERACTIONS_INGESTED);
+    SpawnedService { base, kafka, ingested, shutdown }
 }
 
 /// An HTTP answer: the body both as JSON (`Null` when it is not JSON) and as text.

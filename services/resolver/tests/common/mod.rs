@@ -144,6 +144,19 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// Every change event committed so far that `reader` has not returned: waits until the
+    /// outbox has published them all (an event exists exactly when its outbox row does), then
+    /// reads the topic up to its end — no quiet period.
+    pub async fn published(&self, reader: &testkit::TopicReader) -> Vec<serde_json::Value> {
+        let pool = testkit::pool(&self.database, "resolver").await;
+        testkit::eventually(std::time::Duration::from_secs(60), "the outbox to publish everything", || async {
+            let pending = count(&pool, "SELECT count(*) FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL").await;
+            (pending == 0).then_some(())
+        })
+        .await;
+        reader.present().await.iter().map(testkit::json).collect()
+    }
+
     pub async fn start() -> Self {
         use runtime::http::auth::Role;
         let kafka = TestKafka::start().await;
