@@ -51,6 +51,7 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
         .fetch_one(&mut admin)
         .await?;
     if !exists {
+        // Identifiers cannot be bound parameters: the name is quoted with `quote_ident`.
         let created = sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&database))).execute(&mut admin).await;
         match created {
             Ok(_) => tracing::info!(%database, "created database"),
@@ -65,6 +66,7 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
 
 async fn create_schema_if_missing(options: &PgConnectOptions, schema: &str) -> anyhow::Result<()> {
     let mut conn = options.connect().await.context("connecting to PostgreSQL")?;
+    // Identifiers cannot be bound parameters: the name is quoted with `quote_ident`.
     let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema))).execute(&mut conn).await;
     match created {
         Ok(_) => {}

@@ -72,6 +72,7 @@ impl Drop for TestDatabase {
             runtime.block_on(async move {
                 use sqlx::Connection;
                 let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server.trim_end_matches('/'))).await?;
+                // Identifiers cannot be bound parameters: the name is quoted with `quote_ident`.
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", runtime::db::quote_ident(&name)))
                     .execute(&mut admin)
                     .await?;

@@ -36,6 +36,7 @@ pub async fn ensure() -> PathBuf {
     // The server may still hold an older certificate in memory (files replaced, no reload).
     if created || ssl != "on" || Path::new(&configured) != cert || verified.connect().await.is_err() {
         for (setting, value) in [("ssl_cert_file", path_str(&cert)), ("ssl_key_file", path_str(&key)), ("ssl", "on")] {
+            // ALTER SYSTEM takes no bound parameters: the value is a quoted literal.
             let sql = format!("ALTER SYSTEM SET {setting} = '{}'", value.replace('\'', "''"));
             sqlx::query(&sql).execute(&mut admin).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
