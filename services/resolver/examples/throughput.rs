@@ -90,11 +90,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let publisher = Publisher::new(&kafka.settings)?;
     let events = events(n);
-    let keys: Vec<String> = events.iter().map(InteractionEvent::key).collect();
     let load = Instant::now();
-    for (chunk, keys) in events.chunks(1000).zip(keys.chunks(1000)) {
-        let sends =
-            chunk.iter().zip(keys).map(|(e, k)| publisher.publish(topics::INTERACTIONS_INGESTED, k, "interaction.ingested", e));
+    for chunk in events.chunks(1000) {
+        let sends = chunk.iter().map(|e| publisher.publish_event(e));
         for result in futures::future::join_all(sends).await {
             result?;
         }

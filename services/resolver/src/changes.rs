@@ -3,8 +3,7 @@
 //! the contact is gone). Nothing is written when nothing changed: callers only call on a change.
 
 use chrono::Utc;
-use contracts::{topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange, Identity};
-use serde::Serialize;
+use contracts::{topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, Event, FieldChange, Identity};
 use serde_json::json;
 use sqlx::types::Json;
 use sqlx::PgConnection;
@@ -41,7 +40,6 @@ impl<'a> Change<'a> {
 
 /// Writes the change event and the contact's current snapshot (or a tombstone) to the outbox.
 pub async fn record(conn: &mut PgConnection, change: Change<'_>) -> sqlx::Result<()> {
-    let key = topics::contact_key(change.tenant, &change.contact_id);
     let event = ContactChange {
         v: contracts::SCHEMA_VERSION,
         change_id: Uuid::new_v4(),
@@ -54,7 +52,7 @@ pub async fn record(conn: &mut PgConnection, change: Change<'_>) -> sqlx::Result
         changes: change.changes,
         related_contact_id: change.related_contact_id,
     };
-    enqueue(conn, topics::CONTACTS_CHANGES, &key, "contact.changed", Some(&event)).await?;
+    enqueue(conn, &event.key(), Some(&event)).await?;
     snapshot(conn, change.tenant, change.contact_id).await
 }
 
@@ -72,7 +70,7 @@ pub async fn snapshot(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -
         created_at: card.created_at,
         updated_at: card.updated_at,
     });
-    enqueue(conn, topics::CONTACTS_SNAPSHOT, &key, "contact.snapshot", snapshot.as_ref()).await
+    enqueue(conn, &key, snapshot.as_ref()).await
 }
 
 /// `identities.<kind>` gained `identity`.
@@ -85,14 +83,9 @@ pub fn identity_removed(identity: &Identity) -> FieldChange {
     FieldChange { field: format!("identities.{}", identity.kind), before: Some(json!(identity)), after: None }
 }
 
-/// Writes an event to the outbox in the caller's transaction; `None` is a tombstone.
-pub async fn enqueue<T: Serialize>(
-    conn: &mut PgConnection,
-    topic: &str,
-    key: &str,
-    event_type: &str,
-    payload: Option<&T>,
-) -> sqlx::Result<()> {
+/// Writes an event to the outbox in the caller's transaction; `None` is a tombstone (under `key`).
+pub async fn enqueue<E: Event>(conn: &mut PgConnection, key: &str, payload: Option<&E>) -> sqlx::Result<()> {
+    let (topic, event_type) = (E::TOPIC, E::TYPE);
     sqlx::query("INSERT INTO outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)")
         .bind(topic)
         .bind(key)

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use contracts::{topics, InteractionEvent, ResolvedInteraction};
+use contracts::{InteractionEvent, ResolvedInteraction};
 use runtime::kafka::{BatchHandler, Delivery, HandlerError, Publisher};
 use sqlx::PgPool;
 use tracing::Instrument;
@@ -68,10 +68,7 @@ impl BatchHandler for ResolveBatch {
 }
 
 async fn publish(publisher: &Publisher, resolved: &[(ResolvedInteraction, tracing::Span)]) -> Result<(), HandlerError> {
-    let keys: Vec<String> = resolved.iter().map(|(r, _)| r.key()).collect();
-    let sends = resolved.iter().zip(&keys).map(|((r, span), key)| {
-        publisher.publish(topics::INTERACTIONS_RESOLVED, key, "interaction.resolved", r).instrument(span.clone())
-    });
+    let sends = resolved.iter().map(|(r, span)| publisher.publish_event(r).instrument(span.clone()));
     for result in futures::future::join_all(sends).await {
         result?;
     }

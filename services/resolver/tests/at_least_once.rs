@@ -14,9 +14,7 @@ use serde_json::Value;
 use testkit::{eventually, fresh_database, json, TestKafka};
 
 async fn publish_all(publisher: &Publisher, events: &[InteractionEvent]) {
-    let keys: Vec<String> = events.iter().map(InteractionEvent::key).collect();
-    let sends =
-        events.iter().zip(&keys).map(|(e, k)| publisher.publish(topics::INTERACTIONS_INGESTED, k, "interaction.ingested", e));
+    let sends = events.iter().map(|e| publisher.publish_event(e));
     for result in futures::future::join_all(sends).await {
         result.expect("published");
     }
@@ -106,7 +104,7 @@ async fn concurrent_creation(kafka: TestKafka) {
     let (one, two) = (start(&kafka, &db, 20).await, start(&kafka, &db, 20).await);
     // Both instances in the group, each with its partitions, before the burst.
     testkit::eventually(Duration::from_secs(60), "both resolvers in a stable group", || async {
-        (kafka.stable_members("resolver") == 2).then_some(())
+        (kafka.assigned_instances(&format!("{}/metrics", one.url), "resolver").await == 2).then_some(())
     })
     .await;
     publish_all(&publisher, &events).await;

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use contracts::limits;
-use contracts::{topics, InteractionEvent};
+use contracts::InteractionEvent;
 use runtime::http::metrics as names;
 use runtime::kafka::Publisher;
 
@@ -75,11 +75,7 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
         }
     }
 
-    let keys: Vec<String> = events.iter().map(InteractionEvent::key).collect();
-    let publishes = events
-        .iter()
-        .zip(&keys)
-        .map(|(event, key)| kit.publisher.publish(topics::INTERACTIONS_INGESTED, key, "interaction.ingested", event));
+    let publishes = events.iter().map(|event| kit.publisher.publish_event(event));
     for result in futures::future::join_all(publishes).await {
         result.map_err(|e| Rejected::Kafka(e.to_string()))?;
     }

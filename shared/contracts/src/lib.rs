@@ -5,6 +5,7 @@
 pub mod api;
 pub mod call;
 pub mod changes;
+pub mod event;
 pub mod interaction;
 pub mod limits;
 pub mod resolved;
@@ -12,6 +13,7 @@ pub mod topics;
 
 pub use call::CallStatus;
 pub use changes::{Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange};
+pub use event::Event;
 pub use interaction::{
     Attachment, Call, Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent,
     NameSource, Profile, Provenance, Reaction,

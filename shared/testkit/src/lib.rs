@@ -187,13 +187,17 @@ impl TestKafka {
         }
     }
 
-    /// The members of consumer group `<group_prefix>.<consumer>` once it is stable (none while
-    /// it rebalances).
-    pub fn stable_members(&self, consumer: &str) -> usize {
-        let group = format!("{}.{consumer}", self.settings.group_prefix);
-        let client: BaseConsumer = runtime::kafka::client_config(&self.settings).create().expect("admin consumer");
-        let Ok(list) = client.fetch_group_list(Some(&group), Duration::from_secs(10)) else { return 0 };
-        list.groups().iter().filter(|g| g.state() == "Stable").map(|g| g.members().len()).sum()
+    /// How many instances of consumer group `<group_prefix>.<consumer>` hold partitions, as the
+    /// service reports them on its `/metrics` (`metrics_url`); the process's instances share
+    /// one registry, so any of them answers for all.
+    pub async fn assigned_instances(&self, metrics_url: &str, consumer: &str) -> usize {
+        let group = format!("group=\"{}.{consumer}\"", self.settings.group_prefix);
+        let Ok(response) = reqwest::get(metrics_url).await else { return 0 };
+        let text = response.text().await.unwrap_or_default();
+        text.lines()
+            .filter(|line| line.starts_with("kafka_consumer_assigned_partitions{") && line.contains(&group))
+            .filter(|line| line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0))
+            .count()
     }
 
     /// Whether consumer group `<group_prefix>.<consumer>` has committed every message of

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use contracts::{
-    topics, Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile,
-};
+use contracts::{Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile};
 use runtime::kafka::Publisher;
 use runtime::settings::DatabaseSettings;
 use runtime::shutdown::CancellationToken;
@@ -68,7 +66,7 @@ pub fn id(kind: IdentityKind, value: &str) -> Identity {
 
 pub async fn publish(publisher: &Publisher, events: &[InteractionEvent]) {
     for event in events {
-        publisher.publish(topics::INTERACTIONS_INGESTED, &event.key(), "interaction.ingested", event).await.expect("published");
+        publisher.publish_event(event).await.expect("published");
     }
 }
 

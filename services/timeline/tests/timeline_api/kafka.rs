@@ -80,13 +80,12 @@ async fn both_consumer_loops_apply_and_commit_and_a_replay_on_fresh_groups_chang
         msg(b, "k.3", 30).text("Jiný zákazník"),
     ];
     for item in messages.iter().map(Msg::resolved) {
-        publisher.publish(topics::INTERACTIONS_RESOLVED, &item.key(), "interaction.resolved", &item).await.expect("published");
+        publisher.publish_event(&item).await.expect("published");
     }
     let mut merge = change(a, ContactChangeKind::Merged, 120);
     merge.related_contact_id = Some(b);
     for change in [change(a, ContactChangeKind::Created, -60), merge] {
-        let key = topics::contact_key(&change.tenant_id, &change.contact_id);
-        publisher.publish(topics::CONTACTS_CHANGES, &key, "contact.changed", &change).await.expect("published");
+        publisher.publish_event(&change).await.expect("published");
     }
     caught_up(&kafka, &kafka.settings.group_prefix).await;
 

@@ -16,6 +16,8 @@ pub const EVENTS_DEAD_LETTERED: &str = "events_dead_lettered_total";
 pub const WEBHOOKS_REJECTED: &str = "webhooks_rejected_total";
 pub const RESOLUTIONS: &str = "resolutions_total";
 pub const CONSUMER_LAG: &str = "kafka_consumer_lag";
+/// Partitions assigned to one consumer instance (`group`, `instance`) after the last rebalance.
+pub const CONSUMER_ASSIGNED: &str = "kafka_consumer_assigned_partitions";
 pub const OUTBOX_PUBLISHED: &str = "outbox_published_total";
 pub const OUTBOX_QUARANTINED: &str = "outbox_quarantined_total";
 pub const OUTBOX_PENDING: &str = "outbox_pending";

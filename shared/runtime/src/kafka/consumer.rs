@@ -156,9 +156,12 @@ impl ConsumerOptions {
 pub struct Stopped;
 
 /// Publishes librdkafka's per-partition consumer lag (from its statistics) as a gauge, so
-/// autoscalers and dashboards see how far behind each consumer group is.
+/// autoscalers and dashboards see how far behind each consumer group is, and how many
+/// partitions each instance of the group holds after a rebalance (an idle instance shows 0).
 pub struct LagReporter {
     group: String,
+    /// Tells this consumer apart from the group's other instances in the assignment gauge.
+    instance: String,
 }
 
 impl ClientContext for LagReporter {
@@ -175,7 +178,21 @@ impl ClientContext for LagReporter {
     }
 }
 
-impl ConsumerContext for LagReporter {}
+impl ConsumerContext for LagReporter {
+    fn post_rebalance(&self, _consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
+        let assigned = match rebalance {
+            rdkafka::consumer::Rebalance::Assign(partitions) => partitions.count(),
+            rdkafka::consumer::Rebalance::Revoke(_) => 0,
+            rdkafka::consumer::Rebalance::Error(error) => {
+                tracing::warn!(group = %self.group, %error, "rebalance failed");
+                return;
+            }
+        };
+        tracing::info!(group = %self.group, instance = %self.instance, assigned, "partitions assigned");
+        let labels = [("group", self.group.clone()), ("instance", self.instance.clone())];
+        metrics::gauge!(names::CONSUMER_ASSIGNED, &labels).set(assigned as f64);
+    }
+}
 
 /// Consumes `options.topic` until `shutdown` is cancelled.
 pub async fn run<H: BatchHandler>(
@@ -194,7 +211,10 @@ pub async fn run<H: BatchHandler>(
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .set("statistics.interval.ms", "5000")
-        .create_with_context(LagReporter { group: options.group_id.clone() })
+        .create_with_context(LagReporter {
+            group: options.group_id.clone(),
+            instance: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+        })
         .context("creating Kafka consumer")?;
     consumer.subscribe(&[options.topic]).with_context(|| format!("subscribing to {}", options.topic))?;
     let consumer = Arc::new(consumer);
