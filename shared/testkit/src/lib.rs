@@ -7,7 +7,9 @@
 mod adapter;
 pub mod proxy;
 
-pub use adapter::{bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS};
+pub use adapter::{
+    assert_indistinguishable, bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS,
+};
 
 pub mod arbitrary;
 pub mod postgres_tls;
