@@ -50,7 +50,7 @@ ensure_postgres() {
 ensure_cargo_tool() {
   local crate="$1" version="$2" bin="$CONTACTD_CACHE/tools/bin/$1"
   export PATH="$CONTACTD_CACHE/tools/bin:$PATH"
-  if [ -x "$bin" ] && "$bin" "${1#cargo-}" --version 2>/dev/null | grep -q "$version"; then
+  if [ -x "$bin" ] && cargo "${1#cargo-}" --version 2>/dev/null | grep -q "$version"; then
     return
   fi
   echo "installing $crate $version into $CONTACTD_CACHE/tools (first run only)…"
