@@ -3,6 +3,8 @@
 
 CONTACTD_CACHE="${CONTACTD_CACHE:-$HOME/.cache/contactd}"
 TANSU_VERSION="0.6.0"
+CARGO_DENY_VERSION="0.20.2"
+CARGO_MACHETE_VERSION="0.9.2"
 export TANSU_BIN="$CONTACTD_CACHE/tools/bin/tansu"
 
 # Build dependencies: librdkafka (rdkafka's `ssl` feature), PostgreSQL TLS (sqlx) and the HTTPS
@@ -42,6 +44,29 @@ ensure_postgres() {
   done
   echo "PostgreSQL did not start on 127.0.0.1:5432" >&2
   return 1
+}
+
+# A cargo subcommand at an exact version, built once into $CONTACTD_CACHE/tools (on PATH after).
+ensure_cargo_tool() {
+  local crate="$1" version="$2" bin="$CONTACTD_CACHE/tools/bin/$1"
+  export PATH="$CONTACTD_CACHE/tools/bin:$PATH"
+  if [ -x "$bin" ] && cargo "${1#cargo-}" --version 2>/dev/null | grep -q "$version"; then
+    return
+  fi
+  echo "installing $crate $version into $CONTACTD_CACHE/tools (first run only)…"
+  CARGO_TARGET_DIR="$CONTACTD_CACHE/$crate-target" cargo install "$crate" --version "$version" --locked \
+    --root "$CONTACTD_CACHE/tools"
+  rm -rf "$CONTACTD_CACHE/$crate-target"
+}
+
+# cargo-deny: advisories, licenses, bans and sources of the dependency graph (deny.toml).
+ensure_cargo_deny() {
+  ensure_cargo_tool cargo-deny "$CARGO_DENY_VERSION"
+}
+
+# cargo-machete: dependencies a crate declares and never uses.
+ensure_cargo_machete() {
+  ensure_cargo_tool cargo-machete "$CARGO_MACHETE_VERSION"
 }
 
 ensure_nextest() {

@@ -3,9 +3,9 @@
 //! (bearer token or body HMAC, see [`verify`]), maps the recipient mailbox to a tenant and
 //! publishes the message to `interactions.ingested` before answering 200.
 //!
-//! The relay should retry on any non-2xx answer except 400 (not a message), 401/403 (its
-//! credentials) and 404 (no tenant owns the mailbox); ids are deterministic, so retries are
-//! idempotent.
+//! The relay should retry on any non-2xx answer except 400 (not a message) and 403 (its
+//! credentials, or no tenant owns the mailbox: one answer, so mailboxes cannot be probed); ids
+//! are deterministic, so retries are idempotent.
 
 pub mod config;
 pub mod mapping;

@@ -64,7 +64,7 @@ pub fn interaction(mail: InboundMail, mailboxes: &Mailboxes) -> AccountInteracti
             (Direction::Inbound, route, unrouted, customer)
         }
     };
-    // Nobody's mailbox: the kit answers 404 naming the first recipient.
+    // Nobody's mailbox: the kit refuses it (logging the first recipient).
     let account = route.as_ref().map(|r| r.key.clone()).or(unrouted).unwrap_or_else(|| "<no recipient>".to_owned());
 
     let mut identities = Vec::new();

@@ -11,7 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::payload::Credentials;
 
-/// Missing secret → 401; unknown community → 404; wrong secret → 403; a body that is not a
+/// A missing secret, an unknown community and a wrong secret are told apart here (for the log);
+/// the kit answers them all alike (`channel::kit::NOT_ACCEPTED`); a body that is not a
 /// Callback API event → 400.
 pub fn verify(secrets: &BTreeMap<String, SecretString>, request: &RawRequest) -> Result<(), WebhookError> {
     let credentials: Credentials =

@@ -329,7 +329,7 @@ fn interaction(mut call: CallFacts, numbers: &Numbers) -> Option<AccountInteract
                     let customer = if direction == Direction::Inbound { call.from.as_deref() } else { call.to.as_deref() };
                     (direction, code.to_owned(), customer)
                 }
-                // Nobody owns it: the kit answers 404 naming this account.
+                // Nobody owns it: the kit refuses it (logging this account).
                 None => (direction, tenant_side.map_or_else(|| "<no number>".to_owned(), |n| numbers.key(n)), customer),
             }
         }

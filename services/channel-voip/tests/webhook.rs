@@ -213,36 +213,39 @@ async fn forged_malformed_unknown_and_oversized_requests_are_refused_and_publish
     let adapter = spawn(4096).await;
     let body = form("twilio_1_ringing.form");
 
-    let Reply { status, content_type, body: problem, .. } =
-        post_twilio(&adapter, TWILIO_PATH, &body, Some(twilio_signature("wrong-token", TWILIO_PATH, &body))).await;
-    assert_eq!((status, content_type.as_deref()), (403, Some("application/problem+json")));
-    assert_eq!(problem["status"], 403);
-    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &body, None).await.status, 401, "missing signature");
     let tampered = body.replace("ringing", "completed");
     let signed_original = twilio_signature(AUTH_TOKEN, TWILIO_PATH, &body);
-    assert_eq!(post_twilio(&adapter, TWILIO_PATH, &tampered, Some(signed_original)).await.status, 403, "tampered body");
+    let unknown = form("twilio_unknown_number.form");
+    testkit::assert_indistinguishable(&[
+        (
+            "an unknown number",
+            &post_twilio(&adapter, TWILIO_PATH, &unknown, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &unknown))).await,
+        ),
+        (
+            "a wrong token",
+            &post_twilio(&adapter, TWILIO_PATH, &body, Some(twilio_signature("wrong-token", TWILIO_PATH, &body))).await,
+        ),
+        ("no signature", &post_twilio(&adapter, TWILIO_PATH, &body, None).await),
+        ("a tampered body", &post_twilio(&adapter, TWILIO_PATH, &tampered, Some(signed_original)).await),
+    ]);
 
     let no_call_sid = "CallStatus=ringing&From=%2B420777123456&To=%2B420222333444";
     let Reply { status, content_type, .. } =
         post_twilio(&adapter, TWILIO_PATH, no_call_sid, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, no_call_sid))).await;
     assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")));
 
-    let unknown = form("twilio_unknown_number.form");
-    let Reply { status, body: problem, .. } =
-        post_twilio(&adapter, TWILIO_PATH, &unknown, Some(twilio_signature(AUTH_TOKEN, TWILIO_PATH, &unknown))).await;
-    assert_eq!(status, 404, "{problem}");
-
     let cdr = fixture("voip/asterisk_answered.json");
-    assert_eq!(post_cdr(&adapter, &cdr, Some(sha256_signature("wrong", cdr.as_bytes()))).await.status, 403);
-    assert_eq!(post_cdr(&adapter, &cdr, None).await.status, 401);
+    let unowned = r#"{"linkedid":"X1","src":"777123456","dst":"599111222","disposition":"ANSWERED"}"#;
+    testkit::assert_indistinguishable(&[
+        ("a CDR no tenant owns", &post_cdr(&adapter, unowned, Some(sha256_signature(CDR_SECRET, unowned.as_bytes()))).await),
+        ("a CDR with a wrong signature", &post_cdr(&adapter, &cdr, Some(sha256_signature("wrong", cdr.as_bytes()))).await),
+        ("an unsigned CDR", &post_cdr(&adapter, &cdr, None).await),
+    ]);
     for garbage in ["{\"linkedid\": ", "{\"src\":\"777123456\"}", "42"] {
         let Reply { status, content_type, .. } =
             post_cdr(&adapter, garbage, Some(sha256_signature(CDR_SECRET, garbage.as_bytes()))).await;
         assert_eq!((status, content_type.as_deref()), (400, Some("application/problem+json")), "{garbage}");
     }
-    let unowned = r#"{"linkedid":"X1","src":"777123456","dst":"599111222","disposition":"ANSWERED"}"#;
-    assert_eq!(post_cdr(&adapter, unowned, Some(sha256_signature(CDR_SECRET, unowned.as_bytes()))).await.status, 404);
-
     let huge = format!("[{}]", [cdr.as_str(); 8].join(","));
     assert_eq!(post_cdr(&adapter, &huge, Some(sha256_signature(CDR_SECRET, huge.as_bytes()))).await.status, 413);
 
@@ -332,12 +335,12 @@ async fn freeswitch_xml_cdrs_are_read_raw_and_form_encoded() {
 async fn pbx_requests_are_authenticated_before_their_pbx_and_body_are_judged() {
     let adapter = spawn(1 << 20).await;
     let csv = fixture("voip/asterisk_cdr_csv_master.csv");
-    assert_eq!(post_pbx(&adapter, Some("praha"), "text/csv", &csv, None).await.status, 401, "missing signature");
-    assert_eq!(post_pbx(&adapter, Some("praha"), "text/csv", &csv, Some("forged")).await.status, 403);
-    let Reply { status, content_type, body: problem, .. } =
-        post_pbx(&adapter, Some("ostrava"), "text/csv", &csv, Some(CDR_SECRET)).await;
-    assert_eq!((status, content_type.as_deref()), (404, Some("application/problem+json")), "{problem}");
-    assert_eq!(post_pbx(&adapter, Some("ostrava"), "text/csv", &csv, Some("forged")).await.status, 403);
+    testkit::assert_indistinguishable(&[
+        ("an unknown PBX", &post_pbx(&adapter, Some("ostrava"), "text/csv", &csv, Some(CDR_SECRET)).await),
+        ("an unknown PBX, forged", &post_pbx(&adapter, Some("ostrava"), "text/csv", &csv, Some("forged")).await),
+        ("a known PBX, forged", &post_pbx(&adapter, Some("praha"), "text/csv", &csv, Some("forged")).await),
+        ("a known PBX, unsigned", &post_pbx(&adapter, Some("praha"), "text/csv", &csv, None).await),
+    ]);
     for (content_type, body) in [
         ("text/csv", "\"only\",\"two\"\n"),
         ("text/csv", "\n\n"),

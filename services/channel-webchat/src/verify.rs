@@ -1,8 +1,9 @@
 //! Web chat request authentication: `X-Webchat-Signature: sha256=<hex>`, the HMAC-SHA256 of the
 //! raw body under the site's secret (the same scheme as Meta's `X-Hub-Signature-256`, so the kit's
 //! constant-time check is reused). The site is named by the `X-Webchat-Site` header or, without
-//! it, by the body's `site_id`; a site we do not know is answered 404 before any signature is
-//! checked (site ids are public, they sit in every page that embeds the widget).
+//! it, by the body's `site_id`. Site ids are public (they sit in every page that embeds the
+//! widget), so a site we do not know is answered exactly like a wrong signature
+//! (`channel::kit::NOT_ACCEPTED`): which sites are configured cannot be learned by probing.
 
 use std::collections::BTreeMap;
 

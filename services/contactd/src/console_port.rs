@@ -86,11 +86,8 @@ async fn dev_token(
     Json(request): Json<DevTokenRequest>,
 ) -> Result<Json<DevToken>, ApiError> {
     let tenant = request.tenant.trim();
-    let valid = !tenant.is_empty()
-        && tenant.len() <= 64
-        && tenant.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !valid {
-        return Err(ApiError::Unprocessable("tenant: 1–64 letters, digits, `-`, `_` or `.`".into()));
+    if !contracts::limits::is_tenant_id(tenant) {
+        return Err(ApiError::Unprocessable(format!("tenant: {}", contracts::limits::TENANT_ID_RULE)));
     }
     let token = issue_hs256(&auth, "console-dev", tenant, request.role, DEV_TOKEN_TTL_SECS)?;
     Ok(Json(DevToken { token }))

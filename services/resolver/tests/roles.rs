@@ -5,7 +5,7 @@
 
 mod common;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Bodies that fail to parse in different ways (not JSON, wrong shape, unknown field).
 fn malformed_bodies() -> [&'static str; 3] {
@@ -69,6 +69,9 @@ async fn admin_only_endpoints_refuse_other_roles_before_reading_the_body() {
     assert_eq!(status, 415, "an integration may import: {problem}");
 }
 
+/// The detail of a token whose tenant is no tenant id (`contracts::limits::is_tenant_id`).
+const TENANT_ID_REFUSED: &str = "the token's tenant id is not 1 to 64 ASCII letters, digits, -, _ or .";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_tokens_get_401_with_a_bearer_challenge_and_no_library_text() {
     let s = common::Directory::start().await;
@@ -78,6 +81,10 @@ async fn refused_tokens_get_401_with_a_bearer_challenge_and_no_library_text() {
         (Some(format!("Basic {valid}")), None),
         (Some("Bearer not-a-jwt".to_owned()), Some("the token is not a well-formed JWT")),
         (Some("Bearer eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoia2luZyJ9.c2ln".to_owned()), Some("the token's signature is invalid")),
+        (Some(format!("Bearer {}", testkit::token_with(json!({"tenant_id": ""})))), Some("the token carries no tenant")),
+        (Some(format!("Bearer {}", testkit::token_with(json!({"tenant_id": "acme|vk"})))), Some(TENANT_ID_REFUSED)),
+        (Some(format!("Bearer {}", testkit::token_with(json!({"tenant_id": "a".repeat(65)})))), Some(TENANT_ID_REFUSED)),
+        (Some(format!("Bearer {}", testkit::token_with(json!({"tenant_id": "acme\u{7}"})))), Some(TENANT_ID_REFUSED)),
     ];
     for (authorization, detail) in cases {
         let mut request = testkit::http().get(format!("{}/v1/contacts", s.resolver.url));

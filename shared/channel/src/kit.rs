@@ -110,17 +110,30 @@ enum Rejected {
     Kafka(String),
 }
 
+/// The one answer to every request that is not authentic for an account this endpoint serves:
+/// missing or malformed credentials, a wrong secret or signature, and an account (page, community,
+/// site, mailbox, PBX…) no tenant owns all get the same status and body, so account ids cannot be
+/// enumerated by comparing answers. The difference is in the log (`receive` logs the error at
+/// WARN with the channel) and in `webhooks_rejected_total{reason}`.
+pub const NOT_ACCEPTED: &str = "the request is not accepted: unknown account or missing or invalid credentials";
+
 impl IntoResponse for Rejected {
     fn into_response(self) -> Response {
         let (status, reason) = match &self {
-            Rejected::Webhook(WebhookError::Unauthenticated(_)) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Rejected::Webhook(WebhookError::Unauthenticated(_)) => (StatusCode::FORBIDDEN, "unauthenticated"),
             Rejected::Webhook(WebhookError::Forbidden(_)) => (StatusCode::FORBIDDEN, "forbidden"),
+            Rejected::Webhook(WebhookError::UnknownAccount(_)) => (StatusCode::FORBIDDEN, "unknown_account"),
             Rejected::Webhook(WebhookError::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
-            Rejected::Webhook(WebhookError::UnknownAccount(_)) => (StatusCode::NOT_FOUND, "unknown_account"),
             Rejected::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Rejected::Kafka(_) => (StatusCode::SERVICE_UNAVAILABLE, "kafka"),
         };
         metrics::counter!(names::WEBHOOKS_REJECTED, "reason" => reason).increment(1);
-        runtime::http::problem::problem(status, &self.to_string())
+        let detail = match &self {
+            Rejected::Webhook(
+                WebhookError::Unauthenticated(_) | WebhookError::Forbidden(_) | WebhookError::UnknownAccount(_),
+            ) => NOT_ACCEPTED.to_owned(),
+            other => other.to_string(),
+        };
+        runtime::http::problem::problem(status, &detail)
     }
 }

@@ -48,16 +48,17 @@ pub enum Parsed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    /// Missing or malformed credentials (401).
+    /// Missing or malformed credentials. This and the next two variants are told apart in the log
+    /// only: the kit answers all three alike ([`kit::NOT_ACCEPTED`], 403).
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
-    /// Credentials present but wrong: forged signature, wrong secret (403).
+    /// Credentials present but wrong: forged signature, wrong secret.
     #[error("forbidden: {0}")]
     Forbidden(String),
     /// The body is not what the provider sends (400).
     #[error("malformed payload: {0}")]
     Malformed(String),
-    /// The request is for a provider account no tenant owns (404).
+    /// The request is for a provider account no tenant owns.
     #[error("unknown provider account {0}")]
     UnknownAccount(String),
 }

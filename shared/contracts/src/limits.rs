@@ -55,6 +55,19 @@ pub const CANDIDATES: usize = 50;
 pub const CALL_FIELD_BYTES: usize = 64;
 /// A reaction's emoji (one emoji is a few code points; a provider may send a short name).
 pub const EMOJI_BYTES: usize = 64;
+/// A tenant id ([`is_tenant_id`]): it is part of every Kafka key (`tenant|…`), of the names of
+/// deterministic ids and of every row, so it is short and cannot contain the key separator.
+pub const TENANT_ID_BYTES: usize = 64;
+/// What a tenant id is described as to a caller whose one is refused.
+pub const TENANT_ID_RULE: &str = "1–64 ASCII letters, digits, `-`, `_` or `.`";
+
+/// Whether `value` is a tenant id: 1–[`TENANT_ID_BYTES`] ASCII letters, digits, `-`, `_` or `.`
+/// (no separator `|`, no space, no control character, nothing that needs escaping anywhere).
+pub fn is_tenant_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= TENANT_ID_BYTES
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
 
 /// What [`enforce`] did to a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -302,6 +315,7 @@ impl Fitter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::{Channel, Content, Direction, IdentityKind, Profile};
     use proptest::prelude::*;
 
@@ -408,6 +422,17 @@ mod tests {
             let once = b.clone();
             enforce(&mut b);
             prop_assert_eq!(b, once);
+        }
+    }
+
+    #[test]
+    fn tenant_ids_are_short_plain_ascii_words() {
+        for ok in ["acme", "globex-cz", "t_1.eu", "3c9e7a51-2b4d-4f68-9a0c-1e3b5d7f9a24", &"x".repeat(TENANT_ID_BYTES)] {
+            assert!(is_tenant_id(ok), "{ok}");
+        }
+        let long = "x".repeat(TENANT_ID_BYTES + 1);
+        for bad in ["", " ", "acme|vk", "a b", "a\u{0}b", "tab\t", "ačme", "<script>", "a/b", "a:b", &long] {
+            assert!(!is_tenant_id(bad), "{bad:?}");
         }
     }
 }

@@ -120,6 +120,24 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     Reply { status, content_type, body, text }
 }
 
+/// Asserts that webhook answers are indistinguishable: every request that is not authentic for
+/// an account the endpoint serves (unknown account, wrong or missing credentials) gets the same
+/// status, content type and body bytes, so account ids cannot be enumerated. `answers` are
+/// `(what was sent, its answer)`; the first is the reference.
+pub fn assert_indistinguishable(answers: &[(&str, &Reply)]) {
+    let (first_case, first) = answers.first().expect("at least one answer");
+    assert_eq!(first.status, 403, "{first_case}: {}", first.text);
+    assert_eq!(first.content_type.as_deref(), Some("application/problem+json"), "{first_case}");
+    assert_eq!(first.body["detail"], channel::kit::NOT_ACCEPTED, "{first_case}: {}", first.text);
+    for (case, answer) in &answers[1..] {
+        assert_eq!(
+            (answer.status, answer.content_type.as_deref(), answer.text.as_str()),
+            (first.status, first.content_type.as_deref(), first.text.as_str()),
+            "{case} is answered differently from {first_case}"
+        );
+    }
+}
+
 /// An `Authorization: Bearer <token>` header.
 pub fn bearer(token: &str) -> (&'static str, String) {
     ("authorization", format!("Bearer {token}"))

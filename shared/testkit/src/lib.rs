@@ -7,7 +7,9 @@
 mod adapter;
 pub mod proxy;
 
-pub use adapter::{bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS};
+pub use adapter::{
+    assert_indistinguishable, bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS,
+};
 
 pub mod arbitrary;
 pub mod postgres_tls;
@@ -100,6 +102,22 @@ pub fn auth() -> AuthSettings {
 /// A bearer token for `tenant`.
 pub fn token(tenant: &str, role: Role) -> String {
     issue_hs256(&auth(), "test-operator", tenant, role, 600).expect("test secret is set")
+}
+
+/// A token signed with the test secret whose claims are [`token`]'s with `changes` applied, for
+/// claims `issue_hs256` refuses to issue (a `null` removes a claim).
+pub fn token_with(changes: serde_json::Value) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut claims = serde_json::json!({"sub": "test-operator", "tenant_id": "acme", "role": "operator",
+                                        "exp": now + 600, "iss": "contactd", "aud": "contactd-api"});
+    for (name, value) in changes.as_object().expect("changes are an object") {
+        match value {
+            serde_json::Value::Null => drop(claims.as_object_mut().expect("an object").remove(name)),
+            value => claims[name] = value.clone(),
+        }
+    }
+    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).expect("signed")
 }
 
 /// A Kafka for one test: the embedded mock cluster, or the broker in `TEST_KAFKA_BROKERS`.

@@ -141,7 +141,10 @@ impl JwtVerifier {
         }
         let sub = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty());
         let sub = sub.ok_or(AuthError::Invalid(Refusal::MissingClaim))?;
-        let tenant = self.mapping.tenant(claims).ok_or(AuthError::Invalid(Refusal::NoTenant))?;
+        let tenant = self.mapping.tenant(claims).map_err(|refusal| {
+            tracing::debug!(sub, reason = %refusal, "bearer token names no valid tenant");
+            AuthError::Invalid(refusal)
+        })?;
         let role = self.mapping.role(claims).ok_or_else(|| {
             tracing::debug!(sub, tenant, "bearer token maps to no role");
             AuthError::Forbidden("the token carries no role of this API")
@@ -202,6 +205,11 @@ fn now() -> u64 {
 /// Issues an HS256 token (`contactd token`, the demo's and the tests' tokens).
 pub fn issue_hs256(settings: &AuthSettings, sub: &str, tenant_id: &str, role: Role, ttl_secs: u64) -> anyhow::Result<String> {
     let secret = settings.hs256_secret.as_ref().ok_or_else(|| anyhow::anyhow!("auth.hs256_secret is not set"))?;
+    anyhow::ensure!(
+        contracts::limits::is_tenant_id(tenant_id),
+        "tenant {tenant_id:?} is not {}",
+        contracts::limits::TENANT_ID_RULE
+    );
     anyhow::ensure!(
         ttl_secs <= settings.max_token_lifetime_s,
         "a token for {ttl_secs} s would be refused: auth.max_token_lifetime_s is {}",
@@ -400,6 +408,16 @@ mod tests {
         let s = settings("k");
         assert_eq!(refusal(&s, json!({"tenant_id": ""})).await, Some(AuthError::Invalid(Refusal::NoTenant)));
         assert_eq!(refusal(&s, json!({"tenant_id": null})).await, Some(AuthError::Invalid(Refusal::NoTenant)));
+        for tenant in ["acme|vk".to_owned(), "a".repeat(contracts::limits::TENANT_ID_BYTES + 1), "a\u{0}b".to_owned()] {
+            assert_eq!(
+                refusal(&s, json!({ "tenant_id": tenant })).await,
+                Some(AuthError::Invalid(Refusal::TenantId)),
+                "{tenant:?}"
+            );
+        }
+        let longest = "a".repeat(contracts::limits::TENANT_ID_BYTES);
+        assert_eq!(refusal(&s, json!({ "tenant_id": longest })).await, None);
+        assert!(issue_hs256(&s, "op", "acme|vk", Role::Operator, 60).is_err(), "the CLI does not issue a token it would refuse");
         assert_eq!(refusal(&s, json!({"sub": null})).await, Some(AuthError::Invalid(Refusal::MissingClaim)));
         assert!(matches!(refusal(&s, json!({"role": "root"})).await, Some(AuthError::Forbidden(_))));
         assert!(matches!(refusal(&s, json!({"role": null})).await, Some(AuthError::Forbidden(_))));

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::Role;
-use crate::settings::AuthSettings;
+use contracts::limits;
 
-/// Longest tenant id accepted from a token (it becomes part of Kafka keys and database rows).
-pub const TENANT_BYTES: usize = 256;
+use super::{Refusal, Role};
+use crate::settings::AuthSettings;
 
 /// How the tenant and the role are read from verified claims.
 #[derive(Debug, Clone)]
@@ -30,11 +29,16 @@ impl ClaimMapping {
         }
     }
 
-    /// The tenant: a non-empty string without control characters, at most [`TENANT_BYTES`].
-    pub fn tenant<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a str> {
-        lookup(claims, &self.tenant)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty() && t.len() <= TENANT_BYTES && !t.chars().any(char::is_control))
+    /// The tenant: a tenant id ([`limits::is_tenant_id`]: 1–64 ASCII letters, digits, `-`, `_`,
+    /// `.`). No tenant claim, a non-string or an empty one is [`Refusal::NoTenant`]; any other
+    /// string that is no tenant id is [`Refusal::TenantId`].
+    pub fn tenant<'a>(&self, claims: &'a Map<String, Value>) -> Result<&'a str, Refusal> {
+        let tenant = lookup(claims, &self.tenant).and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or(Refusal::NoTenant)?;
+        if limits::is_tenant_id(tenant) {
+            Ok(tenant)
+        } else {
+            Err(Refusal::TenantId)
+        }
     }
 
     /// The strongest role the token's role claim maps to (admin, then integration, then
@@ -97,7 +101,7 @@ mod tests {
     fn the_default_mapping_reads_tenant_id_and_role() {
         let m = mapping("tenant_id", "role", &[]);
         let c = claims(json!({"tenant_id": "acme", "role": "admin"}));
-        assert_eq!(m.tenant(&c), Some("acme"));
+        assert_eq!(m.tenant(&c), Ok("acme"));
         assert_eq!(m.role(&c), Some(Role::Admin));
         assert_eq!(m.role(&claims(json!({"role": "superuser"}))), None, "an unknown role name is no role");
     }
@@ -107,7 +111,7 @@ mod tests {
         let m = mapping("org.tenant", "realm_access.roles", &[("CC-Agents", Role::Operator), ("cc-admins", Role::Admin)]);
         let c =
             claims(json!({"org": {"tenant": "acme"}, "realm_access": {"roles": ["offline_access", "cc-agents", "CC-ADMINS"]}}));
-        assert_eq!(m.tenant(&c), Some("acme"));
+        assert_eq!(m.tenant(&c), Ok("acme"));
         assert_eq!(m.role(&c), Some(Role::Admin));
         assert_eq!(m.role(&claims(json!({"realm_access": {"roles": ["admin"]}}))), None, "only mapped names count");
     }
@@ -115,16 +119,21 @@ mod tests {
     #[test]
     fn a_claim_whose_name_contains_dots_is_found_as_a_whole() {
         let m = mapping("https://example.com/tenant", "role", &[]);
-        assert_eq!(m.tenant(&claims(json!({"https://example.com/tenant": "acme"}))), Some("acme"));
+        assert_eq!(m.tenant(&claims(json!({"https://example.com/tenant": "acme"}))), Ok("acme"));
     }
 
     #[test]
-    fn empty_overlong_control_or_non_string_tenants_are_no_tenant() {
+    fn missing_empty_or_non_string_tenants_are_no_tenant_and_other_strings_must_be_tenant_ids() {
         let m = mapping("tenant_id", "role", &[]);
-        for tenant in [json!(""), json!("a\u{0}b"), json!("x".repeat(TENANT_BYTES + 1)), json!(42), json!(null), json!(["acme"])]
-        {
-            assert_eq!(m.tenant(&claims(json!({ "tenant_id": tenant }))), None, "{tenant}");
+        for tenant in [json!(""), json!(42), json!(null), json!(["acme"])] {
+            assert_eq!(m.tenant(&claims(json!({ "tenant_id": tenant }))), Err(Refusal::NoTenant), "{tenant}");
         }
-        assert_eq!(m.tenant(&claims(json!({}))), None);
+        assert_eq!(m.tenant(&claims(json!({}))), Err(Refusal::NoTenant));
+        let long = "x".repeat(limits::TENANT_ID_BYTES + 1);
+        for tenant in ["a\u{0}b", " acme", "acme|vk", "ačme", "a b", long.as_str()] {
+            assert_eq!(m.tenant(&claims(json!({ "tenant_id": tenant }))), Err(Refusal::TenantId), "{tenant:?}");
+        }
+        let longest = "x".repeat(limits::TENANT_ID_BYTES);
+        assert_eq!(m.tenant(&claims(json!({ "tenant_id": longest }))), Ok(longest.as_str()));
     }
 }

@@ -37,6 +37,9 @@ pub enum Refusal {
     Lifetime,
     #[error("the token carries no tenant")]
     NoTenant,
+    /// The tenant claim is not a tenant id (`contracts::limits::is_tenant_id`).
+    #[error("the token's tenant id is not 1 to 64 ASCII letters, digits, -, _ or .")]
+    TenantId,
 }
 
 impl Refusal {
@@ -54,6 +57,7 @@ impl Refusal {
             Refusal::MissingClaim => "missing_claim",
             Refusal::Lifetime => "lifetime",
             Refusal::NoTenant => "no_tenant",
+            Refusal::TenantId => "tenant_id",
         }
     }
 }
