@@ -1,0 +1,70 @@
+//! `bench resolution`: a labelled set of cross-channel people and hostile families
+//! ([`generate`]) resolved by the real resolver ([`drive`]) under each `auto_merge` policy, and
+//! scored against the labels ([`score`]): wrong attachments and wrong merges, pair recall
+//! attached automatically and attached or suggested, per family.
+//!
+//! ```text
+//! bench resolution [--people N] [--cases C] [--seed S] [--brokers host:port]
+//! ```
+//! `--people`: ordinary cross-channel customers (default 2000); `--cases`: cases of each hostile
+//! family (default people / 40, at least 3); `--seed` (default 1) names one set.
+
+pub mod drive;
+pub mod generate;
+pub mod score;
+
+use std::time::Instant;
+
+use resolver::resolution::rules::AutoMerge;
+use testkit::TestKafka;
+
+pub use generate::{Family, LabelledSet, Shape};
+pub use score::{Score, Scores};
+
+/// The policies every set is resolved under.
+pub const POLICIES: [(AutoMerge, &str); 2] = [(AutoMerge::Never, "never"), (AutoMerge::Verified, "verified")];
+
+/// Resolves the set of `shape` under each policy; the scores in [`POLICIES`] order.
+pub async fn evaluate(kafka: &TestKafka, set: &LabelledSet) -> anyhow::Result<Vec<Scores>> {
+    let mut scores = Vec::new();
+    for (policy, _) in POLICIES {
+        let outcome = drive::resolve(kafka, set, policy).await?;
+        scores.push(score::score(set, &outcome));
+    }
+    Ok(scores)
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> anyhow::Result<Option<T>> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => {
+            let raw = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("{name} needs a value"))?;
+            raw.parse().map(Some).map_err(|_| anyhow::anyhow!("{name}: not a number: {raw}"))
+        }
+    }
+}
+
+pub async fn run(args: &[String]) -> anyhow::Result<()> {
+    let people: usize = arg(args, "--people")?.unwrap_or(2000);
+    let cases: usize = arg(args, "--cases")?.unwrap_or((people / 40).max(3));
+    let seed: u64 = arg(args, "--seed")?.unwrap_or(1);
+    let brokers: Option<String> = arg(args, "--brokers")?;
+    let kafka = match brokers {
+        Some(brokers) => TestKafka::on_brokers(&brokers).await,
+        None => TestKafka::start().await,
+    };
+    let set = generate::generate(Shape { people, cases, seed });
+    let ambiguous = set.interactions.iter().filter(|l| l.ambiguous).count();
+    println!(
+        "labelled set: seed {seed}, {} people ({people} cross-channel, {cases} cases of each hostile family), {} interactions ({ambiguous} ambiguous)",
+        set.people.len(),
+        set.interactions.len()
+    );
+    for (policy, name) in POLICIES {
+        let started = Instant::now();
+        let outcome = drive::resolve(&kafka, &set, policy).await?;
+        let scores = score::score(&set, &outcome);
+        println!("\n{}resolved in {:.1} s", score::table(name, &scores), started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! Scores what the resolver decided against the labels, per family.
+//!
+//! - A contact belongs to the person whose interaction created it.
+//! - **Wrong attachment**: an interaction attached to a contact that belongs to another person.
+//!   Not counted: an `ambiguous` interaction (it carries nothing but identifiers other people
+//!   use too) whose resolution names other candidates, and a match made only by typed
+//!   identifiers (`confidence: typed`: the resolution says someone may have typed another
+//!   person's identifier, and the card learned nothing from it) — those are counted apart as
+//!   *typed → other*, since an operator sees them flagged.
+//! - **Wrong merge**: a merge in force joining two people's contacts.
+//! - **Foreign identifiers**: identifiers a contact holds that belong to somebody else (a card
+//!   learned another person's phone or e-mail): what makes later interactions go wrong.
+//! - **Pairs**: two interactions of one person, neither ambiguous, that their own identifiers
+//!   connect (directly or through the person's other interactions) — the pairs any resolver
+//!   could put together without an operator. A Messenger user who never gave anything else is
+//!   a pair of islands, not a miss.
+//! - **Attached automatically**: both ended on one live contact (after merges).
+//! - **Attached or suggested**: that, or the duplicates queue holds their two contacts as a
+//!   pair, or one stayed unidentified naming the other's contact as a candidate.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use contracts::{Confidence, IdentityKind};
+use uuid::Uuid;
+
+use super::drive::Outcome;
+use super::generate::{Family, LabelledSet};
+
+/// The figures of one family (or of all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Score {
+    pub people: usize,
+    pub interactions: usize,
+    pub unidentified: usize,
+    pub wrong_attachments: usize,
+    pub typed_to_other: usize,
+    pub foreign_identifiers: usize,
+    pub merges: usize,
+    pub wrong_merges: usize,
+    pub pairs: usize,
+    pub attached: usize,
+    pub attached_or_suggested: usize,
+}
+
+impl Score {
+    pub fn recall_attached(&self) -> f64 {
+        ratio(self.attached, self.pairs)
+    }
+
+    pub fn recall_attached_or_suggested(&self) -> f64 {
+        ratio(self.attached_or_suggested, self.pairs)
+    }
+
+    fn add(&mut self, other: &Score) {
+        self.people += other.people;
+        self.interactions += other.interactions;
+        self.unidentified += other.unidentified;
+        self.wrong_attachments += other.wrong_attachments;
+        self.typed_to_other += other.typed_to_other;
+        self.foreign_identifiers += other.foreign_identifiers;
+        self.merges += other.merges;
+        self.wrong_merges += other.wrong_merges;
+        self.pairs += other.pairs;
+        self.attached += other.attached;
+        self.attached_or_suggested += other.attached_or_suggested;
+    }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        1.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The score of every family.
+#[derive(Debug, Clone, Default)]
+pub struct Scores {
+    pub families: BTreeMap<Family, Score>,
+}
+
+impl Scores {
+    pub fn family(&self, family: Family) -> Score {
+        self.families.get(&family).copied().unwrap_or_default()
+    }
+
+    pub fn total(&self) -> Score {
+        let mut total = Score::default();
+        for score in self.families.values() {
+            total.add(score);
+        }
+        total
+    }
+}
+
+pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
+    let mut families: BTreeMap<Family, Score> = Family::ALL.iter().map(|f| (*f, Score::default())).collect();
+    for family in &set.people {
+        families.entry(*family).or_default().people += 1;
+    }
+
+    // Who each contact belongs to: the sender of the interaction that created it.
+    let mut owner: HashMap<Uuid, usize> = HashMap::new();
+    for labelled in &set.interactions {
+        if let Some((Some(contact), resolution)) = outcome.resolved.get(&labelled.event.interaction_id) {
+            if resolution.created_contact {
+                owner.insert(*contact, labelled.person);
+            }
+        }
+    }
+
+    for labelled in &set.interactions {
+        let score = families.entry(labelled.family).or_default();
+        score.interactions += 1;
+        let Some((contact, resolution)) = outcome.resolved.get(&labelled.event.interaction_id) else {
+            panic!("interaction {} was not resolved", labelled.event.interaction_id);
+        };
+        let Some(contact) = contact else {
+            score.unidentified += 1;
+            continue;
+        };
+        if owner.get(contact).is_none_or(|o| *o == labelled.person) {
+            continue;
+        }
+        if labelled.ambiguous && !resolution.candidates.is_empty() {
+            continue;
+        }
+        if resolution.confidence == Confidence::Typed {
+            score.typed_to_other += 1;
+        } else {
+            score.wrong_attachments += 1;
+        }
+    }
+
+    for (survivor, merged) in &outcome.merges {
+        let (Some(a), Some(b)) = (owner.get(survivor), owner.get(merged)) else { continue };
+        let score = families.entry(set.people[*b]).or_default();
+        score.merges += 1;
+        if a != b {
+            score.wrong_merges += 1;
+        }
+    }
+
+    // Who truly uses each identifier.
+    let mut users: HashMap<(IdentityKind, &str), HashSet<usize>> = HashMap::new();
+    for labelled in &set.interactions {
+        for (kind, value) in &labelled.owned {
+            users.entry((*kind, value.as_str())).or_default().insert(labelled.person);
+        }
+    }
+    for (contact, kind, value) in &outcome.identities {
+        let Some(o) = owner.get(contact) else { continue };
+        if users.get(&(*kind, value.as_str())).is_some_and(|u| !u.contains(o)) {
+            families.entry(set.people[*o]).or_default().foreign_identifiers += 1;
+        }
+    }
+
+    // Pairs, per person: interactions their own identifiers connect.
+    let mut by_person: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, labelled) in set.interactions.iter().enumerate() {
+        if !labelled.ambiguous {
+            by_person.entry(labelled.person).or_default().push(i);
+        }
+    }
+    let suggested: HashSet<(Uuid, Uuid)> =
+        outcome.suggested.iter().map(|(a, b)| (outcome.live(*a), outcome.live(*b))).flat_map(|(a, b)| [(a, b), (b, a)]).collect();
+    let place = |i: usize| -> Place {
+        let (contact, resolution) = &outcome.resolved[&set.interactions[i].event.interaction_id];
+        match contact {
+            Some(c) => Place::Contact(outcome.live(*c)),
+            None => Place::Candidates(resolution.candidates.iter().map(|c| outcome.live(*c)).collect()),
+        }
+    };
+    for (person, members) in &by_person {
+        let score = families.entry(set.people[*person]).or_default();
+        let component = components(members.iter().map(|i| &set.interactions[*i].owned).collect());
+        let places: Vec<Place> = members.iter().map(|i| place(*i)).collect();
+        for a in 0..members.len() {
+            for b in a + 1..members.len() {
+                if component[a] != component[b] {
+                    continue;
+                }
+                score.pairs += 1;
+                match (&places[a], &places[b]) {
+                    (Place::Contact(x), Place::Contact(y)) if x == y => {
+                        score.attached += 1;
+                        score.attached_or_suggested += 1;
+                    }
+                    (Place::Contact(x), Place::Contact(y)) if suggested.contains(&(*x, *y)) => score.attached_or_suggested += 1,
+                    (Place::Contact(x), Place::Candidates(c)) | (Place::Candidates(c), Place::Contact(x)) if c.contains(x) => {
+                        score.attached_or_suggested += 1
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Scores { families }
+}
+
+enum Place {
+    Contact(Uuid),
+    /// Unidentified, pointing at these contacts.
+    Candidates(Vec<Uuid>),
+}
+
+/// Connected components of interactions linked by a shared identifier: a component id per
+/// interaction.
+fn components(owned: Vec<&Vec<(IdentityKind, String)>>) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..owned.len()).collect();
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut first: HashMap<&(IdentityKind, String), usize> = HashMap::new();
+    for (i, identifiers) in owned.iter().enumerate() {
+        for identifier in identifiers.iter() {
+            match first.get(identifier) {
+                Some(j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, *j));
+                    parent[a] = b;
+                }
+                None => {
+                    first.insert(identifier, i);
+                }
+            }
+        }
+    }
+    (0..owned.len()).map(|i| find(&mut parent, i)).collect()
+}
+
+/// The table of one policy.
+pub fn table(policy: &str, scores: &Scores) -> String {
+    let mut out = format!(
+        "auto_merge = {policy}\n{:<26} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9} {:>9}\n",
+        "family", "people", "inter.", "unid.", "wrong", "typed>", "foreign", "merges", "wrong", "pairs", "attached", "att|sugg"
+    );
+    out.push_str(&format!(
+        "{:<26} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9} {:>9}\n",
+        "", "", "", "", "attach", "other", "ids", "", "merges", "", "recall", "recall"
+    ));
+    let line = |name: &str, s: &Score| {
+        format!(
+            "{:<26} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9.3} {:>9.3}\n",
+            name,
+            s.people,
+            s.interactions,
+            s.unidentified,
+            s.wrong_attachments,
+            s.typed_to_other,
+            s.foreign_identifiers,
+            s.merges,
+            s.wrong_merges,
+            s.pairs,
+            s.recall_attached(),
+            s.recall_attached_or_suggested()
+        )
+    };
+    for family in Family::ALL {
+        out.push_str(&line(family.as_str(), &scores.family(family)));
+    }
+    out.push_str(&line("all", &scores.total()));
+    out
+}
