@@ -36,6 +36,8 @@ pub struct Outcome {
     pub suggested: HashSet<(Uuid, Uuid)>,
     /// Every identifier a contact holds: (contact, kind, value).
     pub identities: Vec<(Uuid, IdentityKind, String)>,
+    /// The name of every live contact.
+    pub names: HashMap<Uuid, Option<String>>,
 }
 
 impl Outcome {
@@ -164,5 +166,17 @@ async fn read(pool: &PgPool) -> anyhow::Result<Outcome> {
             .bind(TENANT)
             .fetch_all(pool)
             .await?;
-    Ok(Outcome { resolved, merged_into: merged.into_iter().collect(), merges, suggested: suggested.into_iter().collect(), identities })
+    let names: Vec<(Uuid, Option<String>)> =
+        sqlx::query_as("SELECT contact_id, name FROM contacts WHERE tenant_id = $1 AND merged_into IS NULL AND deleted_at IS NULL")
+            .bind(TENANT)
+            .fetch_all(pool)
+            .await?;
+    Ok(Outcome {
+        resolved,
+        merged_into: merged.into_iter().collect(),
+        merges,
+        suggested: suggested.into_iter().collect(),
+        identities,
+        names: names.into_iter().collect(),
+    })
 }

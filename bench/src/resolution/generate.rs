@@ -57,9 +57,9 @@ impl Family {
         match self {
             Family::CrossChannel => "cross-channel",
             Family::Household => "household landline",
-            Family::SharedMailbox => "shared mailbox (info@)",
+            Family::SharedMailbox => "shared mailbox info@",
             Family::Namesakes => "namesakes",
-            Family::TwoNumbers => "one person, two numbers",
+            Family::TwoNumbers => "one person two numbers",
             Family::RecycledNumber => "recycled number",
             Family::TypedForeignEmail => "typed foreign e-mail",
         }
@@ -91,6 +91,8 @@ pub struct LabelledSet {
     pub interactions: Vec<Labelled>,
     /// The family of every person (indexed by person).
     pub people: Vec<Family>,
+    /// The name of every person (indexed by person).
+    pub names: Vec<String>,
 }
 
 /// How many people of each kind.
@@ -186,6 +188,7 @@ struct Generator {
     rng: Rng,
     used: HashSet<String>,
     people: Vec<Family>,
+    names: Vec<String>,
     out: Vec<Labelled>,
     counter: usize,
     epoch: DateTime<Utc>,
@@ -218,6 +221,7 @@ impl Generator {
         let id = self.people.len();
         self.people.push(family);
         let name = name.unwrap_or_else(|| format!("{} {}", self.rng.pick(&FIRST), self.rng.pick(&LAST)));
+        self.names.push(name.clone());
         let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
         let (first, last) = (ascii(first), ascii(last));
         let email = self.unique(|rng| {
@@ -580,7 +584,7 @@ fn undotted(email: &str) -> String {
 pub fn generate(shape: Shape) -> LabelledSet {
     let epoch = DateTime::<Utc>::from_timestamp(1_704_067_200, 0).expect("2024-01-01 is a valid time");
     let mut g =
-        Generator { rng: Rng(shape.seed), used: HashSet::new(), people: Vec::new(), out: Vec::new(), counter: 0, epoch };
+        Generator { rng: Rng(shape.seed), used: HashSet::new(), people: Vec::new(), names: Vec::new(), out: Vec::new(), counter: 0, epoch };
     for _ in 0..shape.people {
         g.ordinary();
     }
@@ -594,7 +598,7 @@ pub fn generate(shape: Shape) -> LabelledSet {
     }
     // The order they happened in (ties by generation order, so the order is still fixed).
     g.out.sort_by_key(|l| l.event.body.occurred_at);
-    LabelledSet { interactions: g.out, people: g.people }
+    LabelledSet { interactions: g.out, people: g.people, names: g.names }
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 //! attached automatically and attached or suggested, per family.
 //!
 //! ```text
-//! bench resolution [--people N] [--cases C] [--seed S] [--brokers host:port]
+//! bench resolution [--people N] [--cases C] [--seed S] [--brokers host:port] [--explain]
 //! ```
 //! `--people`: ordinary cross-channel customers (default 2000); `--cases`: cases of each hostile
-//! family (default people / 40, at least 3); `--seed` (default 1) names one set.
+//! family (default people / 40, at least 3); `--seed` (default 1) names one set; `--explain`
+//! prints the first failures (wrong attachments and merges, missed pairs) with their resolutions.
 
 pub mod drive;
 pub mod generate;
@@ -65,6 +66,11 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         let outcome = drive::resolve(&kafka, &set, policy).await?;
         let scores = score::score(&set, &outcome);
         println!("\n{}resolved in {:.1} s", score::table(name, &scores), started.elapsed().as_secs_f64());
+        if args.iter().any(|a| a == "--explain") {
+            for failure in &scores.failures {
+                println!("{failure}");
+            }
+        }
     }
     Ok(())
 }

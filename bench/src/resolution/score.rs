@@ -10,6 +10,8 @@
 //! - **Wrong merge**: a merge in force joining two people's contacts.
 //! - **Foreign identifiers**: identifiers a contact holds that belong to somebody else (a card
 //!   learned another person's phone or e-mail): what makes later interactions go wrong.
+//! - **Foreign names**: live contacts named after somebody other than the person they belong
+//!   to (a visitor's typed name replaced the customer's).
 //! - **Pairs**: two interactions of one person, neither ambiguous, that their own identifiers
 //!   connect (directly or through the person's other interactions) — the pairs any resolver
 //!   could put together without an operator. A Messenger user who never gave anything else is
@@ -35,6 +37,7 @@ pub struct Score {
     pub wrong_attachments: usize,
     pub typed_to_other: usize,
     pub foreign_identifiers: usize,
+    pub foreign_names: usize,
     pub merges: usize,
     pub wrong_merges: usize,
     pub pairs: usize,
@@ -58,6 +61,7 @@ impl Score {
         self.wrong_attachments += other.wrong_attachments;
         self.typed_to_other += other.typed_to_other;
         self.foreign_identifiers += other.foreign_identifiers;
+        self.foreign_names += other.foreign_names;
         self.merges += other.merges;
         self.wrong_merges += other.wrong_merges;
         self.pairs += other.pairs;
@@ -78,6 +82,9 @@ fn ratio(part: usize, whole: usize) -> f64 {
 #[derive(Debug, Clone, Default)]
 pub struct Scores {
     pub families: BTreeMap<Family, Score>,
+    /// The first failures (wrong attachments and merges, pairs neither attached nor
+    /// suggested), described for `--explain`.
+    pub failures: Vec<String>,
 }
 
 impl Scores {
@@ -101,6 +108,7 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
     }
 
     // Who each contact belongs to: the sender of the interaction that created it.
+    let mut failures = Vec::new();
     let mut owner: HashMap<Uuid, usize> = HashMap::new();
     for labelled in &set.interactions {
         if let Some((Some(contact), resolution)) = outcome.resolved.get(&labelled.event.interaction_id) {
@@ -130,6 +138,7 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
             score.typed_to_other += 1;
         } else {
             score.wrong_attachments += 1;
+            failures.push(format!("wrong attachment of person {}: {}", labelled.person, describe(labelled, outcome)));
         }
     }
 
@@ -139,6 +148,7 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
         score.merges += 1;
         if a != b {
             score.wrong_merges += 1;
+            failures.push(format!("wrong merge of {merged} (person {b}) into {survivor} (person {a})"));
         }
     }
 
@@ -153,6 +163,13 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
         let Some(o) = owner.get(contact) else { continue };
         if users.get(&(*kind, value.as_str())).is_some_and(|u| !u.contains(o)) {
             families.entry(set.people[*o]).or_default().foreign_identifiers += 1;
+        }
+    }
+
+    for (contact, name) in &outcome.names {
+        let (Some(o), Some(name)) = (owner.get(contact), name) else { continue };
+        if *name != set.names[*o] {
+            families.entry(set.people[*o]).or_default().foreign_names += 1;
         }
     }
 
@@ -191,12 +208,41 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
                     (Place::Contact(x), Place::Candidates(c)) | (Place::Candidates(c), Place::Contact(x)) if c.contains(x) => {
                         score.attached_or_suggested += 1
                     }
-                    _ => {}
+                    _ => {
+                        let (x, y) = (&set.interactions[members[a]], &set.interactions[members[b]]);
+                        failures.push(format!(
+                            "missed pair of person {person}:\n  {}\n  {}",
+                            describe(x, outcome),
+                            describe(y, outcome)
+                        ));
+                    }
                 }
             }
         }
     }
-    Scores { families }
+    failures.truncate(50);
+    Scores { families, failures }
+}
+
+fn describe(labelled: &super::generate::Labelled, outcome: &Outcome) -> String {
+    let body = &labelled.event.body;
+    let identities: Vec<String> = body
+        .identities
+        .iter()
+        .map(|i| format!("{}{}={}", i.kind, if i.is_verified() { "" } else { "(typed)" }, i.value))
+        .collect();
+    let (contact, resolution) = &outcome.resolved[&labelled.event.interaction_id];
+    format!(
+        "{} {} [{}] -> {:?} {:?} matched_by={:?} created={} candidates={:?}",
+        body.occurred_at.format("%Y-%m-%d"),
+        body.channel,
+        identities.join(", "),
+        contact.map(|c| outcome.live(c)),
+        resolution.confidence,
+        resolution.matched_by.as_ref().map(|m| format!("{}={}", m.kind, m.value)),
+        resolution.created_contact,
+        resolution.candidates.iter().map(|c| outcome.live(*c)).collect::<Vec<_>>(),
+    )
 }
 
 enum Place {
@@ -235,30 +281,47 @@ fn components(owned: Vec<&Vec<(IdentityKind, String)>>) -> Vec<usize> {
 
 /// The table of one policy.
 pub fn table(policy: &str, scores: &Scores) -> String {
-    let mut out = format!(
-        "auto_merge = {policy}\n{:<26} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9} {:>9}\n",
-        "family", "people", "inter.", "unid.", "wrong", "typed>", "foreign", "merges", "wrong", "pairs", "attached", "att|sugg"
-    );
-    out.push_str(&format!(
-        "{:<26} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9} {:>9}\n",
-        "", "", "", "", "attach", "other", "ids", "", "merges", "", "recall", "recall"
-    ));
+    const HEAD: [(&str, &str); 12] = [
+        ("", "people"),
+        ("", "inter."),
+        ("unid-", "tified"),
+        ("wrong", "attach"),
+        ("typed", ">other"),
+        ("foreign", "ids"),
+        ("foreign", "names"),
+        ("", "merges"),
+        ("wrong", "merges"),
+        ("", "pairs"),
+        ("recall", "auto"),
+        ("recall", "+sugg."),
+    ];
+    let mut out = format!("auto_merge = {policy}\n");
+    for row in 0..2 {
+        out.push_str(&format!("{:<24}", if row == 0 { "" } else { "family" }));
+        for head in HEAD {
+            out.push_str(&format!(" {:>7}", if row == 0 { head.0 } else { head.1 }));
+        }
+        out.push('\n');
+    }
     let line = |name: &str, s: &Score| {
-        format!(
-            "{:<26} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9.3} {:>9.3}\n",
-            name,
+        let counts = [
             s.people,
             s.interactions,
             s.unidentified,
             s.wrong_attachments,
             s.typed_to_other,
             s.foreign_identifiers,
+            s.foreign_names,
             s.merges,
             s.wrong_merges,
             s.pairs,
-            s.recall_attached(),
-            s.recall_attached_or_suggested()
-        )
+        ];
+        let mut row = format!("{name:<24}");
+        for count in counts {
+            row.push_str(&format!(" {count:>7}"));
+        }
+        row.push_str(&format!(" {:>7.3} {:>7.3}\n", s.recall_attached(), s.recall_attached_or_suggested()));
+        row
     };
     for family in Family::ALL {
         out.push_str(&line(family.as_str(), &scores.family(family)));
