@@ -19,7 +19,10 @@ async fn hostile_families_are_neither_merged_nor_attached_to_each_other_and_reca
             let s = scores.family(family);
             assert_eq!(s.wrong_attachments, 0, "{family:?}, auto_merge = {policy}\n{table}{:#?}", scores.failures);
             assert_eq!(s.wrong_merges, 0, "{family:?}, auto_merge = {policy}\n{table}{:#?}", scores.failures);
-            assert_eq!(s.foreign_identifiers, 0, "{family:?} learned another person's identifier, auto_merge = {policy}\n{table}");
+            assert_eq!(
+                s.foreign_identifiers, 0,
+                "{family:?} learned another person's identifier, auto_merge = {policy}\n{table}"
+            );
             assert_eq!(s.foreign_names, 0, "{family:?} took another person's name, auto_merge = {policy}\n{table}");
             if family != Family::TypedForeignEmail {
                 assert_eq!(s.typed_to_other, 0, "{family:?}: a typed match to another person, auto_merge = {policy}\n{table}");

@@ -166,11 +166,12 @@ async fn read(pool: &PgPool) -> anyhow::Result<Outcome> {
             .bind(TENANT)
             .fetch_all(pool)
             .await?;
-    let names: Vec<(Uuid, Option<String>)> =
-        sqlx::query_as("SELECT contact_id, name FROM contacts WHERE tenant_id = $1 AND merged_into IS NULL AND deleted_at IS NULL")
-            .bind(TENANT)
-            .fetch_all(pool)
-            .await?;
+    let names: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+        "SELECT contact_id, name FROM contacts WHERE tenant_id = $1 AND merged_into IS NULL AND deleted_at IS NULL",
+    )
+    .bind(TENANT)
+    .fetch_all(pool)
+    .await?;
     Ok(Outcome {
         resolved,
         merged_into: merged.into_iter().collect(),

@@ -134,11 +134,27 @@ impl Rng {
     }
 }
 
-const FIRST: [&str; 16] =
-    ["Jan", "Petr", "Jana", "Eva", "Tomáš", "Lucie", "Martin", "Hana", "Jiří", "Anna", "Pavel", "Tereza", "Karel", "Marie", "Lukáš", "Veronika"];
+const FIRST: [&str; 16] = [
+    "Jan", "Petr", "Jana", "Eva", "Tomáš", "Lucie", "Martin", "Hana", "Jiří", "Anna", "Pavel", "Tereza", "Karel", "Marie",
+    "Lukáš", "Veronika",
+];
 const LAST: [&str; 16] = [
-    "Novák", "Svoboda", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý", "Horák", "Němec", "Marek", "Pokorný", "Král", "Jelínek",
-    "Růžička", "Beneš", "Fiala",
+    "Novák",
+    "Svoboda",
+    "Dvořák",
+    "Černý",
+    "Procházka",
+    "Kučera",
+    "Veselý",
+    "Horák",
+    "Němec",
+    "Marek",
+    "Pokorný",
+    "Král",
+    "Jelínek",
+    "Růžička",
+    "Beneš",
+    "Fiala",
 ];
 const DOMAINS: [&str; 5] = ["seznam.cz", "gmail.com", "email.cz", "centrum.cz", "post.cz"];
 /// Mobile prefixes in use, and ones libphonenumber does not know as allocated but which are
@@ -206,8 +222,7 @@ impl Generator {
 
     fn mobile(&mut self) -> String {
         self.unique(|rng| {
-            let prefix =
-                if rng.chance(30) { *rng.pick(&UNALLOCATED_PREFIXES) } else { *rng.pick(&MOBILE_PREFIXES) };
+            let prefix = if rng.chance(30) { *rng.pick(&UNALLOCATED_PREFIXES) } else { *rng.pick(&MOBILE_PREFIXES) };
             format!("{prefix}{:06}", rng.below(1_000_000))
         })
     }
@@ -288,7 +303,10 @@ impl Generator {
             provider_ref,
             identities,
             profile: name.map(|(n, source)| Profile { name: Some(n.to_owned()), name_source: source }),
-            content: Some(Content { text: Some(format!("message {} from person {}", self.counter, person.id)), ..Content::default() }),
+            content: Some(Content {
+                text: Some(format!("message {} from person {}", self.counter, person.id)),
+                ..Content::default()
+            }),
             call: None,
             parameters: BTreeMap::new(),
             reaction: None,
@@ -340,7 +358,14 @@ impl Generator {
     }
 
     /// A web chat whose visitor typed an e-mail and/or a phone (typed provenance) and a name.
-    fn form(&mut self, p: &Person, email: Option<&str>, phone: Option<&str>, at: DateTime<Utc>, owned: Vec<(IdentityKind, String)>) {
+    fn form(
+        &mut self,
+        p: &Person,
+        email: Option<&str>,
+        phone: Option<&str>,
+        at: DateTime<Utc>,
+        owned: Vec<(IdentityKind, String)>,
+    ) {
         let mut identities = Vec::new();
         if let Some(email) = email {
             identities.push(Identity::new(IdentityKind::Email, self.email_variant(email), None).typed());
@@ -401,10 +426,19 @@ impl Generator {
                     }
                     4 => {
                         // A logged-in visitor: the site sends its contact id and the account's e-mail.
-                        let mut identities = vec![Identity::new(IdentityKind::ContactId, format!("{LOGIN_PREFIX}{}", p.id), None)];
+                        let mut identities =
+                            vec![Identity::new(IdentityKind::ContactId, format!("{LOGIN_PREFIX}{}", p.id), None)];
                         identities.push(Identity::new(IdentityKind::Email, p.email.clone(), None).typed());
                         let name = p.name.clone();
-                        self.push(&p, Channel::Webchat, at, identities, Some((&name, NameSource::Form)), vec![email.clone()], false);
+                        self.push(
+                            &p,
+                            Channel::Webchat,
+                            at,
+                            identities,
+                            Some((&name, NameSource::Form)),
+                            vec![email.clone()],
+                            false,
+                        );
                     }
                     5 => {
                         let ids = vec![Identity::new(IdentityKind::Psid, p.psid.clone(), Some(PAGE.into()))];
@@ -583,8 +617,15 @@ fn undotted(email: &str) -> String {
 /// Generates the labelled set of `shape`: the same shape and seed give the same set.
 pub fn generate(shape: Shape) -> LabelledSet {
     let epoch = DateTime::<Utc>::from_timestamp(1_704_067_200, 0).expect("2024-01-01 is a valid time");
-    let mut g =
-        Generator { rng: Rng(shape.seed), used: HashSet::new(), people: Vec::new(), names: Vec::new(), out: Vec::new(), counter: 0, epoch };
+    let mut g = Generator {
+        rng: Rng(shape.seed),
+        used: HashSet::new(),
+        people: Vec::new(),
+        names: Vec::new(),
+        out: Vec::new(),
+        counter: 0,
+        epoch,
+    };
     for _ in 0..shape.people {
         g.ordinary();
     }

@@ -329,3 +329,106 @@ pub fn table(policy: &str, scores: &Scores) -> String {
     out.push_str(&line("all", &scores.total()));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use contracts::{Channel, Direction, Identity, InteractionBody, InteractionEvent, Resolution};
+
+    use super::*;
+    use crate::resolution::generate::Labelled;
+
+    fn labelled(n: u8, person: usize, phone: &str, ambiguous: bool) -> Labelled {
+        let body = InteractionBody {
+            channel: Channel::Voip,
+            direction: Direction::Inbound,
+            occurred_at: chrono::DateTime::from_timestamp(1_704_067_200 + i64::from(n), 0).expect("valid"),
+            provider_ref: format!("call-{n}"),
+            conversation_ref: None,
+            identities: vec![Identity::new(IdentityKind::Phone, phone, None)],
+            profile: None,
+            content: None,
+            call: None,
+            parameters: BTreeMap::new(),
+            reaction: None,
+            event: None,
+            sanitized: Vec::new(),
+        };
+        let owned = if ambiguous { vec![] } else { vec![(IdentityKind::Phone, phone.to_owned())] };
+        Labelled { event: InteractionEvent::new("t", body), person, family: Family::Household, owned, ambiguous }
+    }
+
+    fn resolution(created: bool, candidates: Vec<Uuid>) -> Resolution {
+        Resolution { created_contact: created, candidates, ..Resolution::default() }
+    }
+
+    /// Person 0 calls twice from their mobile; person 1 once from it (not ambiguous: the
+    /// label says it is theirs) and once from a shared line.
+    fn set() -> LabelledSet {
+        LabelledSet {
+            interactions: vec![
+                labelled(0, 0, "+420601000000", false),
+                labelled(1, 0, "+420601000000", false),
+                labelled(2, 1, "+420602000000", false),
+                labelled(3, 1, "+420222000000", true),
+            ],
+            people: vec![Family::Household, Family::Household],
+            names: vec!["A".into(), "B".into()],
+        }
+    }
+
+    fn outcome(set: &LabelledSet, decisions: Vec<(Option<Uuid>, Resolution)>) -> Outcome {
+        let resolved = set.interactions.iter().map(|l| l.event.interaction_id).zip(decisions).collect();
+        Outcome { resolved, ..Outcome::default() }
+    }
+
+    #[test]
+    fn another_persons_interaction_on_a_contact_is_a_wrong_attachment_unless_ambiguous_and_said_so() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let set = set();
+        let o = outcome(
+            &set,
+            vec![
+                (Some(a), resolution(true, vec![])),
+                (Some(a), resolution(false, vec![])),
+                (Some(a), resolution(false, vec![])),
+                (Some(a), resolution(false, vec![b])),
+            ],
+        );
+        let s = score(&set, &o).family(Family::Household);
+        assert_eq!((s.wrong_attachments, s.pairs, s.attached), (1, 1, 1), "{s:?}");
+
+        let o = outcome(
+            &set,
+            vec![
+                (Some(a), resolution(true, vec![])),
+                (None, resolution(false, vec![a])),
+                (Some(b), resolution(true, vec![])),
+                (Some(a), resolution(false, vec![])),
+            ],
+        );
+        let s = score(&set, &o).family(Family::Household);
+        assert_eq!(s.wrong_attachments, 1, "an ambiguous interaction attached without candidates");
+        assert_eq!((s.unidentified, s.attached, s.attached_or_suggested), (1, 0, 1), "the candidate names the contact");
+    }
+
+    #[test]
+    fn a_merge_of_two_peoples_contacts_is_wrong_and_pairs_count_on_the_survivor() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let set = set();
+        let mut o = outcome(
+            &set,
+            vec![
+                (Some(a), resolution(true, vec![])),
+                (Some(c), resolution(true, vec![])),
+                (Some(b), resolution(true, vec![])),
+                (None, resolution(false, vec![])),
+            ],
+        );
+        o.merges = vec![(a, b), (a, c)];
+        o.merged_into = [(b, a), (c, a)].into();
+        let s = score(&set, &o).family(Family::Household);
+        assert_eq!((s.merges, s.wrong_merges, s.attached), (2, 1, 1), "{s:?}");
+    }
+}
