@@ -24,6 +24,7 @@ async fn hostile_families_are_neither_merged_nor_attached_to_each_other_and_reca
                 "{family:?} learned another person's identifier, auto_merge = {policy}\n{table}"
             );
             assert_eq!(s.foreign_names, 0, "{family:?} took another person's name, auto_merge = {policy}\n{table}");
+            assert_eq!(s.suggestions_unflagged, 0, "{family:?}: two people suggested on unflagged evidence\n{table}");
             if family != Family::TypedForeignEmail {
                 assert_eq!(s.typed_to_other, 0, "{family:?}: a typed match to another person, auto_merge = {policy}\n{table}");
             }

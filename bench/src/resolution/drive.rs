@@ -34,6 +34,8 @@ pub struct Outcome {
     pub merges: Vec<(Uuid, Uuid)>,
     /// Pairs of contacts in the duplicates queue (open suggestions), smaller id first.
     pub suggested: HashSet<(Uuid, Uuid)>,
+    /// The open suggestions whose evidence is flagged weak (shared, landline, stale, typed).
+    pub flagged: HashSet<(Uuid, Uuid)>,
     /// Every identifier a contact holds: (contact, kind, value).
     pub identities: Vec<(Uuid, IdentityKind, String)>,
     /// The name of every live contact.
@@ -156,11 +158,13 @@ async fn read(pool: &PgPool) -> anyhow::Result<Outcome> {
             .bind(TENANT)
             .fetch_all(pool)
             .await?;
-    let suggested: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT contact_a, contact_b FROM duplicate_suggestions WHERE tenant_id = $1 AND status = 'open'")
-            .bind(TENANT)
-            .fetch_all(pool)
-            .await?;
+    let suggested: Vec<(Uuid, Uuid, Option<String>)> = sqlx::query_as(
+        "SELECT contact_a, contact_b, weakness FROM duplicate_suggestions WHERE tenant_id = $1 AND status = 'open'",
+    )
+    .bind(TENANT)
+    .fetch_all(pool)
+    .await?;
+    let flagged = suggested.iter().filter(|s| s.2.is_some()).map(|s| (s.0, s.1)).collect();
     let identities: Vec<(Uuid, IdentityKind, String)> =
         sqlx::query_as("SELECT contact_id, kind, value FROM contact_identities WHERE tenant_id = $1")
             .bind(TENANT)
@@ -176,7 +180,8 @@ async fn read(pool: &PgPool) -> anyhow::Result<Outcome> {
         resolved,
         merged_into: merged.into_iter().collect(),
         merges,
-        suggested: suggested.into_iter().collect(),
+        suggested: suggested.into_iter().map(|s| (s.0, s.1)).collect(),
+        flagged,
         identities,
         names: names.into_iter().collect(),
     })

@@ -12,6 +12,9 @@
 //!   learned another person's phone or e-mail): what makes later interactions go wrong.
 //! - **Foreign names**: live contacts named after somebody other than the person they belong
 //!   to (a visitor's typed name replaced the customer's).
+//! - **Suggestions of two people**: pairs in the duplicates queue whose contacts belong to
+//!   different people (an operator should dismiss them), and how many of those show no weakness
+//!   of their evidence (shared, landline, stale, typed) to warn the operator.
 //! - **Pairs**: two interactions of one person, neither ambiguous, that their own identifiers
 //!   connect (directly or through the person's other interactions) — the pairs any resolver
 //!   could put together without an operator. A Messenger user who never gave anything else is
@@ -40,6 +43,8 @@ pub struct Score {
     pub foreign_names: usize,
     pub merges: usize,
     pub wrong_merges: usize,
+    pub suggestions_across: usize,
+    pub suggestions_unflagged: usize,
     pub pairs: usize,
     pub attached: usize,
     pub attached_or_suggested: usize,
@@ -64,6 +69,8 @@ impl Score {
         self.foreign_names += other.foreign_names;
         self.merges += other.merges;
         self.wrong_merges += other.wrong_merges;
+        self.suggestions_across += other.suggestions_across;
+        self.suggestions_unflagged += other.suggestions_unflagged;
         self.pairs += other.pairs;
         self.attached += other.attached;
         self.attached_or_suggested += other.attached_or_suggested;
@@ -149,6 +156,18 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
         if a != b {
             score.wrong_merges += 1;
             failures.push(format!("wrong merge of {merged} (person {b}) into {survivor} (person {a})"));
+        }
+    }
+
+    for pair in &outcome.suggested {
+        let (Some(a), Some(b)) = (owner.get(&pair.0), owner.get(&pair.1)) else { continue };
+        if a != b {
+            let score = families.entry(set.people[*a]).or_default();
+            score.suggestions_across += 1;
+            if !outcome.flagged.contains(pair) {
+                score.suggestions_unflagged += 1;
+                failures.push(format!("unflagged suggestion of person {a}'s {} and person {b}'s {}", pair.0, pair.1));
+            }
         }
     }
 
@@ -281,7 +300,7 @@ fn components(owned: Vec<&Vec<(IdentityKind, String)>>) -> Vec<usize> {
 
 /// The table of one policy.
 pub fn table(policy: &str, scores: &Scores) -> String {
-    const HEAD: [(&str, &str); 12] = [
+    const HEAD: [(&str, &str); 14] = [
         ("", "people"),
         ("", "inter."),
         ("unid-", "tified"),
@@ -291,6 +310,8 @@ pub fn table(policy: &str, scores: &Scores) -> String {
         ("foreign", "names"),
         ("", "merges"),
         ("wrong", "merges"),
+        ("sugg.", "2 pers."),
+        ("unflag-", "ged"),
         ("", "pairs"),
         ("recall", "auto"),
         ("recall", "+sugg."),
@@ -314,6 +335,8 @@ pub fn table(policy: &str, scores: &Scores) -> String {
             s.foreign_names,
             s.merges,
             s.wrong_merges,
+            s.suggestions_across,
+            s.suggestions_unflagged,
             s.pairs,
         ];
         let mut row = format!("{name:<24}");
