@@ -64,6 +64,16 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         let outcome = drive::resolve(&kafka, &set, policy).await?;
         let scores = score::score(&set, &outcome);
         println!("\n{}resolved in {:.1} s", score::table(name, &scores), started.elapsed().as_secs_f64());
+        // What the resolver left out and why: role mailboxes and shared values, never a number
+        // merely outside the allocated ranges.
+        let mut ignored: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for (_, resolution) in outcome.resolved.values() {
+            for i in resolution.ignored.iter().filter(|i| i.kind != contracts::IdentityKind::ConversationLink) {
+                *ignored.entry(format!("{} {}", i.kind, i.reason)).or_default() += 1;
+            }
+        }
+        let ignored: Vec<String> = ignored.iter().map(|(what, n)| format!("{what}: {n}")).collect();
+        println!("identifiers ignored: {}", if ignored.is_empty() { "none".to_owned() } else { ignored.join(", ") });
         if args.iter().any(|a| a == "--explain") {
             for failure in &scores.failures {
                 println!("{failure}");
