@@ -29,10 +29,11 @@ async fn hostile_families_are_neither_merged_nor_attached_to_each_other_and_reca
                 assert_eq!(s.typed_to_other, 0, "{family:?}: a typed match to another person, auto_merge = {policy}\n{table}");
             }
         }
-        // The hostile cases really happened: each visitor's form matched the customer only by
-        // the typed e-mail (flagged typed, nothing learned), the landline and info@ messages
-        // stayed unidentified.
-        assert_eq!(scores.family(Family::TypedForeignEmail).typed_to_other, shape.cases, "{table}");
+        // The hostile cases really happened: a visitor's form matched the customer only by the
+        // typed e-mail, or (visitor first) the customer's mail matched the e-mail the visitor's
+        // card holds only as typed — flagged typed, nothing learned; the landline and info@
+        // messages stayed unidentified.
+        assert!(scores.family(Family::TypedForeignEmail).typed_to_other >= shape.cases, "{table}");
         assert!(scores.family(Family::Household).unidentified > 0, "{table}");
         assert!(scores.family(Family::SharedMailbox).unidentified >= 6 * shape.cases, "{table}");
         let total = scores.total();

@@ -36,8 +36,8 @@ pub struct Outcome {
     pub suggested: HashSet<(Uuid, Uuid)>,
     /// The open suggestions whose evidence is flagged weak (shared, landline, stale, typed).
     pub flagged: HashSet<(Uuid, Uuid)>,
-    /// Every identifier a contact holds: (contact, kind, value).
-    pub identities: Vec<(Uuid, IdentityKind, String)>,
+    /// Every identifier a contact holds: (contact, kind, value, held only as typed).
+    pub identities: Vec<(Uuid, IdentityKind, String, bool)>,
     /// The name of every live contact.
     pub names: HashMap<Uuid, Option<String>>,
 }
@@ -165,8 +165,8 @@ async fn read(pool: &PgPool) -> anyhow::Result<Outcome> {
     .fetch_all(pool)
     .await?;
     let flagged = suggested.iter().filter(|s| s.2.is_some()).map(|s| (s.0, s.1)).collect();
-    let identities: Vec<(Uuid, IdentityKind, String)> =
-        sqlx::query_as("SELECT contact_id, kind, value FROM contact_identities WHERE tenant_id = $1")
+    let identities: Vec<(Uuid, IdentityKind, String, bool)> =
+        sqlx::query_as("SELECT contact_id, kind, value, provenance = 'typed' FROM contact_identities WHERE tenant_id = $1")
             .bind(TENANT)
             .fetch_all(pool)
             .await?;

@@ -574,19 +574,21 @@ impl Generator {
     }
 
     /// A customer X (e-mail, calls) and a visitor V who types X's e-mail and V's own phone into
-    /// the web chat form, then calls from that phone and writes from their own e-mail.
-    fn typed_foreign_email(&mut self) {
+    /// the web chat form, then calls from that phone and writes from their own e-mail. In every
+    /// other case the visitor comes first, before X ever wrote.
+    fn typed_foreign_email(&mut self, case: usize) {
         let x = self.person(Family::TypedForeignEmail, None);
         let v = self.person(Family::TypedForeignEmail, None);
-        let first = self.at(0, 100);
+        let (form_from, x_from) = if case % 2 == 1 { (0, 60) } else { (101, 0) };
+        let first = self.at(x_from, x_from + 40);
         self.mail(&x, &x.email, first, false);
-        let at = self.at(100, 300);
+        let at = self.at(x_from + 100, 300);
         self.mail(&x, &x.email, at, false);
         for _ in 0..2 {
-            let at = self.at(0, 300);
+            let at = self.at(x_from, 300);
             self.call(&x, &x.mobile, at, false);
         }
-        let at = self.at(101, 200);
+        let at = self.at(form_from, form_from + 50);
         self.form(&v, Some(&x.email), Some(&v.mobile), at, vec![(IdentityKind::Phone, format!("+420{}", v.mobile))]);
         for _ in 0..2 {
             let at = self.at(201, 300);
@@ -635,7 +637,7 @@ pub fn generate(shape: Shape) -> LabelledSet {
         g.namesakes();
         g.two_numbers();
         g.recycled_number();
-        g.typed_foreign_email();
+        g.typed_foreign_email(case);
     }
     // The order they happened in (ties by generation order, so the order is still fixed).
     g.out.sort_by_key(|l| l.event.body.occurred_at);

@@ -74,6 +74,10 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         }
         let ignored: Vec<String> = ignored.iter().map(|(what, n)| format!("{what}: {n}")).collect();
         println!("identifiers ignored: {}", if ignored.is_empty() { "none".to_owned() } else { ignored.join(", ") });
+        println!(
+            "another person's identifiers held only as typed (a visitor's claim on their own card): {}",
+            scores.total().foreign_typed_identifiers
+        );
         if args.iter().any(|a| a == "--explain") {
             for failure in &scores.failures {
                 println!("{failure}");

@@ -8,8 +8,10 @@
 //!   person's identifier, and the card learned nothing from it) — those are counted apart as
 //!   *typed → other*, since an operator sees them flagged.
 //! - **Wrong merge**: a merge in force joining two people's contacts.
-//! - **Foreign identifiers**: identifiers a contact holds that belong to somebody else (a card
-//!   learned another person's phone or e-mail): what makes later interactions go wrong.
+//! - **Foreign identifiers**: identifiers a contact holds as verified that belong to somebody
+//!   else (a card learned another person's phone or e-mail): what makes later interactions go
+//!   wrong. One held only as typed (a visitor's form created their card with the e-mail they
+//!   typed) is a claim, matched as typed wherever it matches; counted apart.
 //! - **Foreign names**: live contacts named after somebody other than the person they belong
 //!   to (a visitor's typed name replaced the customer's).
 //! - **Suggestions of two people**: pairs in the duplicates queue whose contacts belong to
@@ -40,6 +42,7 @@ pub struct Score {
     pub wrong_attachments: usize,
     pub typed_to_other: usize,
     pub foreign_identifiers: usize,
+    pub foreign_typed_identifiers: usize,
     pub foreign_names: usize,
     pub merges: usize,
     pub wrong_merges: usize,
@@ -66,6 +69,7 @@ impl Score {
         self.wrong_attachments += other.wrong_attachments;
         self.typed_to_other += other.typed_to_other;
         self.foreign_identifiers += other.foreign_identifiers;
+        self.foreign_typed_identifiers += other.foreign_typed_identifiers;
         self.foreign_names += other.foreign_names;
         self.merges += other.merges;
         self.wrong_merges += other.wrong_merges;
@@ -178,10 +182,16 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
             users.entry((*kind, value.as_str())).or_default().insert(labelled.person);
         }
     }
-    for (contact, kind, value) in &outcome.identities {
+    for (contact, kind, value, typed) in &outcome.identities {
         let Some(o) = owner.get(contact) else { continue };
         if users.get(&(*kind, value.as_str())).is_some_and(|u| !u.contains(o)) {
-            families.entry(set.people[*o]).or_default().foreign_identifiers += 1;
+            let score = families.entry(set.people[*o]).or_default();
+            if *typed {
+                score.foreign_typed_identifiers += 1;
+            } else {
+                score.foreign_identifiers += 1;
+                failures.push(format!("person {o}'s contact {contact} holds {kind} {value} of somebody else"));
+            }
         }
     }
 
