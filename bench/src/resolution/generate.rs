@@ -77,8 +77,9 @@ pub struct Labelled {
     /// The person who sent it.
     pub person: usize,
     pub family: Family,
-    /// Identifiers (kind, canonical value) in the event that truly belong to the sender; a
-    /// value someone else's (a typed foreign e-mail) is not among them.
+    /// Identifiers (kind, canonical value) in the event that the sender truly uses (a shared
+    /// landline, a number they got recycled too); a value someone else's (a typed foreign
+    /// e-mail) is not among them.
     pub owned: Vec<(IdentityKind, String)>,
     /// It carries nothing but identifiers other people use too (the household landline, the
     /// role mailbox, a recycled number): nobody could tell who sent it.
@@ -319,7 +320,7 @@ impl Generator {
 
     fn call(&mut self, p: &Person, national: &str, at: DateTime<Utc>, ambiguous: bool) {
         let e164 = format!("+420{national}");
-        let owned = if ambiguous { vec![] } else { vec![(IdentityKind::Phone, e164.clone())] };
+        let owned = vec![(IdentityKind::Phone, e164.clone())];
         self.push(p, Channel::Voip, at, vec![Identity::new(IdentityKind::Phone, e164, None)], None, owned, ambiguous);
     }
 
@@ -332,10 +333,8 @@ impl Generator {
             let wa_id = format!("420{national}");
             identities.push(Identity::new(IdentityKind::Whatsapp, wa_id.clone(), None));
             identities.push(Identity::new(IdentityKind::Phone, format!("+{wa_id}"), None));
-            if !ambiguous {
-                owned.push((IdentityKind::Whatsapp, wa_id.clone()));
-                owned.push((IdentityKind::Phone, format!("+{wa_id}")));
-            }
+            owned.push((IdentityKind::Whatsapp, wa_id.clone()));
+            owned.push((IdentityKind::Phone, format!("+{wa_id}")));
         }
         // WhatsApp sends the business-scoped user id beside some wa_ids, and alone when the
         // user hides their number; it is the sender's own, so it makes a message attributable.
@@ -351,7 +350,7 @@ impl Generator {
 
     fn mail(&mut self, p: &Person, from: &str, at: DateTime<Utc>, ambiguous: bool) {
         let written = self.email_variant(from);
-        let owned = if ambiguous { vec![] } else { vec![(IdentityKind::Email, from.to_owned())] };
+        let owned = vec![(IdentityKind::Email, from.to_owned())];
         let name = p.name.clone();
         let identities = vec![Identity::new(IdentityKind::Email, written, None)];
         self.push(p, Channel::Email, at, identities, Some((&name, NameSource::Channel)), owned, ambiguous);

@@ -17,8 +17,8 @@
 //! - **Suggestions of two people**: pairs in the duplicates queue whose contacts belong to
 //!   different people (an operator should dismiss them), and how many of those show no weakness
 //!   of their evidence (shared, landline, stale, typed) to warn the operator.
-//! - **Pairs**: two interactions of one person, neither ambiguous, that their own identifiers
-//!   connect (directly or through the person's other interactions) — the pairs any resolver
+//! - **Pairs**: two interactions of one person, neither ambiguous, that identifiers this person
+//!   used first connect (directly or through the person's other interactions) — the pairs any resolver
 //!   could put together without an operator. A Messenger user who never gave anything else is
 //!   a pair of islands, not a miss.
 //! - **Attached automatically**: both ended on one live contact (after merges).
@@ -175,11 +175,13 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
         }
     }
 
-    // Who truly uses each identifier.
+    // Who truly uses each identifier, and who used it first (the set is in time order).
     let mut users: HashMap<(IdentityKind, &str), HashSet<usize>> = HashMap::new();
+    let mut first_user: HashMap<(IdentityKind, &str), usize> = HashMap::new();
     for labelled in &set.interactions {
         for (kind, value) in &labelled.owned {
             users.entry((*kind, value.as_str())).or_default().insert(labelled.person);
+            first_user.entry((*kind, value.as_str())).or_insert(labelled.person);
         }
     }
     for (contact, kind, value, typed) in &outcome.identities {
@@ -220,7 +222,16 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
     };
     for (person, members) in &by_person {
         let score = families.entry(set.people[*person]).or_default();
-        let component = components(members.iter().map(|i| &set.interactions[*i].owned).collect());
+        // Linked only by identifiers the person used first: a number recycled to them from
+        // someone else links nothing.
+        let own: Vec<Vec<(IdentityKind, String)>> = members
+            .iter()
+            .map(|i| {
+                let owned = set.interactions[*i].owned.iter();
+                owned.filter(|(kind, value)| first_user.get(&(*kind, value.as_str())) == Some(person)).cloned().collect()
+            })
+            .collect();
+        let component = components(own.iter().collect());
         let places: Vec<Place> = members.iter().map(|i| place(*i)).collect();
         for a in 0..members.len() {
             for b in a + 1..members.len() {
