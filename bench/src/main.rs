@@ -6,7 +6,8 @@
 //! ```
 
 mod pipeline;
-mod resolution;
+
+use bench::resolution;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

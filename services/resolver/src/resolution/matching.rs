@@ -10,6 +10,9 @@
 //!    channel ids > e-mail > phone), verified ones before typed ones. A match made only by
 //!    *typed* identifiers attaches with [`Confidence::Typed`]: the card learns nothing from it
 //!    (its new identifiers are proposed, not added) unless the tenant allows typed enrichment.
+//!    A verified identifier that its card holds only because someone typed it there counts as
+//!    typed too: a visitor who typed a customer's e-mail before the customer ever wrote would
+//!    otherwise be handed the customer's mail and phone.
 //! 4. Other contacts found become candidates (the duplicates queue), never merged silently —
 //!    except, under `auto_merge = verified`, contacts found by *verified* identifiers of the
 //!    same interaction, which are merged into the winner.
@@ -32,11 +35,18 @@ pub struct Lookup {
     /// Contacts the value was proposed to (typed on a form that matched them): candidates,
     /// never owners.
     pub proposed_to: Vec<Uuid>,
+    /// Its one holder holds it only because someone typed it: the match is as good as typed.
+    pub held_typed: bool,
 }
 
 impl Lookup {
     pub fn new(identity: Identity, owners: Vec<Uuid>) -> Self {
-        Self { identity, owners, weakness: None, proposed_to: Vec::new() }
+        Self { identity, owners, weakness: None, proposed_to: Vec::new(), held_typed: false }
+    }
+
+    pub fn held_typed(mut self, typed: bool) -> Self {
+        self.held_typed = typed;
+        self
     }
 
     pub fn proposed_to(mut self, contacts: Vec<Uuid>) -> Self {
@@ -54,9 +64,10 @@ impl Lookup {
         !matches!(self.identity.kind, IdentityKind::ContactId | IdentityKind::ConversationLink)
     }
 
-    /// A contact id, a linked conversation or a provider-asserted identifier.
+    /// A contact id, a linked conversation or a provider-asserted identifier its holder does
+    /// not hold only as typed.
     fn verified(&self) -> bool {
-        !self.storable() || self.identity.is_verified()
+        !self.storable() || (self.identity.is_verified() && !self.held_typed)
     }
 }
 
@@ -336,6 +347,27 @@ mod tests {
             panic!("expected attach")
         };
         assert_eq!((enrich.len(), propose.len()), (1, 0), "the tenant setting relaxes it");
+    }
+
+    #[test]
+    fn a_verified_identifier_its_card_holds_only_as_typed_matches_as_typed_and_merges_nothing() {
+        // A visitor typed the customer's e-mail before the customer ever wrote; the customer's
+        // own mail (verified) arrives with a phone nobody holds.
+        let email = lookup(IdentityKind::Email, "jana@novak.cz", &[1]).held_typed(true);
+        let phone = lookup(IdentityKind::Phone, "+420777000111", &[]);
+        let got = decision(&[email.clone(), phone]);
+        let Decision::Attach { confidence, enrich, propose, .. } = &got else { panic!("expected attach") };
+        assert_eq!(*confidence, Confidence::Typed, "the card's side of the match is only typed");
+        assert!(enrich.is_empty());
+        assert_eq!(propose, &vec![id(IdentityKind::Phone, "+420777000111")]);
+
+        let policy = Policy { auto_merge: AutoMerge::Verified, ..POLICY };
+        let whatsapp = lookup(IdentityKind::Whatsapp, "420777000111", &[2]);
+        let Decision::Attach { contact_id, merge, candidates, .. } = decide(&[whatsapp, email], policy).0 else {
+            panic!("expected attach")
+        };
+        assert_eq!((contact_id, merge.len()), (Uuid::from_u128(2), 0), "never merged on a typed holding");
+        assert_eq!(candidates[0].weakness, Some(Weakness::Typed));
     }
 
     #[test]

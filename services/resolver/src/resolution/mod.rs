@@ -191,7 +191,11 @@ pub async fn match_or_create(
             .zip(proposed)
             .map(|((identity, owners), proposed)| {
                 let weakness = weakness(rules, &identity, &owners, at);
-                Lookup::new(identity, owners.iter().map(|o| o.contact_id).collect()).weak(weakness).proposed_to(proposed)
+                let held_typed = owners.len() == 1 && owners[0].typed;
+                Lookup::new(identity, owners.iter().map(|o| o.contact_id).collect())
+                    .weak(weakness)
+                    .proposed_to(proposed)
+                    .held_typed(held_typed)
             })
             .collect();
         let (decision, shared) = decide(&lookups, policy);

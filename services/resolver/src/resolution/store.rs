@@ -52,6 +52,8 @@ pub async fn record_processed(conn: &mut PgConnection, resolved: &ResolvedIntera
 pub struct Owner {
     pub contact_id: Uuid,
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// The contact holds it only because someone typed it (a form), never asserted.
+    pub typed: bool,
 }
 
 /// The contacts holding each identity (same order), the most recently active first.
@@ -80,13 +82,13 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
     if !kinds.is_empty() {
         let rows = sqlx::query(
             "WITH i AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos))
-             SELECT i.pos, ci.contact_id, c.last_interaction_at, c.created_at, ci.last_seen_at
+             SELECT i.pos, ci.contact_id, c.last_interaction_at, c.created_at, ci.last_seen_at, ci.provenance = 'typed'
              FROM i
              JOIN contact_identities ci
                ON ci.tenant_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value
              JOIN contacts c ON c.contact_id = ci.contact_id
              UNION ALL
-             SELECT i.pos, coalesce(s.contact_id, c.contact_id), c.last_interaction_at, c.created_at, NULL::timestamptz
+             SELECT i.pos, coalesce(s.contact_id, c.contact_id), c.last_interaction_at, c.created_at, NULL::timestamptz, false
              FROM i
              JOIN conversation_links l ON i.kind = 'conversation_link' AND l.tenant_id = $1 AND l.conversation_ref = i.value
              JOIN contacts c ON c.contact_id = l.contact_id AND c.deleted_at IS NULL
@@ -103,12 +105,13 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
         .await?;
         for row in rows {
             let pos: i64 = row.try_get(0)?;
-            owners[(pos - 1) as usize].push(Owner { contact_id: row.try_get(1)?, last_seen_at: row.try_get(4)? });
+            let owner = Owner { contact_id: row.try_get(1)?, last_seen_at: row.try_get(4)?, typed: row.try_get(5)? };
+            owners[(pos - 1) as usize].push(owner);
         }
     }
     for (i, id) in explicit {
         if let Some(live) = live_contact(conn, tenant, id).await? {
-            owners[i].push(Owner { contact_id: live, last_seen_at: None });
+            owners[i].push(Owner { contact_id: live, last_seen_at: None, typed: false });
         }
     }
     Ok(owners)

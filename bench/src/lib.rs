@@ -1,0 +1,3 @@
+//! Benchmarks that print figures beside a baseline of the same run; `main.rs` dispatches.
+
+pub mod resolution;
