@@ -30,7 +30,7 @@ use anyhow::Context;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedMessage};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -177,6 +177,22 @@ impl ClientContext for LagReporter {
 
 impl ConsumerContext for LagReporter {}
 
+/// The consumer loop's librdkafka configuration for `group_id` (also what `bench pipeline`
+/// measures raw consuming with).
+pub fn config(settings: &KafkaSettings, group_id: &str) -> ClientConfig {
+    let mut config = client_config(settings);
+    config
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("statistics.interval.ms", "5000");
+    config
+}
+
 /// Consumes `options.topic` until `shutdown` is cancelled.
 pub async fn run<H: BatchHandler>(
     settings: &KafkaSettings,
@@ -185,15 +201,7 @@ pub async fn run<H: BatchHandler>(
     publisher: Publisher,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer: StreamConsumer<LagReporter> = client_config(settings)
-        .set("group.id", &options.group_id)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false")
-        .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "1000")
-        .set("statistics.interval.ms", "5000")
+    let consumer: StreamConsumer<LagReporter> = config(settings, &options.group_id)
         .create_with_context(LagReporter { group: options.group_id.clone() })
         .context("creating Kafka consumer")?;
     consumer.subscribe(&[options.topic]).with_context(|| format!("subscribing to {}", options.topic))?;
