@@ -21,10 +21,16 @@ use crate::settings::{KafkaProperties, KafkaSettings};
 pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.brokers);
+    apply_properties(&mut config, settings);
+    config
+}
+
+/// Sets the operator's properties on `config`; called again after a client's own tuning
+/// (fetch waits, batching, compression) so that the operator's values win over it.
+pub(crate) fn apply_properties(config: &mut ClientConfig, settings: &KafkaSettings) {
     for (key, value) in settings.properties.iter() {
         config.set(KafkaProperties::librdkafka_name(key), value);
     }
-    config
 }
 
 #[cfg(test)]

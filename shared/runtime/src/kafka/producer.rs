@@ -78,6 +78,7 @@ pub fn config(settings: &KafkaSettings) -> ClientConfig {
         // Every event is bounded by contracts::limits; topics accept 1,048,588 bytes (Kafka's
         // default max.message.bytes), above this with room for the record overhead.
         .set("message.max.bytes", contracts::limits::EVENT_BYTES.to_string());
+    super::apply_properties(&mut config, settings);
     config
 }
 
