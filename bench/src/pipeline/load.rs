@@ -153,11 +153,8 @@ pub async fn watch(
     let index: std::collections::HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     while !pending.is_empty() && Instant::now() < deadline {
         let batch: Vec<Uuid> = pending.iter().take(chunk).map(|&i| ids[i]).collect();
-        let found: Vec<Uuid> = sqlx::query_scalar(table.query())
-            .bind(&batch)
-            .fetch_all(pool)
-            .await
-            .with_context(|| format!("polling {table:?}"))?;
+        let found: Vec<Uuid> =
+            sqlx::query_scalar(table.query()).bind(&batch).fetch_all(pool).await.with_context(|| format!("polling {table:?}"))?;
         let now = Instant::now();
         for id in found {
             if let Some(&i) = index.get(&id) {

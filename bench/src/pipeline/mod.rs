@@ -51,7 +51,9 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
             "--connections" => options.connections = value.parse().context("--connections")?,
             "--latency-seconds" => options.latency_seconds = value.parse().context("--latency-seconds")?,
             "--seed" => options.seed = value.parse().context("--seed")?,
-            other => bail!("unknown flag {other}; usage: bench pipeline --interactions N [--connections C] [--latency-seconds S] [--seed X]"),
+            other => bail!(
+                "unknown flag {other}; usage: bench pipeline --interactions N [--connections C] [--latency-seconds S] [--seed X]"
+            ),
         }
     }
     anyhow::ensure!(options.interactions > 0 && options.connections > 0, "--interactions and --connections must be positive");
@@ -135,26 +137,22 @@ impl Report {
     fn print(&self, external: bool) {
         let broker = if external { "KAFKA_BROKERS" } else { "embedded mock cluster" };
         println!();
-        println!("bench pipeline ({broker}, local PostgreSQL, {} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+        println!(
+            "bench pipeline ({broker}, local PostgreSQL, {} cores)",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
         for note in &self.notes {
             println!("  {note}");
         }
         println!();
-        println!("| {:<48} | {:>7} | {:>8} | {:>10} | {}", "stage", "items", "seconds", "per second", "detail");
+        println!("| {:<48} | {:>7} | {:>8} | {:>10} | detail", "stage", "items", "seconds", "per second");
         println!("|{}|{}|{}|{}|{}", "-".repeat(50), "-".repeat(9), "-".repeat(10), "-".repeat(12), "-".repeat(8));
         for row in &self.rows {
             if row.seconds == 0.0 {
                 println!("| {:<48} | {:>7} | {:>8} | {:>10} | {}", row.stage, "", "", "", row.detail);
                 continue;
             }
-            println!(
-                "| {:<48} | {:>7} | {:>8.2} | {:>10.0} | {}",
-                row.stage,
-                row.items,
-                row.seconds,
-                row.rate(),
-                row.detail
-            );
+            println!("| {:<48} | {:>7} | {:>8.2} | {:>10.0} | {}", row.stage, row.items, row.seconds, row.rate(), row.detail);
         }
         let slowest = self
             .rows
@@ -179,8 +177,11 @@ fn refused(sent: &load::Sent) -> String {
     if sent.refused.is_empty() {
         return "none refused".into();
     }
-    let parts: Vec<String> =
-        sent.refused.iter().map(|(status, n)| if *status == 0 { format!("{n} failed") } else { format!("{n}× HTTP {status}") }).collect();
+    let parts: Vec<String> = sent
+        .refused
+        .iter()
+        .map(|(status, n)| if *status == 0 { format!("{n} failed") } else { format!("{n}× HTTP {status}") })
+        .collect();
     parts.join(", ")
 }
 
@@ -269,7 +270,11 @@ async fn measure(
         baseline: None,
     });
     if sent.accepted < n {
-        notes.push(format!("{} of {n} webhooks were refused ({}); waiting for the rest anyway", n - sent.accepted, refused(&sent)));
+        notes.push(format!(
+            "{} of {n} webhooks were refused ({}); waiting for the rest anyway",
+            n - sent.accepted,
+            refused(&sent)
+        ));
     }
     let resolved = resolved.await??;
     let visible = visible.await??;
@@ -301,7 +306,9 @@ async fn measure(
     let watcher = {
         let pool = pool.clone();
         let deadline = Instant::now() + Duration::from_secs_f64(options.latency_seconds) + Duration::from_secs(120);
-        tokio::spawn(async move { load::watch(&pool, Table::Timeline, &paced_ids, Duration::from_millis(20), 200, deadline).await })
+        tokio::spawn(
+            async move { load::watch(&pool, Table::Timeline, &paced_ids, Duration::from_millis(20), 200, deadline).await },
+        )
     };
     let started = load::paced(&client, &base, paced_hooks, rate, connections).await;
     let seen = watcher.await??;
@@ -361,7 +368,8 @@ async fn measure(
         stage: "peak RSS of this process (VmHWM)".into(),
         items: 0,
         seconds: 0.0,
-        detail: peak_rss_mb().map_or_else(|| "unknown".into(), |mb| format!("{mb:.0} MB (services, mock broker if embedded, client)")),
+        detail: peak_rss_mb()
+            .map_or_else(|| "unknown".into(), |mb| format!("{mb:.0} MB (services, mock broker if embedded, client)")),
         baseline: None,
     });
     Ok(Report { rows, end_to_end, notes })

@@ -220,11 +220,7 @@ fn webchat(person: &Person, message_id: &str, text: &str, with_phone: bool) -> W
     Webhook {
         path: channel_webchat::WEBHOOK_PATH,
         headers: vec![("content-type", "application/json".into()), ("x-webchat-signature", signature)],
-        interaction_id: InteractionEvent::id_for(
-            dev::TENANT,
-            Channel::Webchat,
-            &format!("{}:{message_id}", dev::WEBCHAT_SITE),
-        ),
+        interaction_id: InteractionEvent::id_for(dev::TENANT, Channel::Webchat, &format!("{}:{message_id}", dev::WEBCHAT_SITE)),
         body,
     }
 }
