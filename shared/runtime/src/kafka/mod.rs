@@ -68,6 +68,18 @@ mod tests {
     }
 
     #[test]
+    fn the_operators_properties_win_over_the_clients_own_tuning() {
+        let consumer = consumer::config(&settings(&[]), "g");
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(consumer.get("group.id"), Some("g"));
+        let producer = producer::config(&settings(&[]));
+        assert_eq!(producer.get("compression.type"), Some("lz4"));
+        let tuned = settings(&[("fetch_wait_max_ms", "500"), ("compression.type", "zstd")]);
+        assert_eq!(consumer::config(&tuned, "g").get("fetch.wait.max.ms"), Some("500"));
+        assert_eq!(producer::config(&tuned).get("compression.type"), Some("zstd"));
+    }
+
+    #[test]
     fn property_names_from_the_environment_become_librdkafkas() {
         let config = client_config(&settings(&[("sasl_mechanism", "PLAIN"), ("ssl.ca.location", "/etc/ca.pem")]));
         assert_eq!(config.get("sasl.mechanism"), Some("PLAIN"));
