@@ -19,14 +19,38 @@ pub async fn connect(settings: &DatabaseSettings, schema: &str, migrator: &Migra
     let options = connect_options(settings)?;
     create_database_if_missing(&options).await?;
     create_schema_if_missing(&options, schema).await?;
+    // `force_custom_plan`: every execution of a prepared statement is planned for its own
+    // parameters. After five executions PostgreSQL may otherwise switch to a generic plan costed
+    // while the tables were small and keep it as they grow (an identity look-up then read
+    // thousands of index rows per call); planning these short statements costs microseconds.
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options.options([("search_path", schema)]))
+        .connect_with(options.options([("search_path", schema), ("plan_cache_mode", "force_custom_plan")]))
         .await
         .with_context(|| format!("connecting to schema {schema}"))?;
     migrator.run(&pool).await.with_context(|| format!("migrating schema {schema}"))?;
+    analyze(&pool, schema).await?;
     Ok(pool)
+}
+
+/// `ANALYZE` of every table of `schema`: a migration may have added columns, indexes or data
+/// the planner has no statistics for, and nothing else may collect them (autovacuum can be off,
+/// and it waits for enough changed rows).
+pub async fn analyze(pool: &PgPool, schema: &str) -> anyhow::Result<()> {
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = $1 ORDER BY 1")
+            .bind(schema)
+            .fetch_all(pool)
+            .await
+            .with_context(|| format!("listing the tables of {schema}"))?;
+    if !tables.is_empty() {
+        sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
+            .execute(pool)
+            .await
+            .with_context(|| format!("analyzing schema {schema}"))?;
+    }
+    Ok(())
 }
 
 /// The connection options of `settings`: the URL (with its `sslmode`) plus the CA setting.

@@ -30,7 +30,7 @@ use anyhow::Context;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedMessage};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -194,6 +194,32 @@ impl ConsumerContext for LagReporter {
     }
 }
 
+/// The consumer loop's librdkafka configuration for `group_id` (also what `bench pipeline`
+/// measures raw consuming with).
+pub fn config(settings: &KafkaSettings, group_id: &str) -> ClientConfig {
+    let mut config = client_config(settings);
+    config
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("statistics.interval.ms", "5000")
+        // Latency over idle efficiency: the broker answers a fetch as soon as one byte is there
+        // (`fetch.min.bytes`) and after at most 10 ms when nothing is (`fetch.wait.max.ms`,
+        // librdkafka's default is 500). Each consumer stage otherwise waits up to half a second
+        // for a message that is already there (a webhook took p50 ~1 s to reach the timeline).
+        // The price: an idle consumer sends up to ~100 empty fetches per second per broker,
+        // cheap for a broker but visible in its request rate; raise it in `kafka.properties`
+        // (`fetch.wait.max.ms`) where brokers are metered per request.
+        .set("fetch.min.bytes", "1")
+        .set("fetch.wait.max.ms", "10");
+    super::apply_properties(&mut config, settings);
+    config
+}
+
 /// Consumes `options.topic` until `shutdown` is cancelled.
 pub async fn run<H: BatchHandler>(
     settings: &KafkaSettings,
@@ -202,15 +228,7 @@ pub async fn run<H: BatchHandler>(
     publisher: Publisher,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer: StreamConsumer<LagReporter> = client_config(settings)
-        .set("group.id", &options.group_id)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false")
-        .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "1000")
-        .set("statistics.interval.ms", "5000")
+    let consumer: StreamConsumer<LagReporter> = config(settings, &options.group_id)
         .create_with_context(LagReporter {
             group: options.group_id.clone(),
             instance: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),

@@ -21,10 +21,16 @@ use crate::settings::{KafkaProperties, KafkaSettings};
 pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.brokers);
+    apply_properties(&mut config, settings);
+    config
+}
+
+/// Sets the operator's properties on `config`; called again after a client's own tuning
+/// (fetch waits, batching, compression) so that the operator's values win over it.
+pub(crate) fn apply_properties(config: &mut ClientConfig, settings: &KafkaSettings) {
     for (key, value) in settings.properties.iter() {
         config.set(KafkaProperties::librdkafka_name(key), value);
     }
-    config
 }
 
 #[cfg(test)]
@@ -59,6 +65,18 @@ mod tests {
         }
         let created: Result<BaseProducer, _> = client_config(&settings(&[("security.protocol", "ssl")])).create();
         assert!(created.is_ok(), "{:?}", created.err());
+    }
+
+    #[test]
+    fn the_operators_properties_win_over_the_clients_own_tuning() {
+        let consumer = consumer::config(&settings(&[]), "g");
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(consumer.get("group.id"), Some("g"));
+        let producer = producer::config(&settings(&[]));
+        assert_eq!(producer.get("compression.type"), Some("lz4"));
+        let tuned = settings(&[("fetch_wait_max_ms", "500"), ("compression.type", "zstd")]);
+        assert_eq!(consumer::config(&tuned, "g").get("fetch.wait.max.ms"), Some("500"));
+        assert_eq!(producer::config(&tuned).get("compression.type"), Some("zstd"));
     }
 
     #[test]

@@ -65,19 +65,27 @@ struct Inner {
     timeout: Duration,
 }
 
+/// The publisher's librdkafka configuration (also what `bench pipeline` measures raw producing
+/// with).
+pub fn config(settings: &KafkaSettings) -> ClientConfig {
+    let mut config = client_config(settings);
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "2")
+        .set("compression.type", "lz4")
+        .set("message.timeout.ms", settings.delivery_timeout_ms.to_string())
+        // Every event is bounded by contracts::limits; topics accept 1,048,588 bytes (Kafka's
+        // default max.message.bytes), above this with room for the record overhead.
+        .set("message.max.bytes", contracts::limits::EVENT_BYTES.to_string());
+    super::apply_properties(&mut config, settings);
+    config
+}
+
 impl Publisher {
     pub fn new(settings: &KafkaSettings) -> anyhow::Result<Self> {
         crate::http::metrics::handle();
-        let mut config = client_config(settings);
-        config
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "2")
-            .set("compression.type", "lz4")
-            .set("message.timeout.ms", settings.delivery_timeout_ms.to_string())
-            // Every event is bounded by contracts::limits; topics accept 1,048,588 bytes (Kafka's
-            // default max.message.bytes), above this with room for the record overhead.
-            .set("message.max.bytes", contracts::limits::EVENT_BYTES.to_string());
+        let config = config(settings);
         let producer: FutureProducer = config.create()?;
         let inner = Inner {
             producer: RwLock::new(Arc::new(producer)),
