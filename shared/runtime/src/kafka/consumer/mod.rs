@@ -27,8 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rdkafka::client::ClientContext;
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedMessage};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
@@ -36,63 +35,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{client_config, headers, Publisher};
+
+mod context;
+mod failure;
+
 use crate::http::metrics as names;
 use crate::settings::KafkaSettings;
-
-/// What a batch handler reports when it cannot apply a batch.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    /// The infrastructure failed or a race was lost (connection lost, serialization failure,
-    /// deadlock, a concurrent insert of the same key, broker unavailable): retry, within the
-    /// retry budget.
-    #[error("transient: {0:#}")]
-    Transient(anyhow::Error),
-    /// The content can never be applied (a data exception or program limit of PostgreSQL, a
-    /// message too large for the broker, a contract violation): isolate and dead-letter it.
-    #[error("permanent: {0:#}")]
-    Permanent(anyhow::Error),
-}
-
-impl From<sqlx::Error> for HandlerError {
-    fn from(error: sqlx::Error) -> Self {
-        if is_permanent_sql(&error) {
-            HandlerError::Permanent(error.into())
-        } else {
-            HandlerError::Transient(error.into())
-        }
-    }
-}
-
-/// Whether the database refused the statement for what it contains, so that it would fail the
-/// same way again (SQLSTATE classes: <https://www.postgresql.org/docs/current/errcodes-appendix.html>).
-pub fn is_permanent_sql(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            match &code[..2.min(code.len())] {
-                // Data exceptions: invalid text, NUL in jsonb, value out of range, …
-                "22" => true,
-                // Integrity: a unique violation is a race with a concurrent writer (retrying
-                // re-reads what the other one stored); every other constraint is the data's fault.
-                "23" => code != "23505",
-                // Program limits: an index row or a tsvector too large.
-                "54" => true,
-                _ => false,
-            }
-        }),
-        sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } | sqlx::Error::TypeNotFound { .. } => true,
-        _ => false,
-    }
-}
-
-impl From<super::producer::PublishError> for HandlerError {
-    fn from(error: super::producer::PublishError) -> Self {
-        if error.is_permanent() {
-            HandlerError::Permanent(error.into())
-        } else {
-            HandlerError::Transient(error.into())
-        }
-    }
-}
+use context::LagReporter;
+use failure::Failure;
+pub use failure::{is_permanent_sql, FailureClass, HandlerError};
 
 /// One decoded message with its origin and a span parented on the producer's trace.
 pub struct Delivery<E> {
@@ -155,45 +106,6 @@ impl ConsumerOptions {
 #[error("stopped before the batch was applied")]
 pub struct Stopped;
 
-/// Publishes librdkafka's per-partition consumer lag (from its statistics) as a gauge, so
-/// autoscalers and dashboards see how far behind each consumer group is, and how many
-/// partitions each instance of the group holds after a rebalance (an idle instance shows 0).
-pub struct LagReporter {
-    group: String,
-    /// Tells this consumer apart from the group's other instances in the assignment gauge.
-    instance: String,
-}
-
-impl ClientContext for LagReporter {
-    fn stats(&self, statistics: rdkafka::Statistics) {
-        for (topic, stats) in statistics.topics {
-            for (partition, stats) in stats.partitions {
-                // -1 means unknown (not assigned here, or no committed offset yet).
-                if partition >= 0 && stats.consumer_lag >= 0 {
-                    let labels = [("group", self.group.clone()), ("topic", topic.clone()), ("partition", partition.to_string())];
-                    metrics::gauge!(names::CONSUMER_LAG, &labels).set(stats.consumer_lag as f64);
-                }
-            }
-        }
-    }
-}
-
-impl ConsumerContext for LagReporter {
-    fn post_rebalance(&self, _consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
-        let assigned = match rebalance {
-            rdkafka::consumer::Rebalance::Assign(partitions) => partitions.count(),
-            rdkafka::consumer::Rebalance::Revoke(_) => 0,
-            rdkafka::consumer::Rebalance::Error(error) => {
-                tracing::warn!(group = %self.group, %error, "rebalance failed");
-                return;
-            }
-        };
-        tracing::info!(group = %self.group, instance = %self.instance, assigned, "partitions assigned");
-        let labels = [("group", self.group.clone()), ("instance", self.instance.clone())];
-        metrics::gauge!(names::CONSUMER_ASSIGNED, &labels).set(assigned as f64);
-    }
-}
-
 /// The consumer loop's librdkafka configuration for `group_id` (also what `bench pipeline`
 /// measures raw consuming with).
 pub fn config(settings: &KafkaSettings, group_id: &str) -> ClientConfig {
@@ -229,10 +141,7 @@ pub async fn run<H: BatchHandler>(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let consumer: StreamConsumer<LagReporter> = config(settings, &options.group_id)
-        .create_with_context(LagReporter {
-            group: options.group_id.clone(),
-            instance: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
-        })
+        .create_with_context(LagReporter::new(&options.group_id))
         .context("creating Kafka consumer")?;
     consumer.subscribe(&[options.topic]).with_context(|| format!("subscribing to {}", options.topic))?;
     let consumer = Arc::new(consumer);
@@ -340,35 +249,6 @@ pub async fn process_batch<H: BatchHandler>(
     }
     metrics::counter!(names::EVENTS_CONSUMED, "topic" => options.topic).increment(outcome.applied as u64);
     Ok(outcome)
-}
-
-/// Why a message went to the dead-letter topic (the `dlq-class` header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureClass {
-    /// Not JSON, or not the v1 schema.
-    Undecodable,
-    /// The handler refused it for good.
-    Permanent,
-    /// A transient failure outlasted the retry budget while the infrastructure was healthy.
-    RetryBudgetExhausted,
-}
-
-impl FailureClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureClass::Undecodable => "undecodable",
-            FailureClass::Permanent => "permanent",
-            FailureClass::RetryBudgetExhausted => "retry_budget_exhausted",
-        }
-    }
-}
-
-/// A batch (or message) that could not be applied.
-#[derive(Debug)]
-struct Failure {
-    class: FailureClass,
-    attempts: u32,
-    reason: String,
 }
 
 /// Applies `batch`, retrying transient failures with backoff. Attempts count against the budget
