@@ -19,7 +19,7 @@ pub mod tls;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use runtime::http::auth::{issue_hs256, Role};
@@ -225,13 +225,12 @@ impl TestKafka {
         let group = format!("{}.{consumer}", self.settings.group_prefix);
         let client: BaseConsumer =
             runtime::kafka::client_config(&self.settings).set("group.id", &group).create().expect("group client");
-        let Ok(metadata) = client.fetch_metadata(Some(topic), WAIT) else { return false };
+        let Ok(watermarks) = watermarks(&client, topic, WAIT) else { return false };
         let mut partitions = TopicPartitionList::new();
         let mut ends = HashMap::new();
-        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-            let Ok((_, high)) = client.fetch_watermarks(topic, partition.id(), WAIT) else { return false };
-            partitions.add_partition(topic, partition.id());
-            ends.insert(partition.id(), high);
+        for (partition, _, high) in watermarks {
+            partitions.add_partition(topic, partition);
+            ends.insert(partition, high);
         }
         let Ok(committed) = client.committed_offsets(partitions, WAIT) else { return false };
         committed.elements().iter().all(|e| {
@@ -251,6 +250,20 @@ impl TestKafka {
         consumer.subscribe(&[topic]).expect("subscribe");
         TopicReader { consumer, topic: topic.to_owned(), next: Default::default() }
     }
+}
+
+/// `(partition, low, high)` watermarks of every partition of `topic`, as the broker reports them.
+fn watermarks<C: ConsumerContext>(
+    consumer: &impl Consumer<C>,
+    topic: &str,
+    wait: Duration,
+) -> rdkafka::error::KafkaResult<Vec<(i32, i64, i64)>> {
+    let metadata = consumer.fetch_metadata(Some(topic), wait)?;
+    let partitions: Vec<i32> = metadata.topics().iter().flat_map(|t| t.partitions()).map(|p| p.id()).collect();
+    partitions
+        .into_iter()
+        .map(|partition| consumer.fetch_watermarks(topic, partition, wait).map(|(low, high)| (partition, low, high)))
+        .collect()
 }
 
 pub struct TopicReader {
@@ -281,14 +294,12 @@ impl TopicReader {
     /// transactions, so offsets have no control-record gaps.)
     pub async fn present(&self) -> Vec<OwnedMessage> {
         const WAIT: Duration = Duration::from_secs(30);
-        let metadata = self.consumer.fetch_metadata(Some(&self.topic), WAIT).expect("topic metadata");
-        let mut ends = HashMap::new();
-        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-            let (low, high) = self.consumer.fetch_watermarks(&self.topic, partition.id(), WAIT).expect("watermarks");
-            if high > low {
-                ends.insert(partition.id(), high);
-            }
-        }
+        let ends: HashMap<i32, i64> = watermarks(&self.consumer, &self.topic, WAIT)
+            .expect("watermarks")
+            .into_iter()
+            .filter(|(_, low, high)| high > low)
+            .map(|(partition, _, high)| (partition, high))
+            .collect();
         let behind = |next: &HashMap<i32, i64>| ends.iter().any(|(p, high)| next.get(p).copied().unwrap_or(0) < *high);
         let deadline = Instant::now() + WAIT;
         let mut out = Vec::new();

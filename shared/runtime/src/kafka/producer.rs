@@ -137,13 +137,13 @@ impl Publisher {
         }
     }
 
-    /// Serializes `event` as JSON and writes it with the current trace context in its headers.
-    #[tracing::instrument(skip_all, fields(topic, key), err)]
     /// Publishes `event` to its topic under its key and type (see [`contracts::Event`]).
     pub async fn publish_event<E: contracts::Event>(&self, event: &E) -> Result<Written, PublishError> {
         self.publish(E::TOPIC, &event.key(), E::TYPE, event).await
     }
 
+    /// Serializes `event` as JSON and writes it with the current trace context in its headers.
+    #[tracing::instrument(skip_all, fields(topic, key), err)]
     pub async fn publish<T: Serialize>(
         &self,
         topic: &str,
