@@ -14,7 +14,8 @@
 //! handler took and a digest of the stored rows, so two versions of the write path can be
 //! compared on the same workload: same digest, fewer statements, less time.
 //!
-//! Options: `--interactions N` (5000), `--contacts N` (N/10), `--batch N` (256), `--seed X` (14).
+//! Options: `--interactions N` (5000), `--contacts N` (N/10), `--batch N` (256), `--seed X` (14),
+//! `--keep true` (keep the database, to look at its rows and plans).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,10 +56,11 @@ struct Args {
     contacts: usize,
     batch: usize,
     seed: u64,
+    keep: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut args = Args { interactions: 5000, contacts: 0, batch: 256, seed: 14 };
+    let mut args = Args { interactions: 5000, contacts: 0, batch: 256, seed: 14, keep: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
@@ -67,6 +69,7 @@ fn args() -> anyhow::Result<Args> {
             "--contacts" => args.contacts = value.parse().context("--contacts")?,
             "--batch" => args.batch = value.parse().context("--batch")?,
             "--seed" => args.seed = value.parse().context("--seed")?,
+            "--keep" => args.keep = value.parse().context("--keep")?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -263,5 +266,9 @@ async fn main() -> anyhow::Result<()> {
     println!("handler time {:.3} s = {:.0} events/s", spent.as_secs_f64(), n / spent.as_secs_f64());
     println!("stored rows {rows}, digest {}", digest.unwrap_or_default());
     pool.close().await;
+    if args.keep {
+        println!("kept database {}", database.name());
+        std::mem::forget(database);
+    }
     Ok(())
 }
