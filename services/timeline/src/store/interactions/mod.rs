@@ -25,7 +25,7 @@ use sqlx::PgConnection;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use plan::{Accepted, ConversationKey, Plan};
+use plan::{Accepted, ConversationKey, MessageEntry, Plan};
 
 /// How messages are grouped into timeline interactions.
 #[derive(Debug, Clone)]
@@ -67,23 +67,8 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, batch: &[Item<'
     let ids: Vec<Uuid> = accepted.iter().map(|(a, _)| a.event().interaction_id).collect::<BTreeSet<_>>().into_iter().collect();
     let stored = sql::stored_messages(conn, &ids).await?;
 
-    // The groups new messages may join: each conversation's around its new messages' times.
-    let mut windows = HashMap::<ConversationKey, (DateTime<Utc>, DateTime<Utc>)>::new();
-    for (item, _) in accepted.iter().filter(|(a, _)| !stored.contains_key(&a.event().interaction_id)) {
-        if let Some(key) = item.conversation(grouping) {
-            let at = item.event().body.occurred_at;
-            let (first, last) = windows.entry(key).or_insert((at, at));
-            (*first, *last) = ((*first).min(at), (*last).max(at));
-        }
-    }
-    let windows: Vec<(&ConversationKey, DateTime<Utc>, DateTime<Utc>)> = windows
-        .iter()
-        .map(|(key, (first, last))| {
-            let (from, to) = plan::window(*first, *last, grouping.idle_gap);
-            (key, from, to)
-        })
-        .collect();
-    sql::lock_conversations(conn, &windows.iter().map(|(key, ..)| *key).collect::<Vec<_>>()).await?;
+    let windows = windows(grouping, &accepted, &stored);
+    sql::lock_conversations(conn, windows.iter().map(|(key, ..)| key)).await?;
     let stored_groups: BTreeSet<Uuid> = stored.values().map(|m| m.interaction_id).collect();
     let groups = sql::groups(conn, &windows, &stored_groups).await?;
 
@@ -96,6 +81,30 @@ pub async fn apply(conn: &mut PgConnection, grouping: &Grouping, batch: &[Item<'
     sql::absorb_groups(conn, &writes.absorbed).await?;
     sql::upsert_messages(conn, &writes.messages).await?;
     refresh::refresh(conn, &writes.touched).await
+}
+
+/// The time windows of the groups the batch's new messages may join, per conversation: from its
+/// first new message to its last, widened by the idle gap on either side.
+fn windows(
+    grouping: &Grouping,
+    accepted: &[(Accepted<'_>, &tracing::Span)],
+    stored: &HashMap<Uuid, MessageEntry>,
+) -> Vec<(ConversationKey, DateTime<Utc>, DateTime<Utc>)> {
+    let mut times = HashMap::<ConversationKey, (DateTime<Utc>, DateTime<Utc>)>::new();
+    for (item, _) in accepted.iter().filter(|(a, _)| !stored.contains_key(&a.event().interaction_id)) {
+        if let Some(key) = item.conversation(grouping) {
+            let at = item.event().body.occurred_at;
+            let (first, last) = times.entry(key).or_insert((at, at));
+            (*first, *last) = ((*first).min(at), (*last).max(at));
+        }
+    }
+    times
+        .into_iter()
+        .map(|(key, (first, last))| {
+            let (from, to) = plan::window(first, last, grouping.idle_gap);
+            (key, from, to)
+        })
+        .collect()
 }
 
 /// The events of the batch that are stored as messages, with their contact's owner. Events

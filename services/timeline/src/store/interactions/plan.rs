@@ -182,7 +182,9 @@ impl<'g> Plan<'g> {
             return;
         }
         let group = self.resolve(entry.interaction_id);
-        // A fold only moves a message earlier; the group's bounds follow for the rest of the batch.
+        // A fold only moves a message earlier: the group's start follows for the rest of the
+        // batch. Should the message have been the group's last, the end shrinks only at refresh
+        // (seen by the next batch): the plan does not hold every message of a stored group.
         if let Some(group) = self.groups.get_mut(&group) {
             group.occurred_at = group.occurred_at.min(after.event.body.occurred_at);
         }
@@ -302,4 +304,93 @@ pub fn window(first: DateTime<Utc>, last: DateTime<Utc>, gap: chrono::Duration) 
         first.checked_sub_signed(gap).unwrap_or(DateTime::<Utc>::MIN_UTC),
         last.checked_add_signed(gap).unwrap_or(DateTime::<Utc>::MAX_UTC),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::{Direction, InteractionBody};
+
+    fn grouping(max_messages: i32) -> Grouping {
+        Grouping { idle_gap: chrono::Duration::seconds(1000), channels: vec![Channel::Whatsapp], max_messages }
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000 + secs, 0).expect("valid")
+    }
+
+    fn message(contact: Uuid, provider_ref: &str, secs: i64) -> ResolvedInteraction {
+        let body = InteractionBody {
+            channel: Channel::Whatsapp,
+            direction: Direction::Inbound,
+            occurred_at: at(secs),
+            provider_ref: provider_ref.into(),
+            conversation_ref: Some("conv".into()),
+            identities: Vec::new(),
+            profile: None,
+            content: None,
+            call: None,
+            parameters: Default::default(),
+            reaction: None,
+            event: None,
+            sanitized: Vec::new(),
+        };
+        ResolvedInteraction {
+            v: 1,
+            tenant_id: "acme".into(),
+            contact_id: Some(contact),
+            interaction: InteractionEvent::new("acme", body),
+            resolution: Resolution::default(),
+        }
+    }
+
+    fn apply_all(plan: &mut Plan<'_>, contact: Uuid, events: &[ResolvedInteraction]) {
+        for resolved in events {
+            plan.apply(&Accepted { resolved, owner: Some(contact) });
+        }
+    }
+
+    #[test]
+    fn a_stored_group_absorbed_through_a_batch_group_hands_its_messages_to_the_final_group() {
+        let (grouping, contact) = (grouping(10), Uuid::new_v4());
+        let stored = message(contact, "stored", 2000);
+        let key = Accepted { resolved: &stored, owner: Some(contact) }.conversation(&grouping).expect("grouped");
+        let stored_group = Group {
+            id: stored.interaction.interaction_id,
+            key: Some(key),
+            occurred_at: at(2000),
+            last_message_at: at(2000),
+            entries: 1,
+            redacted: false,
+        };
+        let mut plan = Plan::new(&grouping, HashMap::new(), vec![stored_group.clone()]);
+        // Groups at 0 and 4000 open beside the stored one; 3000 joins the stored one and the one
+        // at 4000, then 1000 joins the one at 0 and the stored one.
+        let events =
+            [message(contact, "m0", 0), message(contact, "m4", 4000), message(contact, "m3", 3000), message(contact, "m1", 1000)];
+        apply_all(&mut plan, contact, &events);
+        let writes = plan.finish();
+
+        let first = events[0].interaction.interaction_id;
+        assert_eq!(writes.created.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [first], "the group at 4000 was absorbed");
+        assert_eq!(writes.absorbed, [(stored_group.id, first)]);
+        assert!(writes.messages.iter().all(|(_, m)| m.interaction_id == first), "{writes:#?}");
+        assert_eq!(writes.touched, [first]);
+    }
+
+    #[test]
+    fn the_cap_counts_the_batchs_own_messages_and_what_a_group_absorbed() {
+        let (grouping, contact) = (grouping(3), Uuid::new_v4());
+        let mut plan = Plan::new(&grouping, HashMap::new(), Vec::new());
+        let events = [0, 1500, 700, 800, 900].map(|secs| message(contact, &format!("m{secs}"), secs));
+        apply_all(&mut plan, contact, &events);
+        let writes = plan.finish();
+        let group_of = |i: usize| {
+            let id = events[i].interaction.interaction_id;
+            writes.messages.iter().find(|(m, _)| *m == id).map(|(_, m)| m.interaction_id)
+        };
+        // 700 joins 0 and 1500 (three entries, full); 800 and 900 open and fill a second group.
+        assert_eq!([0, 1, 2].map(group_of), [Some(events[0].interaction.interaction_id); 3]);
+        assert_eq!([3, 4].map(group_of), [Some(events[3].interaction.interaction_id); 2]);
+    }
 }

@@ -57,11 +57,14 @@ pub async fn stored_messages(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Res
 }
 
 /// Takes the advisory locks of `conversations` for this transaction.
-pub async fn lock_conversations(conn: &mut PgConnection, conversations: &[&ConversationKey]) -> sqlx::Result<()> {
-    if conversations.is_empty() {
+pub async fn lock_conversations(
+    conn: &mut PgConnection,
+    conversations: impl IntoIterator<Item = &ConversationKey>,
+) -> sqlx::Result<()> {
+    let keys: Vec<String> = conversations.into_iter().map(ConversationKey::lock_key).collect();
+    if keys.is_empty() {
         return Ok(());
     }
-    let keys: Vec<String> = conversations.iter().map(|key| key.lock_key()).collect();
     // The aggregate consumes the sorted subquery in order: locks are taken by ascending id.
     sqlx::query(
         "SELECT count(pg_advisory_xact_lock($1, lock_id))
@@ -94,7 +97,7 @@ struct GroupRow {
 /// arms, so each uses its index.
 pub async fn groups(
     conn: &mut PgConnection,
-    windows: &[(&ConversationKey, DateTime<Utc>, DateTime<Utc>)],
+    windows: &[(ConversationKey, DateTime<Utc>, DateTime<Utc>)],
     ids: &BTreeSet<Uuid>,
 ) -> sqlx::Result<Vec<Group>> {
     if windows.is_empty() && ids.is_empty() {
