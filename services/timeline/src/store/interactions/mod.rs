@@ -7,9 +7,9 @@
 //!
 //! A batch is applied set-based, in a fixed number of statements whatever its size: the owners
 //! of its contacts, its stored messages and the groups it may join are read at once
-//! ([`sql`]), the grouping is decided in memory in offset order ([`plan`]), then new groups,
+//! (`sql`), the grouping is decided in memory in offset order (`plan`), then new groups,
 //! absorptions and messages are written at once and every touched interaction is recomputed by
-//! one [`refresh`].
+//! one `refresh`.
 //!
 //! [`transcript::summarize`]: crate::transcript::summarize
 
