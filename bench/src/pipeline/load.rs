@@ -131,8 +131,10 @@ pub enum Table {
 impl Table {
     fn query(self) -> &'static str {
         match self {
-            Table::Resolved => "SELECT interaction_id FROM resolver.processed_interactions WHERE interaction_id = ANY($1)",
-            Table::Timeline => "SELECT message_id FROM timeline.interaction_messages WHERE message_id = ANY($1)",
+            Table::Resolved => {
+                "/* bench */ SELECT interaction_id FROM resolver.processed_interactions WHERE interaction_id = ANY($1)"
+            }
+            Table::Timeline => "/* bench */ SELECT message_id FROM timeline.interaction_messages WHERE message_id = ANY($1)",
         }
     }
 }

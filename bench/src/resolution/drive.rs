@@ -103,7 +103,7 @@ impl Outcome {
 pub enum Path {
     /// The consumer's handler: set-based, one by one when another resolver raced it.
     Consumer,
-    /// Set-based only: a batch that would need the fallback fails.
+    /// Set-based only: a flush that would need the one-by-one retry fails.
     SetBased,
     /// Every interaction on its own (`resolve_one_by_one`): the reference set-based must equal.
     OneByOne,
@@ -210,7 +210,9 @@ async fn flush(handler: &ResolveBatch, path: Path, batch: Vec<Delivery<Interacti
             let items: Vec<batch::Item> = batch.iter().map(|d| (&d.event, &d.span)).collect();
             let mut tx = handler.pool.begin().await?;
             if path == Path::SetBased {
-                batch::resolve(&mut tx, &handler.defaults, &items).await?;
+                let resolved = batch::resolve(&mut tx, &handler.defaults, &items).await?;
+                // Nothing else resolves here: a flush that needed the one-by-one retry is a bug.
+                anyhow::ensure!(resolved.raced == 0, "{} interactions resolved one by one after a race", resolved.raced);
             } else {
                 batch::resolve_one_by_one(&mut tx, &handler.defaults, &items).await?;
             }

@@ -39,16 +39,7 @@ impl BatchHandler for ResolveBatch {
         let items: Vec<batch::Item> = events.iter().zip(batch).map(|(event, d)| (event, &d.span)).collect();
         let mut tx = self.pool.begin().await?;
         let outcomes = match batch::resolve(&mut tx, &self.defaults, &items).await {
-            Err(ResolveError::Raced) => {
-                tracing::info!("an identity of the batch was created concurrently by another resolver; resolving one by one");
-                tx.rollback().await?;
-                tx = self.pool.begin().await?;
-                batch::resolve_one_by_one(&mut tx, &self.defaults, &items).await
-            }
-            other => other,
-        };
-        let outcomes = match outcomes {
-            Ok(outcomes) => outcomes,
+            Ok(resolved) => resolved.decisions,
             Err(ResolveError::Database(error)) => return Err(error.into()),
             Err(error @ (ResolveError::Contended | ResolveError::Raced)) => return Err(HandlerError::Transient(error.into())),
         };

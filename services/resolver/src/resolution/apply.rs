@@ -16,6 +16,12 @@ use super::{resolution, store, ResolveError, Sighting};
 use crate::changes::{self, Change};
 use crate::directory::{merges, DirectoryError};
 
+/// Why identifiers are proposed instead of added (the change event's reason).
+pub(super) const PROPOSED_REASON: &str =
+    "typed by someone who matched the contact only by typed identifiers; an operator confirms or rejects";
+/// Why a contact's name changed automatically.
+pub(super) const NAME_REASON: &str = "name from a higher-ranked source";
+
 /// Attaches to `contact_id`: adds the identities nobody holds (or, for a typed-only match,
 /// proposes them), records when its identifiers were seen, and takes a higher-ranked name —
 /// never a name typed into a form that matched only by typed identifiers.
@@ -41,13 +47,7 @@ pub(super) async fn attach(
     }
     let proposed = store::propose(conn, tenant, contact_id, &propose, source, sighting.interaction_id).await?;
     if !proposed.is_empty() {
-        let change = Change::new(
-            tenant,
-            contact_id,
-            ContactChangeKind::IdentifierProposed,
-            actor,
-            "typed by someone who matched the contact only by typed identifiers; an operator confirms or rejects",
-        );
+        let change = Change::new(tenant, contact_id, ContactChangeKind::IdentifierProposed, actor, PROPOSED_REASON);
         changes::record(conn, change.with(proposed.iter().map(changes::identity_added).collect())).await?;
     }
     if let Some(at) = sighting.last_interaction_at {
@@ -184,7 +184,7 @@ pub(super) async fn update_name(
     if let Some((new_name, source)) = new_name(current.as_deref(), current_source, profile) {
         store::set_name(conn, contact_id, new_name, source).await?;
         let field = FieldChange { field: "name".into(), before: current.map(|n| json!(n)), after: Some(json!(new_name)) };
-        let change = Change::new(tenant, contact_id, ContactChangeKind::NameChanged, actor, "name from a higher-ranked source");
+        let change = Change::new(tenant, contact_id, ContactChangeKind::NameChanged, actor, NAME_REASON);
         changes::record(conn, change.with(vec![field])).await?;
     }
     Ok(())

@@ -5,31 +5,31 @@
 //!    interactions carry ([`View`]);
 //! 3. each interaction decided in offset order by the same rules ([`matching::decide`]) on that
 //!    view. A decision that leaves it unidentified, creates a contact or attaches it to one
-//!    (learning identifiers, a better name) is applied to the view and queued ([`Writes`]). One
-//!    that suggests duplicates, proposes identifiers or merges — rarer, and reaching further
-//!    into the directory — flushes the queue and goes the one-by-one way ([`resolve_new`]);
+//!    (learning or proposing identifiers, a better name) is applied to the view and queued
+//!    ([`Writes`]). One that suggests duplicates or merges — rarer, and reaching further into
+//!    the directory — flushes the queue and goes the one-by-one way ([`resolve_new`]);
 //!    the view is read again for the interactions after it;
 //! 4. the queue flushed as one multi-row statement per table.
 //!
 //! So every interaction is decided exactly as one by one in offset order, in a handful of
-//! statements per batch instead of several per interaction. An identity another resolver
-//! created meanwhile (another partition) makes the flush fail with [`ResolveError::Raced`]:
-//! the caller rolls the transaction back and resolves the batch one by one
-//! ([`resolve_one_by_one`]), whose savepoints settle the race on one contact.
+//! statements per batch instead of several per interaction. Each flush runs in a savepoint: an
+//! identity another resolver (another partition) created since the view was read rolls back
+//! only that flush, whose interactions are then resolved one by one (their savepoints settle
+//! the race on one contact) — the rest of the batch stays set-based.
 
 use std::collections::HashMap;
 
 use contracts::ResolvedInteraction;
 use contracts::{Actor, Confidence, ContactChangeKind, FieldChange, Identity, IgnoredIdentity, InteractionEvent, Resolution};
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{Acquire, PgConnection};
 use tracing::Instrument;
 use uuid::Uuid;
 
 mod view;
 mod writes;
 
-use super::apply::{new_name, within_limits};
+use super::apply::{new_name, within_limits, NAME_REASON, PROPOSED_REASON};
 use super::matching::{self, Decision};
 use super::rules::TenantRules;
 use super::{
@@ -42,13 +42,18 @@ use writes::Writes;
 /// An interaction of the batch and the span of its delivery.
 pub type Item<'a> = (&'a InteractionEvent, &'a tracing::Span);
 
-/// Resolves the batch set-based; the decision of each interaction (same order), `None` for one
-/// marked processed without a decision by an older version.
-pub async fn resolve(
-    conn: &mut PgConnection,
-    defaults: &TenantRules,
-    batch: &[Item<'_>],
-) -> Result<Vec<Option<ResolvedInteraction>>, ResolveError> {
+/// What resolving a batch decided.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The decision of each interaction (same order as the batch); `None` for one marked
+    /// processed without a decision by an older version.
+    pub decisions: Vec<Option<ResolvedInteraction>>,
+    /// Interactions resolved one by one after all because another resolver raced their flush.
+    pub raced: usize,
+}
+
+/// Resolves the batch set-based.
+pub async fn resolve(conn: &mut PgConnection, defaults: &TenantRules, batch: &[Item<'_>]) -> Result<Resolved, ResolveError> {
     run(conn, defaults, batch, true).await
 }
 
@@ -57,8 +62,14 @@ pub async fn resolve_one_by_one(
     conn: &mut PgConnection,
     defaults: &TenantRules,
     batch: &[Item<'_>],
-) -> Result<Vec<Option<ResolvedInteraction>>, ResolveError> {
+) -> Result<Resolved, ResolveError> {
     run(conn, defaults, batch, false).await
+}
+
+type Decided = HashMap<(String, Uuid), Option<ResolvedInteraction>>;
+
+fn key(event: &InteractionEvent) -> (String, Uuid) {
+    (event.tenant_id.clone(), event.interaction_id)
 }
 
 /// An interaction not processed before, screened under its tenant's rules.
@@ -75,8 +86,8 @@ async fn run(
     defaults: &TenantRules,
     batch: &[Item<'_>],
     set_based: bool,
-) -> Result<Vec<Option<ResolvedInteraction>>, ResolveError> {
-    let keys: Vec<(String, Uuid)> = batch.iter().map(|(e, _)| (e.tenant_id.clone(), e.interaction_id)).collect();
+) -> Result<Resolved, ResolveError> {
+    let keys: Vec<(String, Uuid)> = batch.iter().map(|(e, _)| key(e)).collect();
     let mut seen = store::processed_batch(conn, &keys).await?;
     let mut rules: HashMap<&str, TenantRules> = HashMap::new();
     for ((event, _), key) in batch.iter().zip(&keys) {
@@ -98,8 +109,10 @@ async fn run(
         .collect();
     let mut view: Option<View> = None;
     let mut writes = Writes::default();
+    let mut raced = 0;
+    // The first interaction whose writes are queued.
+    let mut segment = 0;
     for (n, item) in new.iter().enumerate() {
-        let key = (item.event.tenant_id.clone(), item.event.interaction_id);
         let planned = if set_based {
             let view = match &mut view {
                 Some(view) => view,
@@ -115,19 +128,52 @@ async fn run(
         let resolved = match planned {
             Some(resolved) => resolved,
             None => {
-                writes.flush(conn).await?;
+                raced += flush(conn, &mut writes, &new[segment..n], &mut seen).await?;
                 view = None;
+                segment = n + 1;
                 resolve_new(conn, item.rules, item.event).instrument(item.span.clone()).await?
             }
         };
-        seen.insert(key, Some(resolved));
+        seen.insert(key(item.event), Some(resolved));
     }
-    writes.flush(conn).await?;
-    Ok(batch
+    raced += flush(conn, &mut writes, &new[segment..], &mut seen).await?;
+    let decisions = batch
         .iter()
         .zip(keys)
         .map(|((event, _), key)| seen.get(&key).cloned().flatten().map(|stored| replay(stored, event)))
-        .collect())
+        .collect();
+    Ok(Resolved { decisions, raced })
+}
+
+/// Flushes the queued writes of `segment` in a savepoint. When another resolver raced one of
+/// the identities they add, rolls them back and resolves the segment one by one instead (its
+/// savepoints settle the race), replacing the decisions; returns how many that were.
+async fn flush(
+    conn: &mut PgConnection,
+    writes: &mut Writes,
+    segment: &[New<'_>],
+    decided: &mut Decided,
+) -> Result<usize, ResolveError> {
+    let mut savepoint = conn.begin().await?;
+    match writes.flush(&mut savepoint).await {
+        Ok(()) => {
+            savepoint.commit().await?;
+            Ok(0)
+        }
+        Err(ResolveError::Raced) => {
+            savepoint.rollback().await?;
+            tracing::info!(
+                interactions = segment.len(),
+                "an identity was created concurrently by another resolver; resolving these one by one"
+            );
+            for item in segment {
+                let resolved = resolve_new(conn, item.rules, item.event).instrument(item.span.clone()).await?;
+                decided.insert(key(item.event), Some(resolved));
+            }
+            Ok(segment.len())
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Decides `item` on the view; when the decision is one set-based resolution applies, applies
@@ -155,7 +201,7 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
             let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
             let contact_id = Uuid::new_v4();
             writes.create(tenant, contact_id, body.profile.as_ref(), at);
-            writes.add(tenant, contact_id, &new, source, at);
+            writes.add(tenant, contact_id, &new, source, event);
             view.created(contact_id, body.profile.as_ref(), at);
             view.hold(tenant, contact_id, &new, at);
             let mut fields = vec![];
@@ -169,7 +215,7 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
             (Some(contact_id), Resolution { created_contact: true, confidence, ..resolution(ignored) })
         }
         Decision::Attach { contact_id, matched_by, confidence, candidates, enrich, propose, merge }
-            if candidates.is_empty() && propose.is_empty() && merge.is_empty() =>
+            if candidates.is_empty() && merge.is_empty() =>
         {
             let state = view.contact(contact_id)?;
             let enrich = within_limits(enrich, &state.counts, rules.max_per_kind, &mut ignored);
@@ -178,11 +224,17 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
                 .flatten()
                 .map(|(name, source)| (state.name.clone(), name.to_owned(), source));
             if !enrich.is_empty() {
-                writes.add(tenant, contact_id, &enrich, source, at);
+                writes.add(tenant, contact_id, &enrich, source, event);
                 view.hold(tenant, contact_id, &enrich, at);
                 let reason = Origin::Interaction.learned_reason();
                 let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, &actor, reason);
                 writes.change(added.with(enrich.iter().map(changes::identity_added).collect()));
+            }
+            let proposed = view.propose(tenant, contact_id, &propose);
+            if !proposed.is_empty() {
+                writes.propose(tenant, contact_id, &proposed, source, event);
+                let change = Change::new(tenant, contact_id, ContactChangeKind::IdentifierProposed, &actor, PROPOSED_REASON);
+                writes.change(change.with(proposed.iter().map(changes::identity_added).collect()));
             }
             writes.seen(contact_id, identities, at);
             view.seen(tenant, contact_id, identities, at);
@@ -190,10 +242,11 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
                 writes.rename(contact_id, &name, source);
                 view.renamed(contact_id, &name, source);
                 let field = FieldChange { field: "name".into(), before: before.map(|n| json!(n)), after: Some(json!(name)) };
-                let reason = "name from a higher-ranked source";
-                writes.change(Change::new(tenant, contact_id, ContactChangeKind::NameChanged, &actor, reason).with(vec![field]));
+                writes.change(
+                    Change::new(tenant, contact_id, ContactChangeKind::NameChanged, &actor, NAME_REASON).with(vec![field]),
+                );
             }
-            (Some(contact_id), Resolution { matched_by: Some(matched_by), confidence, ..resolution(ignored) })
+            (Some(contact_id), Resolution { matched_by: Some(matched_by), confidence, proposed: propose, ..resolution(ignored) })
         }
         _ => return None,
     };

@@ -19,6 +19,8 @@ type Key = (String, Identity);
 pub(super) struct View {
     owners: HashMap<Key, Vec<Owner>>,
     proposed: HashMap<Key, Vec<Uuid>>,
+    /// Contacts whose proposal of the identity an operator decided: never proposed again.
+    decided: HashMap<Key, Vec<Uuid>>,
     contacts: HashMap<Uuid, ContactState>,
     /// When the transaction started: the creation time of the contacts the batch creates.
     now: DateTime<Utc>,
@@ -36,14 +38,17 @@ impl View {
             by_tenant.entry(tenant).or_default().extend(identities);
         }
         let now = store::transaction_time(conn).await?;
-        let mut view = View { owners: HashMap::new(), proposed: HashMap::new(), contacts: HashMap::new(), now };
+        let mut view =
+            View { owners: HashMap::new(), proposed: HashMap::new(), decided: HashMap::new(), contacts: HashMap::new(), now };
         for (tenant, identities) in by_tenant {
             let identities: Vec<Identity> = identities.into_iter().cloned().collect();
             let owners = store::owners(conn, tenant, &identities).await?;
             let proposed = store::proposed_to(conn, tenant, &identities).await?;
-            for ((identity, owners), proposed) in identities.into_iter().zip(owners).zip(proposed) {
+            let decided = store::decided_proposals(conn, tenant, &identities).await?;
+            for (((identity, owners), proposed), decided) in identities.into_iter().zip(owners).zip(proposed).zip(decided) {
                 let key = (tenant.to_owned(), identity);
                 view.proposed.insert(key.clone(), proposed);
+                view.decided.insert(key.clone(), decided);
                 view.owners.insert(key, owners);
             }
         }
@@ -111,6 +116,22 @@ impl View {
                 owner.last_seen_at = Some(owner.last_seen_at.map_or(at, |seen| seen.max(at)));
             }
         }
+    }
+
+    /// Offers `identities` to `contact_id`; the ones newly proposed (not proposed to it before,
+    /// open or decided), as the proposals table's unique key would let through.
+    pub fn propose(&mut self, tenant: &str, contact_id: Uuid, identities: &[Identity]) -> Vec<Identity> {
+        let mut new = Vec::new();
+        for identity in identities {
+            let key = (tenant.to_owned(), identity.clone());
+            let decided = self.decided.get(&key).is_some_and(|d| d.contains(&contact_id));
+            let open = self.proposed.entry(key).or_default();
+            if !decided && !open.contains(&contact_id) {
+                open.push(contact_id);
+                new.push(identity.clone());
+            }
+        }
+        new
     }
 
     pub fn renamed(&mut self, contact_id: Uuid, name: &str, source: NameSource) {

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use contracts::api::directory::IdentitySource;
-use contracts::{ContactChange, Identity, NameSource, Profile, ResolvedInteraction};
+use contracts::{ContactChange, Identity, InteractionEvent, NameSource, Profile, ResolvedInteraction};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::changes;
-use crate::resolution::store::{self, NewContact, NewIdentity, Seen};
-use crate::resolution::ResolveError;
+use crate::resolution::store::{self, NewContact, NewIdentity, NewProposal, Seen};
+use crate::resolution::{record_outcome, ResolveError};
 
 /// A contact the batch creates.
 struct Created {
@@ -23,19 +23,21 @@ struct Created {
     at: DateTime<Utc>,
 }
 
-/// An identity the batch gives a contact.
+/// An identity the batch gives (or proposes to) a contact.
 struct Added {
     tenant: String,
     contact_id: Uuid,
     identity: Identity,
     source: IdentitySource,
     at: DateTime<Utc>,
+    interaction_id: Uuid,
 }
 
 #[derive(Default)]
 pub(super) struct Writes {
     created: Vec<Created>,
     added: Vec<Added>,
+    proposed: Vec<Added>,
     /// The latest name of each renamed contact.
     renamed: HashMap<Uuid, (String, NameSource)>,
     /// The latest sighting of each (contact, identity).
@@ -51,10 +53,30 @@ impl Writes {
         self.created.push(Created { tenant: tenant.to_owned(), contact_id, profile: profile.cloned(), at });
     }
 
-    pub fn add(&mut self, tenant: &str, contact_id: Uuid, identities: &[Identity], source: IdentitySource, at: DateTime<Utc>) {
+    pub fn add(
+        &mut self,
+        tenant: &str,
+        contact_id: Uuid,
+        identities: &[Identity],
+        source: IdentitySource,
+        event: &InteractionEvent,
+    ) {
         for identity in identities {
-            let identity = identity.clone();
-            self.added.push(Added { tenant: tenant.to_owned(), contact_id, identity, source, at });
+            self.added.push(added(tenant, contact_id, identity, source, event));
+        }
+    }
+
+    /// Proposals the view found new (the flush fails as raced if one is not).
+    pub fn propose(
+        &mut self,
+        tenant: &str,
+        contact_id: Uuid,
+        identities: &[Identity],
+        source: IdentitySource,
+        event: &InteractionEvent,
+    ) {
+        for identity in identities {
+            self.proposed.push(added(tenant, contact_id, identity, source, event));
         }
     }
 
@@ -85,7 +107,16 @@ impl Writes {
     /// Sends everything queued and empties the queue. [`ResolveError::Raced`] when another
     /// resolver took one of the identities the batch adds since the batch read them.
     pub async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ResolveError> {
-        let Writes { created, added, renamed, seen, touched, changes, processed } = std::mem::take(self);
+        let Writes { created, added, proposed, renamed, seen, touched, changes, processed } = std::mem::take(self);
+        // The existing contacts this flush changes, locked in id order first: two resolvers
+        // flushing changes to the same contacts wait for each other instead of deadlocking.
+        let mut changed: Vec<Uuid> = renamed.keys().chain(touched.keys()).copied().collect();
+        changed.extend(seen.keys().map(|(contact_id, _)| *contact_id));
+        changed.sort();
+        changed.dedup();
+        let created_ids: std::collections::HashSet<Uuid> = created.iter().map(|c| c.contact_id).collect();
+        changed.retain(|id| !created_ids.contains(id));
+        store::lock_contacts(conn, &changed).await?;
         let contacts: Vec<NewContact> = created
             .iter()
             .map(|c| NewContact {
@@ -109,6 +140,19 @@ impl Writes {
         if store::insert_identities_many(conn, &identities).await?.contains(&false) {
             return Err(ResolveError::Raced);
         }
+        let proposals: Vec<NewProposal> = proposed
+            .iter()
+            .map(|p| NewProposal {
+                tenant: &p.tenant,
+                contact_id: p.contact_id,
+                identity: &p.identity,
+                source: p.source,
+                interaction_id: Some(p.interaction_id),
+            })
+            .collect();
+        if store::propose_many(conn, &proposals).await?.contains(&false) {
+            return Err(ResolveError::Raced);
+        }
         // Rows in contact order: two batches updating the same contacts lock them alike.
         let mut names: Vec<(Uuid, &str, NameSource)> =
             renamed.iter().map(|(id, (name, source))| (*id, name.as_str(), *source)).collect();
@@ -122,6 +166,18 @@ impl Writes {
         store::touch_interactions(conn, &touched).await?;
         changes::record_many(conn, &changes).await?;
         store::record_processed_many(conn, &processed).await?;
+        processed.iter().for_each(record_outcome);
         Ok(())
+    }
+}
+
+fn added(tenant: &str, contact_id: Uuid, identity: &Identity, source: IdentitySource, event: &InteractionEvent) -> Added {
+    Added {
+        tenant: tenant.to_owned(),
+        contact_id,
+        identity: identity.clone(),
+        source,
+        at: event.body.occurred_at,
+        interaction_id: event.interaction_id,
     }
 }

@@ -167,6 +167,29 @@ pub async fn name(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<(Op
     sqlx::query_as("SELECT name, name_source FROM contacts WHERE contact_id = $1").bind(contact_id).fetch_one(conn).await
 }
 
+/// For each identity (same order), the contacts an operator already decided a proposal of it
+/// for (confirmed or rejected): it is not proposed to them again.
+pub async fn decided_proposals(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+    let (kinds, scopes, values) = super::write::columns(identities.iter());
+    let rows: Vec<(i64, Uuid)> = sqlx::query_as(
+        "SELECT i.pos, p.contact_id
+         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS i(kind, scope, value, pos)
+         JOIN proposed_identities p
+           ON p.tenant_id = $1 AND p.kind = i.kind AND p.scope = i.scope AND p.value = i.value AND p.status <> 'open'",
+    )
+    .bind(tenant)
+    .bind(&kinds)
+    .bind(&scopes)
+    .bind(&values)
+    .fetch_all(conn)
+    .await?;
+    let mut out = vec![Vec::new(); identities.len()];
+    for (pos, contact) in rows {
+        out[(pos - 1) as usize].push(contact);
+    }
+    Ok(out)
+}
+
 /// What set-based resolution needs to know of a contact it may change: its name, how many
 /// identities of each kind it holds, and what orders the holders of a value (most recently
 /// active first, then the oldest).

@@ -75,27 +75,54 @@ pub async fn propose(
     source: IdentitySource,
     interaction_id: Option<Uuid>,
 ) -> sqlx::Result<Vec<Identity>> {
-    let mut proposed = Vec::new();
-    for identity in identities {
-        let done = sqlx::query(
-            "INSERT INTO proposed_identities (proposal_id, tenant_id, contact_id, kind, scope, value, source, interaction_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        )
-        .bind(Uuid::new_v4())
-        .bind(tenant)
-        .bind(contact_id)
-        .bind(identity.kind)
-        .bind(identity.scope.clone().unwrap_or_default())
-        .bind(&identity.value)
-        .bind(source)
-        .bind(interaction_id)
-        .execute(&mut *conn)
-        .await?;
-        if done.rows_affected() == 1 {
-            proposed.push(identity.clone());
-        }
+    let rows: Vec<NewProposal> =
+        identities.iter().map(|identity| NewProposal { tenant, contact_id, identity, source, interaction_id }).collect();
+    let inserted = propose_many(conn, &rows).await?;
+    Ok(identities.iter().zip(inserted).filter(|(_, inserted)| *inserted).map(|(i, _)| i.clone()).collect())
+}
+
+/// An identifier offered to a contact.
+pub struct NewProposal<'a> {
+    pub tenant: &'a str,
+    pub contact_id: Uuid,
+    pub identity: &'a Identity,
+    pub source: IdentitySource,
+    pub interaction_id: Option<Uuid>,
+}
+
+/// [`propose`] for many contacts in one statement, in the order given (stamped by the clock, so
+/// the order of proposals is the order they were made): whether each row was newly proposed.
+pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal<'_>]) -> sqlx::Result<Vec<bool>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(proposed)
+    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
+    let tenants: Vec<&str> = rows.iter().map(|r| r.tenant).collect();
+    let contacts: Vec<Uuid> = rows.iter().map(|r| r.contact_id).collect();
+    let (kinds, scopes, values) = columns(rows.iter().map(|r| r.identity));
+    let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
+    let interactions: Vec<Option<Uuid>> = rows.iter().map(|r| r.interaction_id).collect();
+    let inserted: Vec<(Uuid,)> = sqlx::query_as(
+        "INSERT INTO proposed_identities (proposal_id, tenant_id, contact_id, kind, scope, value, source, interaction_id)
+         SELECT id, tenant_id, contact_id, kind, scope, value, source, interaction_id
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[])
+           WITH ORDINALITY AS n(id, tenant_id, contact_id, kind, scope, value, source, interaction_id, pos)
+         ORDER BY pos
+         ON CONFLICT DO NOTHING
+         RETURNING proposal_id",
+    )
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&contacts)
+    .bind(&kinds)
+    .bind(&scopes)
+    .bind(&values)
+    .bind(&sources)
+    .bind(&interactions)
+    .fetch_all(conn)
+    .await?;
+    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
+    Ok(ids.iter().map(|id| inserted.contains(id)).collect())
 }
 
 /// The contact's identities among `identities` were seen at `at` (never moves back in time).
@@ -301,4 +328,16 @@ pub(super) fn columns<'a>(identities: impl Iterator<Item = &'a Identity>) -> (Ve
         columns.2.push(identity.value.as_str());
     }
     columns
+}
+
+/// Locks the rows of `contact_ids` in id order (the caller sorts them) for the transaction.
+pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[Uuid]) -> sqlx::Result<()> {
+    if contact_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT 1 FROM contacts WHERE contact_id = ANY($1) ORDER BY contact_id FOR UPDATE")
+        .bind(contact_ids)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
