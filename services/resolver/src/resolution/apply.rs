@@ -19,6 +19,8 @@ use crate::directory::{merges, DirectoryError};
 /// Why identifiers are proposed instead of added (the change event's reason).
 pub(super) const PROPOSED_REASON: &str =
     "typed by someone who matched the contact only by typed identifiers; an operator confirms or rejects";
+/// Why two contacts are suggested as duplicates.
+pub(super) const DUPLICATE_REASON: &str = "another contact matched the same interaction";
 /// Why a contact's name changed automatically.
 pub(super) const NAME_REASON: &str = "name from a higher-ranked source";
 
@@ -153,15 +155,9 @@ pub(super) async fn suggest_duplicates(
                 before: None,
                 after: Some(json!(candidate.identity)),
             };
-            let change = Change::new(
-                tenant,
-                contact_id,
-                ContactChangeKind::DuplicateSuggested,
-                actor,
-                "another contact matched the same interaction",
-            )
-            .with(vec![field])
-            .related(candidate.contact_id);
+            let change = Change::new(tenant, contact_id, ContactChangeKind::DuplicateSuggested, actor, DUPLICATE_REASON)
+                .with(vec![field])
+                .related(candidate.contact_id);
             changes::record(conn, change).await?;
         }
     }

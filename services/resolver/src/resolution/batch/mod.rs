@@ -6,8 +6,9 @@
 //! 3. each interaction decided in offset order by the same rules ([`matching::decide`]) on that
 //!    view. A decision that leaves it unidentified, creates a contact or attaches it to one
 //!    (learning or proposing identifiers, a better name) is applied to the view and queued
-//!    ([`Writes`]). One that suggests duplicates or merges — rarer, and reaching further into
-//!    the directory — flushes the queue and goes the one-by-one way ([`resolve_new`]);
+//!    ([`Writes`]), with the duplicates it suggests. One that merges (`auto_merge = verified`,
+//!    rare, and reaching further into the directory) flushes the queue and goes the one-by-one
+//!    way ([`resolve_new`]);
 //!    the view is read again for the interactions after it;
 //! 4. the queue flushed as one multi-row statement per table.
 //!
@@ -29,8 +30,8 @@ use uuid::Uuid;
 mod view;
 mod writes;
 
-use super::apply::{new_name, within_limits, NAME_REASON, PROPOSED_REASON};
-use super::matching::{self, Decision};
+use super::apply::{new_name, within_limits, DUPLICATE_REASON, NAME_REASON, PROPOSED_REASON};
+use super::matching::{self, Candidate, Decision};
 use super::rules::TenantRules;
 use super::{
     candidate_ids, lookups, policy, record_outcome, replay, resolution, resolve_new, screen_all, store, Origin, ResolveError,
@@ -197,7 +198,7 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
             };
             (None, resolution)
         }
-        Decision::Create { identities: new, candidates } if candidates.is_empty() => {
+        Decision::Create { identities: new, candidates } => {
             let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
             let contact_id = Uuid::new_v4();
             writes.create(tenant, contact_id, body.profile.as_ref(), at);
@@ -211,12 +212,12 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
             fields.extend(new.iter().map(changes::identity_added));
             let reason = Origin::Interaction.created_reason();
             writes.change(Change::new(tenant, contact_id, ContactChangeKind::Created, &actor, reason).with(fields));
+            suggest(view, writes, tenant, contact_id, &candidates, &actor);
             let confidence = if new.iter().any(Identity::is_verified) { Confidence::Verified } else { Confidence::Typed };
-            (Some(contact_id), Resolution { created_contact: true, confidence, ..resolution(ignored) })
+            let candidates = candidate_ids(&candidates);
+            (Some(contact_id), Resolution { created_contact: true, confidence, candidates, ..resolution(ignored) })
         }
-        Decision::Attach { contact_id, matched_by, confidence, candidates, enrich, propose, merge }
-            if candidates.is_empty() && merge.is_empty() =>
-        {
+        Decision::Attach { contact_id, matched_by, confidence, candidates, enrich, propose, merge } if merge.is_empty() => {
             let state = view.contact(contact_id)?;
             let enrich = within_limits(enrich, &state.counts, rules.max_per_kind, &mut ignored);
             let rename = (confidence == Confidence::Verified || rules.typed_enrichment)
@@ -246,7 +247,9 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
                     Change::new(tenant, contact_id, ContactChangeKind::NameChanged, &actor, NAME_REASON).with(vec![field]),
                 );
             }
-            (Some(contact_id), Resolution { matched_by: Some(matched_by), confidence, proposed: propose, ..resolution(ignored) })
+            suggest(view, writes, tenant, contact_id, &candidates, &actor);
+            let (matched_by, candidates) = (Some(matched_by), candidate_ids(&candidates));
+            (Some(contact_id), Resolution { matched_by, confidence, candidates, proposed: propose, ..resolution(ignored) })
         }
         _ => return None,
     };
@@ -264,4 +267,22 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
     record_outcome(&resolved);
     writes.processed(resolved.clone());
     Some(resolved)
+}
+
+/// Other contacts the interaction matched go to the duplicates queue, once per pair (as
+/// [`super::apply::suggest_duplicates`]).
+fn suggest(view: &mut View, writes: &mut Writes, tenant: &str, contact_id: Uuid, candidates: &[Candidate], actor: &Actor) {
+    for candidate in candidates {
+        if !view.suggest(contact_id, candidate.contact_id) {
+            continue;
+        }
+        writes.suggest(tenant, contact_id, candidate.contact_id, &candidate.identity, candidate.weakness);
+        let field = FieldChange {
+            field: format!("identities.{}", candidate.identity.kind),
+            before: None,
+            after: Some(json!(candidate.identity)),
+        };
+        let change = Change::new(tenant, contact_id, ContactChangeKind::DuplicateSuggested, actor, DUPLICATE_REASON);
+        writes.change(change.with(vec![field]).related(candidate.contact_id));
+    }
 }

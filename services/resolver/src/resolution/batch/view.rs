@@ -22,6 +22,8 @@ pub(super) struct View {
     /// Contacts whose proposal of the identity an operator decided: never proposed again.
     decided: HashMap<Key, Vec<Uuid>>,
     contacts: HashMap<Uuid, ContactState>,
+    /// Pairs of contacts in the duplicates queue, whatever their status (smaller id first).
+    suggested: HashSet<(Uuid, Uuid)>,
     /// When the transaction started: the creation time of the contacts the batch creates.
     now: DateTime<Utc>,
 }
@@ -38,8 +40,14 @@ impl View {
             by_tenant.entry(tenant).or_default().extend(identities);
         }
         let now = store::transaction_time(conn).await?;
-        let mut view =
-            View { owners: HashMap::new(), proposed: HashMap::new(), decided: HashMap::new(), contacts: HashMap::new(), now };
+        let mut view = View {
+            owners: HashMap::new(),
+            proposed: HashMap::new(),
+            decided: HashMap::new(),
+            contacts: HashMap::new(),
+            suggested: HashSet::new(),
+            now,
+        };
         for (tenant, identities) in by_tenant {
             let identities: Vec<Identity> = identities.into_iter().cloned().collect();
             let owners = store::owners(conn, tenant, &identities).await?;
@@ -51,6 +59,13 @@ impl View {
                 view.decided.insert(key.clone(), decided);
                 view.owners.insert(key, owners);
             }
+            // Every contact the tenant's identities point at: the pairs among them and others.
+            let mine = |key: &&Key| key.0 == tenant;
+            let owners = view.owners.iter().filter(|(k, _)| mine(k)).flat_map(|(_, o)| o.iter().map(|o| o.contact_id));
+            let proposed = view.proposed.iter().filter(|(k, _)| mine(k)).flat_map(|(_, p)| p.iter().copied());
+            let pointed: HashSet<Uuid> = owners.chain(proposed).collect();
+            let pointed: Vec<Uuid> = pointed.into_iter().collect();
+            view.suggested.extend(store::suggested_pairs(conn, tenant, &pointed).await?);
         }
         let found: HashSet<Uuid> = view.owners.values().flatten().map(|o| o.contact_id).collect();
         let found: Vec<Uuid> = found.into_iter().collect();
@@ -132,6 +147,12 @@ impl View {
             }
         }
         new
+    }
+
+    /// Queues `contact_id` and `other` as possible duplicates; false when the pair is queued
+    /// already (or was decided), as the queue's primary key would answer.
+    pub fn suggest(&mut self, contact_id: Uuid, other: Uuid) -> bool {
+        self.suggested.insert((contact_id.min(other), contact_id.max(other)))
     }
 
     pub fn renamed(&mut self, contact_id: Uuid, name: &str, source: NameSource) {

@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use contracts::api::directory::IdentitySource;
+use contracts::api::directory::{IdentitySource, Weakness};
 use contracts::{ContactChange, Identity, InteractionEvent, NameSource, Profile, ResolvedInteraction};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::changes;
-use crate::resolution::store::{self, NewContact, NewIdentity, NewProposal, Seen};
+use crate::resolution::store::{self, NewContact, NewIdentity, NewProposal, Seen, Suggestion};
 use crate::resolution::{record_outcome, ResolveError};
 
 /// A contact the batch creates.
@@ -33,11 +33,21 @@ struct Added {
     interaction_id: Uuid,
 }
 
+/// Two contacts the batch queues as possible duplicates.
+struct Suggested {
+    tenant: String,
+    contact_id: Uuid,
+    other: Uuid,
+    shared: Identity,
+    weakness: Option<Weakness>,
+}
+
 #[derive(Default)]
 pub(super) struct Writes {
     created: Vec<Created>,
     added: Vec<Added>,
     proposed: Vec<Added>,
+    suggested: Vec<Suggested>,
     /// The latest name of each renamed contact.
     renamed: HashMap<Uuid, (String, NameSource)>,
     /// The latest sighting of each (contact, identity).
@@ -80,6 +90,12 @@ impl Writes {
         }
     }
 
+    /// A pair the view found new (the flush fails as raced if it is not).
+    pub fn suggest(&mut self, tenant: &str, contact_id: Uuid, other: Uuid, shared: &Identity, weakness: Option<Weakness>) {
+        let shared = shared.clone();
+        self.suggested.push(Suggested { tenant: tenant.to_owned(), contact_id, other, shared, weakness });
+    }
+
     pub fn rename(&mut self, contact_id: Uuid, name: &str, source: NameSource) {
         self.renamed.insert(contact_id, (name.to_owned(), source));
     }
@@ -107,7 +123,7 @@ impl Writes {
     /// Sends everything queued and empties the queue. [`ResolveError::Raced`] when another
     /// resolver took one of the identities the batch adds since the batch read them.
     pub async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ResolveError> {
-        let Writes { created, added, proposed, renamed, seen, touched, changes, processed } = std::mem::take(self);
+        let Writes { created, added, proposed, suggested, renamed, seen, touched, changes, processed } = std::mem::take(self);
         // The existing contacts this flush changes, locked in id order first: two resolvers
         // flushing changes to the same contacts wait for each other instead of deadlocking.
         let mut changed: Vec<Uuid> = renamed.keys().chain(touched.keys()).copied().collect();
@@ -151,6 +167,13 @@ impl Writes {
             })
             .collect();
         if store::propose_many(conn, &proposals).await?.contains(&false) {
+            return Err(ResolveError::Raced);
+        }
+        let pairs: Vec<Suggestion> = suggested
+            .iter()
+            .map(|s| Suggestion { tenant: &s.tenant, a: s.contact_id, b: s.other, shared: &s.shared, weakness: s.weakness })
+            .collect();
+        if store::suggest_many(conn, &pairs).await?.contains(&false) {
             return Err(ResolveError::Raced);
         }
         // Rows in contact order: two batches updating the same contacts lock them alike.

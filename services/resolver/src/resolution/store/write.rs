@@ -49,20 +49,62 @@ pub async fn suggest_duplicate(
     shared: &Identity,
     weakness: Option<Weakness>,
 ) -> sqlx::Result<bool> {
-    let (low, high) = if a < b { (a, b) } else { (b, a) };
-    let done = sqlx::query(
+    let inserted = suggest_many(conn, &[Suggestion { tenant, a, b, shared, weakness }]).await?;
+    Ok(inserted.first().copied().unwrap_or(false))
+}
+
+/// Two contacts one interaction matched, and the evidence.
+pub struct Suggestion<'a> {
+    pub tenant: &'a str,
+    pub a: Uuid,
+    pub b: Uuid,
+    pub shared: &'a Identity,
+    pub weakness: Option<Weakness>,
+}
+
+/// [`suggest_duplicate`] for many pairs in one statement: whether each pair was new.
+pub async fn suggest_many(conn: &mut PgConnection, pairs: &[Suggestion<'_>]) -> sqlx::Result<Vec<bool>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tenants: Vec<&str> = pairs.iter().map(|p| p.tenant).collect();
+    let low: Vec<Uuid> = pairs.iter().map(|p| p.a.min(p.b)).collect();
+    let high: Vec<Uuid> = pairs.iter().map(|p| p.a.max(p.b)).collect();
+    let kinds: Vec<&str> = pairs.iter().map(|p| p.shared.kind.as_str()).collect();
+    let values: Vec<&str> = pairs.iter().map(|p| p.shared.value.as_str()).collect();
+    let weakness: Vec<Option<Weakness>> = pairs.iter().map(|p| p.weakness).collect();
+    let inserted: Vec<(String, Uuid, Uuid)> = sqlx::query_as(
         "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, weakness)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+         SELECT tenant_id, a, b, kind, value, weakness
+         FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+           WITH ORDINALITY AS n(tenant_id, a, b, kind, value, weakness, pos)
+         ORDER BY pos
+         ON CONFLICT DO NOTHING
+         RETURNING tenant_id, contact_a, contact_b",
+    )
+    .bind(&tenants)
+    .bind(&low)
+    .bind(&high)
+    .bind(&kinds)
+    .bind(&values)
+    .bind(&weakness)
+    .fetch_all(conn)
+    .await?;
+    let mut inserted: std::collections::HashSet<(String, Uuid, Uuid)> = inserted.into_iter().collect();
+    // A pair twice in `pairs` is new only the first time.
+    Ok(pairs.iter().zip(low.iter().zip(&high)).map(|(p, (l, h))| inserted.remove(&(p.tenant.to_owned(), *l, *h))).collect())
+}
+
+/// Of `contacts`, every pair already in the duplicates queue (any status), smaller id first.
+pub async fn suggested_pairs(conn: &mut PgConnection, tenant: &str, contacts: &[Uuid]) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    sqlx::query_as(
+        "SELECT contact_a, contact_b FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND (contact_a = ANY($2) OR contact_b = ANY($2))",
     )
     .bind(tenant)
-    .bind(low)
-    .bind(high)
-    .bind(shared.kind)
-    .bind(&shared.value)
-    .bind(weakness)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(contacts)
+    .fetch_all(conn)
+    .await
 }
 
 /// Offers `identities` to `contact_id` for an operator to confirm; returns the ones newly
