@@ -15,8 +15,9 @@
 //! So every interaction is decided exactly as one by one in offset order, in a handful of
 //! statements per batch instead of several per interaction. Each flush runs in a savepoint: an
 //! identity another resolver (another partition) created since the view was read rolls back
-//! only that flush, whose interactions are then resolved one by one (their savepoints settle
-//! the race on one contact) — the rest of the batch stays set-based.
+//! only that flush, whose interactions are decided again on a fresh view that sees it (after
+//! a few rounds, one by one, whose savepoints settle any race) — the rest of the batch stays
+//! as it was.
 
 use std::collections::HashMap;
 
@@ -49,7 +50,7 @@ pub struct Resolved {
     /// The decision of each interaction (same order as the batch); `None` for one marked
     /// processed without a decision by an older version.
     pub decisions: Vec<Option<ResolvedInteraction>>,
-    /// Interactions resolved one by one after all because another resolver raced their flush.
+    /// Interactions decided again because another resolver raced their flush.
     pub raced: usize,
 }
 
@@ -67,7 +68,9 @@ pub async fn resolve_one_by_one(
     run(conn, defaults, batch, false).await
 }
 
-type Decided = HashMap<(String, Uuid), Option<ResolvedInteraction>>;
+/// How often a segment whose flush another resolver raced is decided again before it goes one
+/// by one.
+const RACE_ATTEMPTS: usize = 3;
 
 fn key(event: &InteractionEvent) -> (String, Uuid) {
     (event.tenant_id.clone(), event.interaction_id)
@@ -111,10 +114,12 @@ async fn run(
     let mut view: Option<View> = None;
     let mut writes = Writes::default();
     let mut raced = 0;
-    // The first interaction whose writes are queued.
-    let mut segment = 0;
-    for (n, item) in new.iter().enumerate() {
-        let planned = if set_based {
+    // The first interaction whose writes are queued, and how often it was decided again.
+    let (mut segment, mut attempts) = (0, 0);
+    let mut n = 0;
+    loop {
+        let item = new.get(n);
+        if let (Some(item), true) = (item, set_based) {
             let view = match &mut view {
                 Some(view) => view,
                 None => {
@@ -122,59 +127,52 @@ async fn run(
                     view.insert(View::load(conn, wanted).await?)
                 }
             };
-            plan(view, &mut writes, item)
-        } else {
-            None
-        };
-        let resolved = match planned {
-            Some(resolved) => resolved,
-            None => {
-                raced += flush(conn, &mut writes, &new[segment..n], &mut seen).await?;
-                view = None;
-                segment = n + 1;
-                resolve_new(conn, item.rules, item.event).instrument(item.span.clone()).await?
+            if let Some(resolved) = plan(view, &mut writes, item) {
+                seen.insert(key(item.event), Some(resolved));
+                n += 1;
+                continue;
             }
-        };
+        }
+        // The end of the batch, or an interaction that goes one by one: flush what is queued.
+        if n > segment {
+            let mut savepoint = conn.begin().await?;
+            match writes.flush(&mut savepoint).await {
+                Ok(()) => savepoint.commit().await?,
+                Err(ResolveError::Raced) => {
+                    // Another resolver committed an identity (or proposal, or pair) this segment
+                    // adds: decide the segment again on a fresh view, which sees it; after a few
+                    // rounds, one by one.
+                    savepoint.rollback().await?;
+                    raced += n - segment;
+                    view = None;
+                    attempts += 1;
+                    if attempts < RACE_ATTEMPTS {
+                        tracing::info!(interactions = n - segment, "raced by another resolver; deciding these again");
+                        n = segment;
+                        continue;
+                    }
+                    for item in &new[segment..n] {
+                        let resolved = resolve_new(conn, item.rules, item.event).instrument(item.span.clone()).await?;
+                        seen.insert(key(item.event), Some(resolved));
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        attempts = 0;
+        let Some(item) = item else { break };
+        view = None;
+        let resolved = resolve_new(conn, item.rules, item.event).instrument(item.span.clone()).await?;
         seen.insert(key(item.event), Some(resolved));
+        n += 1;
+        segment = n;
     }
-    raced += flush(conn, &mut writes, &new[segment..], &mut seen).await?;
     let decisions = batch
         .iter()
         .zip(keys)
         .map(|((event, _), key)| seen.get(&key).cloned().flatten().map(|stored| replay(stored, event)))
         .collect();
     Ok(Resolved { decisions, raced })
-}
-
-/// Flushes the queued writes of `segment` in a savepoint. When another resolver raced one of
-/// the identities they add, rolls them back and resolves the segment one by one instead (its
-/// savepoints settle the race), replacing the decisions; returns how many that were.
-async fn flush(
-    conn: &mut PgConnection,
-    writes: &mut Writes,
-    segment: &[New<'_>],
-    decided: &mut Decided,
-) -> Result<usize, ResolveError> {
-    let mut savepoint = conn.begin().await?;
-    match writes.flush(&mut savepoint).await {
-        Ok(()) => {
-            savepoint.commit().await?;
-            Ok(0)
-        }
-        Err(ResolveError::Raced) => {
-            savepoint.rollback().await?;
-            tracing::info!(
-                interactions = segment.len(),
-                "an identity was created concurrently by another resolver; resolving these one by one"
-            );
-            for item in segment {
-                let resolved = resolve_new(conn, item.rules, item.event).instrument(item.span.clone()).await?;
-                decided.insert(key(item.event), Some(resolved));
-            }
-            Ok(segment.len())
-        }
-        Err(error) => Err(error),
-    }
 }
 
 /// Decides `item` on the view; when the decision is one set-based resolution applies, applies
