@@ -155,10 +155,12 @@ impl<'a> Customer<'a> {
     }
 }
 
-/// `+<wa_id>` when the wa_id looks like an E.164 number without the plus.
+/// The wa_id as a phone number in E.164 when it is a possible number (what the resolver
+/// accepts as a phone): the identity is verified, so it is published in canonical form or not
+/// at all; the wa_id itself stays an identity either way.
 fn phone_of(wa_id: &str) -> Option<String> {
-    let plausible = (6..=15).contains(&wa_id.len()) && wa_id.bytes().all(|b| b.is_ascii_digit());
-    plausible.then(|| format!("+{wa_id}"))
+    let digits = (6..=15).contains(&wa_id.len()) && wa_id.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| identity::normalize_phone(&format!("+{wa_id}"), None).ok()).flatten()
 }
 
 fn occurred_at(timestamp: Option<&UnixTime>) -> DateTime<Utc> {

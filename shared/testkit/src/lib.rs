@@ -12,6 +12,7 @@ pub use adapter::{
 };
 
 pub mod arbitrary;
+pub mod parsing_properties;
 pub mod postgres_tls;
 pub mod tansu;
 pub mod tls;
