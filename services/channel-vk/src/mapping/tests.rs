@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn map(json: &str) -> Option<AccountInteraction> {

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::payload::form_pairs;
 

@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn parse(json: &str) -> Vec<AccountInteraction> {

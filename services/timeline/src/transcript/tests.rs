@@ -1,4 +1,3 @@
-
 use super::*;
 use contracts::{Attachment, Channel, ConversationEvent, Identity, IdentityKind, InteractionBody};
 

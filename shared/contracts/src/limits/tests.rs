@@ -1,4 +1,3 @@
-
 use super::*;
 
 use crate::{Channel, Content, Direction, IdentityKind, Profile};

@@ -1,4 +1,3 @@
-
 use super::*;
 use secrecy::SecretString;
 use serde_json::json;

@@ -1,4 +1,3 @@
-
 use super::*;
 use rdkafka::Timestamp;
 
