@@ -3,7 +3,9 @@
 //! merge, no wrong attachment and no identifier or name learned from another person, and an
 //! operator must see (attached or in the duplicates queue) at least 99% of the same-person pairs.
 
-use bench::resolution::{evaluate, generate::generate, Family, Shape, POLICIES};
+use bench::resolution::drive::{resolve_by, Path};
+use bench::resolution::generate::{generate, tangle};
+use bench::resolution::{evaluate, Family, Shape, POLICIES};
 use testkit::TestKafka;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -45,5 +47,30 @@ async fn hostile_families_are_neither_merged_nor_attached_to_each_other_and_reca
             total.recall_attached_or_suggested(),
             scores.failures
         );
+    }
+}
+
+/// Set-based resolution decides every interaction of the hostile set, and of tangles that
+/// repeat a few people's identifiers within every batch, exactly as resolving them one by one
+/// in the same order: the same contacts (named by the interaction that created
+/// them), identifiers, names, decisions with their explanation, merges and suggestions.
+#[tokio::test(flavor = "multi_thread")]
+async fn set_based_batches_decide_exactly_as_one_by_one() {
+    let kafka = TestKafka::start().await;
+    let hostile = generate(Shape { people: 30, cases: 2, seed: 7 });
+    for (set, (policy, name)) in [
+        (&hostile, POLICIES[0]),
+        (&hostile, POLICIES[1]),
+        (&tangle(3, 16, 1000), POLICIES[0]),
+        (&tangle(4, 16, 1000), POLICIES[1]),
+    ] {
+        let (set_based, one_by_one) =
+            tokio::try_join!(resolve_by(&kafka, set, policy, Path::SetBased), resolve_by(&kafka, set, policy, Path::OneByOne))
+                .expect("the set resolves both ways");
+        let (set_based, one_by_one) = (set_based.canonical(), one_by_one.canonical());
+        assert!(set_based.len() > set.interactions.len(), "{} lines", set_based.len());
+        let differences: Vec<_> = set_based.iter().zip(&one_by_one).filter(|(a, b)| a != b).take(5).collect();
+        assert_eq!(set_based.len(), one_by_one.len(), "auto_merge = {name}");
+        assert!(differences.is_empty(), "auto_merge = {name}: {differences:#?}");
     }
 }

@@ -10,6 +10,7 @@ use anyhow::Context;
 use contracts::{Identity, IdentityKind, InteractionEvent, Resolution, ResolvedInteraction};
 use rdkafka::message::{OwnedMessage, Timestamp};
 use resolver::consumer::ResolveBatch;
+use resolver::resolution::batch;
 use resolver::resolution::rules::{AutoMerge, TenantRules};
 use runtime::kafka::{BatchHandler, Delivery, Publisher};
 use sqlx::types::Json;
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use super::generate::{LabelledSet, LOGIN_PREFIX, TENANT};
 
 /// Interactions per batch, as the resolver's consumer takes them by default.
-const BATCH: usize = 64;
+pub const BATCH: usize = 64;
 
 /// What the resolver decided, read back from its tables.
 #[derive(Debug, Default)]
@@ -40,6 +41,10 @@ pub struct Outcome {
     pub identities: Vec<(Uuid, IdentityKind, String, bool)>,
     /// The name of every live contact.
     pub names: HashMap<Uuid, Option<String>>,
+    /// When each identifier was last seen on its contact, and each contact's last interaction.
+    pub last_seen: Vec<String>,
+    /// The `contacts.changes` events (contact, kind, fields, reason, related), in outbox order.
+    pub changes: Vec<String>,
 }
 
 impl Outcome {
@@ -52,18 +57,81 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The outcome with every contact named by the interaction that created it, as sorted
+    /// lines: two runs that decided alike give equal lines, whatever ids they generated.
+    pub fn canonical(&self) -> Vec<String> {
+        let labels: HashMap<String, String> = self
+            .resolved
+            .iter()
+            .filter(|(_, (_, resolution))| resolution.created_contact)
+            .filter_map(|(id, (contact, _))| Some((contact.as_ref()?.to_string(), format!("contact-of-{id}"))))
+            .collect();
+        let label = |line: String| {
+            labels.iter().fold(line, |line, (id, label)| if line.contains(id) { line.replace(id, label) } else { line })
+        };
+        let pair = |(a, b): &(Uuid, Uuid)| {
+            let mut pair = [label(a.to_string()), label(b.to_string())];
+            pair.sort();
+            pair.join(" ")
+        };
+        let mut lines: Vec<String> = self
+            .resolved
+            .iter()
+            .map(|(id, (contact, resolution))| {
+                label(format!("interaction {id}: {contact:?} {}", serde_json::to_string(resolution).unwrap_or_default()))
+            })
+            .chain(
+                self.identities
+                    .iter()
+                    .map(|(c, kind, value, typed)| label(format!("identity {c} {kind:?} {value} typed={typed}"))),
+            )
+            .chain(self.names.iter().map(|(c, name)| label(format!("name {c} {name:?}"))))
+            .chain(self.merges.iter().map(|(survivor, merged)| label(format!("merge {merged} into {survivor}"))))
+            .chain(self.last_seen.iter().map(|line| label(line.clone())))
+            .chain(self.changes.iter().enumerate().map(|(n, line)| label(format!("change {n:05} {line}"))))
+            .chain(self.suggested.iter().map(|p| format!("suggested {}", pair(p))))
+            .chain(self.flagged.iter().map(|p| format!("flagged {}", pair(p))))
+            .collect();
+        lines.sort();
+        lines
+    }
+}
+
+/// How the batches are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// The consumer's handler: set-based, one by one when another resolver raced it.
+    Consumer,
+    /// Set-based only: a batch that would need the fallback fails.
+    SetBased,
+    /// Every interaction on its own (`resolve_one_by_one`): the reference set-based must equal.
+    OneByOne,
+}
+
 /// Resolves `set` for a tenant whose policy is `auto_merge`, in a database of its own (dropped
 /// at the end).
 pub async fn resolve(kafka: &TestKafka, set: &LabelledSet, auto_merge: AutoMerge) -> anyhow::Result<Outcome> {
+    resolve_by(kafka, set, auto_merge, Path::Consumer).await
+}
+
+/// [`resolve`] along `path`.
+pub async fn resolve_by(kafka: &TestKafka, set: &LabelledSet, auto_merge: AutoMerge, path: Path) -> anyhow::Result<Outcome> {
     let database = testkit::fresh_database();
     let settings = kafka.settings_for(&database, resolver::Config::default());
     let pool = runtime::db::connect(&settings.database, resolver::SCHEMA, &resolver::MIGRATOR).await?;
-    let outcome = resolve_in(&pool, kafka, set, auto_merge).await;
+    let outcome = resolve_in(&pool, kafka, set, auto_merge, path).await;
     pool.close().await;
     outcome
 }
 
-async fn resolve_in(pool: &PgPool, kafka: &TestKafka, set: &LabelledSet, auto_merge: AutoMerge) -> anyhow::Result<Outcome> {
+async fn resolve_in(
+    pool: &PgPool,
+    kafka: &TestKafka,
+    set: &LabelledSet,
+    auto_merge: AutoMerge,
+    path: Path,
+) -> anyhow::Result<Outcome> {
     // The tenant's policy, where a tenant's resolution settings live.
     let policy = match auto_merge {
         AutoMerge::Never => "never",
@@ -79,6 +147,7 @@ async fn resolve_in(pool: &PgPool, kafka: &TestKafka, set: &LabelledSet, auto_me
     let default_region = config.default_region.as_deref().map(identity::Region::parse).transpose()?;
     let defaults = TenantRules { default_region, ..TenantRules::default() };
     let handler = ResolveBatch { pool: pool.clone(), publisher: Publisher::new(&kafka.settings)?, defaults };
+    let flush = |batch: &mut Vec<Delivery<InteractionEvent>>| flush(&handler, path, std::mem::take(batch));
 
     let mut by_person: HashMap<usize, Vec<Uuid>> = HashMap::new();
     let mut batch: Vec<Delivery<InteractionEvent>> = Vec::with_capacity(BATCH);
@@ -87,7 +156,7 @@ async fn resolve_in(pool: &PgPool, kafka: &TestKafka, set: &LabelledSet, auto_me
         if event.body.identities.iter().any(is_login) {
             // The site sends the contact id of its logged-in customer: what the directory
             // resolved for them so far (their first interaction with a contact).
-            flush(&handler, &mut batch).await?;
+            flush(&mut batch).await?;
             let earlier = by_person.get(&labelled.person).cloned().unwrap_or_default();
             let contact: Option<Uuid> = sqlx::query_scalar(
                 "SELECT contact_id FROM processed_interactions
@@ -106,10 +175,10 @@ async fn resolve_in(pool: &PgPool, kafka: &TestKafka, set: &LabelledSet, auto_me
         by_person.entry(labelled.person).or_default().push(event.interaction_id);
         batch.push(delivery(event, offset as i64));
         if batch.len() == BATCH {
-            flush(&handler, &mut batch).await?;
+            flush(&mut batch).await?;
         }
     }
-    flush(&handler, &mut batch).await?;
+    flush(&mut batch).await?;
     read(pool).await
 }
 
@@ -131,13 +200,23 @@ fn delivery(event: InteractionEvent, offset: i64) -> Delivery<InteractionEvent> 
     Delivery { event, message, span: tracing::Span::none() }
 }
 
-async fn flush(handler: &ResolveBatch, batch: &mut Vec<Delivery<InteractionEvent>>) -> anyhow::Result<()> {
+async fn flush(handler: &ResolveBatch, path: Path, batch: Vec<Delivery<InteractionEvent>>) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    handler.handle(batch).await.map_err(|e| anyhow::anyhow!("the resolver's batch failed: {e:?}"))?;
-    batch.clear();
-    Ok(())
+    match path {
+        Path::Consumer => handler.handle(&batch).await.map_err(|e| anyhow::anyhow!("the resolver's batch failed: {e:?}")),
+        Path::SetBased | Path::OneByOne => {
+            let items: Vec<batch::Item> = batch.iter().map(|d| (&d.event, &d.span)).collect();
+            let mut tx = handler.pool.begin().await?;
+            if path == Path::SetBased {
+                batch::resolve(&mut tx, &handler.defaults, &items).await?;
+            } else {
+                batch::resolve_one_by_one(&mut tx, &handler.defaults, &items).await?;
+            }
+            Ok(tx.commit().await?)
+        }
+    }
 }
 
 async fn read(pool: &PgPool) -> anyhow::Result<Outcome> {
@@ -176,7 +255,25 @@ async fn read(pool: &PgPool) -> anyhow::Result<Outcome> {
     .bind(TENANT)
     .fetch_all(pool)
     .await?;
+    let last_seen: Vec<String> = sqlx::query_scalar(
+        "SELECT format('seen %s %s %s %s', contact_id, kind, value, last_seen_at) FROM contact_identities WHERE tenant_id = $1
+         UNION ALL
+         SELECT format('last interaction %s %s', contact_id, last_interaction_at) FROM contacts WHERE tenant_id = $1",
+    )
+    .bind(TENANT)
+    .fetch_all(pool)
+    .await?;
+    let changes: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s %s %s %s %s', payload->>'contact_id', payload->>'kind', payload->'changes', payload->>'reason',
+                       payload->>'related_contact_id')
+         FROM outbox WHERE topic = $1 ORDER BY id",
+    )
+    .bind(contracts::topics::CONTACTS_CHANGES)
+    .fetch_all(pool)
+    .await?;
     Ok(Outcome {
+        last_seen,
+        changes,
         resolved,
         merged_into: merged.into_iter().collect(),
         merges,

@@ -643,6 +643,45 @@ pub fn generate(shape: Shape) -> LabelledSet {
     LabelledSet { interactions: g.out, people: g.people, names: g.names }
 }
 
+/// A tangle for equivalence checks, not for scoring: `interactions` interactions of a few
+/// `people` over years, through every channel, with forms that type
+/// another person's e-mail or phone — so one batch holds the same identifiers many times, a
+/// contact is renamed and enriched several times within a batch, and numbers go stale between
+/// two interactions of one batch.
+pub fn tangle(seed: u64, people: usize, interactions: usize) -> LabelledSet {
+    let epoch = DateTime::<Utc>::from_timestamp(1_704_067_200, 0).expect("2024-01-01 is a valid time");
+    let mut g = Generator {
+        rng: Rng(seed),
+        used: HashSet::new(),
+        people: Vec::new(),
+        names: Vec::new(),
+        out: Vec::new(),
+        counter: 0,
+        epoch,
+    };
+    let people: Vec<Person> = (0..people).map(|_| g.person(Family::CrossChannel, None)).collect();
+    let landline = g.landline();
+    for i in 0..interactions {
+        let p = g.rng.pick(&people).clone();
+        let other = g.rng.pick(&people).clone();
+        // Each batch spans 500 days and starts where the last one ended: a number seen in one
+        // batch may be stale at its end and fresh again after a sighting in the middle.
+        let (batch, within) = ((i / super::drive::BATCH) as i64, (i % super::drive::BATCH) as i64);
+        let at = epoch + Duration::days(batch * 500 + within * 500 / super::drive::BATCH as i64);
+        match g.rng.below(40) {
+            0..=9 => g.call(&p, &p.mobile, at, false),
+            10 => g.call(&p, &landline, at, true),
+            11..=20 => g.whatsapp(&p, Some(&p.mobile), at, false),
+            21..=23 => g.whatsapp(&p, None, at, false),
+            24..=31 => g.mail(&p, &p.email, at, false),
+            32..=37 => g.form(&p, Some(&p.email), Some(&p.mobile), at, Vec::new()),
+            38 => g.form(&p, Some(&other.email), None, at, Vec::new()),
+            _ => g.form(&p, Some(&p.email), Some(&other.mobile), at, Vec::new()),
+        }
+    }
+    LabelledSet { interactions: g.out, people: g.people, names: g.names }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,8 @@
 //! `contacts.changes` event and the contact's new card on `contacts.snapshot` (a tombstone when
 //! the contact is gone). Nothing is written when nothing changed: callers only call on a change.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::Utc;
 use contracts::{topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, Event, FieldChange, Identity};
 use serde_json::json;
@@ -38,39 +40,78 @@ impl<'a> Change<'a> {
     }
 }
 
+impl Change<'_> {
+    /// The `contacts.changes` event of this change, happening now.
+    pub fn event(self) -> ContactChange {
+        ContactChange {
+            v: contracts::SCHEMA_VERSION,
+            change_id: Uuid::new_v4(),
+            tenant_id: self.tenant.to_owned(),
+            contact_id: self.contact_id,
+            kind: self.kind,
+            occurred_at: Utc::now(),
+            actor: self.actor.clone(),
+            reason: self.reason.to_owned(),
+            changes: self.changes,
+            related_contact_id: self.related_contact_id,
+        }
+    }
+}
+
 /// Writes the change event and the contact's current snapshot (or a tombstone) to the outbox.
 pub async fn record(conn: &mut PgConnection, change: Change<'_>) -> sqlx::Result<()> {
-    let event = ContactChange {
-        v: contracts::SCHEMA_VERSION,
-        change_id: Uuid::new_v4(),
-        tenant_id: change.tenant.to_owned(),
-        contact_id: change.contact_id,
-        kind: change.kind,
-        occurred_at: Utc::now(),
-        actor: change.actor.clone(),
-        reason: change.reason.to_owned(),
-        changes: change.changes,
-        related_contact_id: change.related_contact_id,
-    };
+    let (tenant, contact_id) = (change.tenant, change.contact_id);
+    let event = change.event();
     enqueue(conn, &event.key(), Some(&event)).await?;
-    snapshot(conn, change.tenant, change.contact_id).await
+    snapshot(conn, tenant, contact_id).await
+}
+
+/// Writes the change events of a batch, in order, then one snapshot of each contact they name
+/// (its card after all of them): the compacted topic keeps only the last card anyway.
+pub async fn record_many(conn: &mut PgConnection, events: &[ContactChange]) -> sqlx::Result<()> {
+    let keyed: Vec<(String, Option<&ContactChange>)> = events.iter().map(|e| (e.key(), Some(e))).collect();
+    enqueue_many(conn, &keyed).await?;
+    let mut contacts: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+    for event in events {
+        let ids = contacts.entry(event.tenant_id.as_str()).or_default();
+        if !ids.contains(&event.contact_id) {
+            ids.push(event.contact_id);
+        }
+    }
+    for (tenant, ids) in contacts {
+        snapshots(conn, tenant, &ids).await?;
+    }
+    Ok(())
 }
 
 /// Publishes the current card of `contact_id`, or a tombstone when it was deleted or merged away.
 pub async fn snapshot(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> sqlx::Result<()> {
-    let key = topics::contact_key(tenant, &contact_id);
-    let card = cards::card(conn, tenant, contact_id).await?.filter(|c| c.merged_into.is_none());
-    let snapshot = card.map(|card| ContactSnapshot {
-        v: contracts::SCHEMA_VERSION,
-        tenant_id: tenant.to_owned(),
-        contact_id,
-        name_source: card.name_source,
-        name: card.name,
-        identities: card.identities.into_iter().map(|i| Identity::new(i.kind, i.value, i.scope)).collect(),
-        created_at: card.created_at,
-        updated_at: card.updated_at,
-    });
-    enqueue(conn, &key, snapshot.as_ref()).await
+    snapshots(conn, tenant, &[contact_id]).await
+}
+
+/// [`snapshot`] of several contacts of `tenant`, reading their cards at once.
+pub async fn snapshots(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) -> sqlx::Result<()> {
+    let mut cards: HashMap<Uuid, _> =
+        cards::cards(conn, tenant, contact_ids).await?.into_iter().map(|card| (card.contact_id, card)).collect();
+    let snapshots: Vec<(String, Option<ContactSnapshot>)> = contact_ids
+        .iter()
+        .map(|contact_id| {
+            let card = cards.remove(contact_id).filter(|c| c.merged_into.is_none());
+            let snapshot = card.map(|card| ContactSnapshot {
+                v: contracts::SCHEMA_VERSION,
+                tenant_id: tenant.to_owned(),
+                contact_id: *contact_id,
+                name_source: card.name_source,
+                name: card.name,
+                identities: card.identities.into_iter().map(|i| Identity::new(i.kind, i.value, i.scope)).collect(),
+                created_at: card.created_at,
+                updated_at: card.updated_at,
+            });
+            (topics::contact_key(tenant, contact_id), snapshot)
+        })
+        .collect();
+    let keyed: Vec<(String, Option<&ContactSnapshot>)> = snapshots.iter().map(|(k, s)| (k.clone(), s.as_ref())).collect();
+    enqueue_many(conn, &keyed).await
 }
 
 /// `identities.<kind>` gained `identity`.
@@ -85,13 +126,26 @@ pub fn identity_removed(identity: &Identity) -> FieldChange {
 
 /// Writes an event to the outbox in the caller's transaction; `None` is a tombstone (under `key`).
 pub async fn enqueue<E: Event>(conn: &mut PgConnection, key: &str, payload: Option<&E>) -> sqlx::Result<()> {
-    let (topic, event_type) = (E::TOPIC, E::TYPE);
-    sqlx::query("INSERT INTO outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)")
-        .bind(topic)
-        .bind(key)
-        .bind(event_type)
-        .bind(payload.map(Json))
-        .execute(conn)
-        .await?;
+    enqueue_many(conn, &[(key.to_owned(), payload)]).await
+}
+
+/// [`enqueue`] of many events of one type, in one statement, in the order given (the relay
+/// publishes one key's events in outbox order).
+pub async fn enqueue_many<E: Event>(conn: &mut PgConnection, events: &[(String, Option<&E>)]) -> sqlx::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = events.iter().map(|(key, _)| key.as_str()).collect();
+    let payloads: Vec<Option<Json<&E>>> = events.iter().map(|(_, payload)| payload.map(Json)).collect();
+    sqlx::query(
+        "INSERT INTO outbox (topic, key, event_type, payload)
+         SELECT $1, key, $2, payload FROM unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e(key, payload, n) ORDER BY n",
+    )
+    .bind(E::TOPIC)
+    .bind(E::TYPE)
+    .bind(&keys)
+    .bind(&payloads)
+    .execute(conn)
+    .await?;
     Ok(())
 }

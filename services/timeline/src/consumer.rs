@@ -1,7 +1,7 @@
 //! The timeline's two batch steps, each run by the runtime's one consumer loop:
 //!
-//! - [`InteractionsHandler`] (`interactions.resolved`): every event of the batch is applied in one
-//!   transaction, then each touched timeline interaction is recomputed once;
+//! - [`InteractionsHandler`] (`interactions.resolved`): the whole batch is applied set-based in one
+//!   transaction ([`store::interactions`]), each touched timeline interaction recomputed once;
 //! - [`ChangesHandler`] (`contacts.changes`, group `timeline-changes`): contact events, merges,
 //!   unmerges and erasures, in one transaction per batch.
 //!
@@ -9,16 +9,16 @@
 //! at-least-once redelivery and a full replay change nothing. Ordering per contact comes from the
 //! message key (`tenant|contact_id`): one contact's events are in one partition, applied in order.
 
-use std::collections::BTreeSet;
-
 use contracts::{ContactChange, ResolvedInteraction};
 use runtime::kafka::{BatchHandler, Delivery, HandlerError};
 use sqlx::PgPool;
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::config::ErasureMode;
-use crate::store::{self, interactions::Grouping};
+use crate::store::{
+    self,
+    interactions::{Grouping, Item},
+};
 
 /// Consumer name (group suffix) of `interactions.resolved`.
 pub const INTERACTIONS_CONSUMER: &str = "timeline";
@@ -41,16 +41,8 @@ impl BatchHandler for InteractionsHandler {
     async fn handle(&self, batch: &[Delivery<ResolvedInteraction>]) -> Result<(), HandlerError> {
         let mut tx = self.pool.begin().await?;
         store::lock_tenants(&mut tx, batch.iter().map(|d| (d.event.tenant_id.as_str(), false))).await?;
-        let mut touched = BTreeSet::<Uuid>::new();
-        for delivery in batch {
-            let applied =
-                store::interactions::apply(&mut tx, &self.grouping, &delivery.event).instrument(delivery.span.clone()).await?;
-            touched.extend(applied);
-        }
-        // Sorted ids: two batches touching the same interactions lock them in the same order.
-        for interaction_id in touched {
-            store::interactions::refresh(&mut tx, interaction_id).await?;
-        }
+        let items: Vec<Item<'_>> = batch.iter().map(|d| Item { resolved: &d.event, span: &d.span }).collect();
+        store::interactions::apply(&mut tx, &self.grouping, &items).await?;
         tx.commit().await?;
         Ok(())
     }

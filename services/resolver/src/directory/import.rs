@@ -228,7 +228,7 @@ async fn import_row(
             };
             Ok(RowReport { candidates: resolution.candidates, ..failed(row.row, why, resolution.ignored) })
         }
-        Err(ResolveError::Contended) => {
+        Err(ResolveError::Contended | ResolveError::Raced) => {
             Ok(failed(row.row, "its identifiers were being created concurrently; import the row again", ignored))
         }
         Err(ResolveError::Database(error)) => {

@@ -2,6 +2,7 @@
 //! verified duplicates when the tenant allows it, and queue the other candidates.
 
 use contracts::api::directory::NameChoice;
+use contracts::NameSource;
 use contracts::{
     Actor, Confidence, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoreReason, IgnoredIdentity, Profile, Resolution,
 };
@@ -176,18 +177,32 @@ pub(super) async fn update_name(
     profile: Option<&Profile>,
     actor: &Actor,
 ) -> sqlx::Result<()> {
-    let Some(profile) = profile else { return Ok(()) };
-    let Some(new_name) = profile.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) else { return Ok(()) };
+    if profile.and_then(|p| p.name.as_deref()).is_none_or(|name| name.trim().is_empty()) {
+        return Ok(());
+    }
     let (current, current_source) = store::name(conn, contact_id).await?;
-    let outranks = match (&current, current_source) {
-        (None, _) | (_, None) => true,
-        (Some(_), Some(source)) => profile.name_source.priority() > source.priority(),
-    };
-    if outranks && current.as_deref() != Some(new_name) {
-        store::set_name(conn, contact_id, new_name, profile.name_source).await?;
+    if let Some((new_name, source)) = new_name(current.as_deref(), current_source, profile) {
+        store::set_name(conn, contact_id, new_name, source).await?;
         let field = FieldChange { field: "name".into(), before: current.map(|n| json!(n)), after: Some(json!(new_name)) };
         let change = Change::new(tenant, contact_id, ContactChangeKind::NameChanged, actor, "name from a higher-ranked source");
         changes::record(conn, change.with(vec![field])).await?;
     }
     Ok(())
+}
+
+/// The profile's name (trimmed) when it should replace the current one: its source ranks
+/// above the current one's (an operator's name is never replaced automatically; equal sources
+/// keep the name already there) and it differs.
+pub(super) fn new_name<'p>(
+    current: Option<&str>,
+    current_source: Option<NameSource>,
+    profile: Option<&'p Profile>,
+) -> Option<(&'p str, NameSource)> {
+    let profile = profile?;
+    let name = profile.name.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
+    let outranks = match (current, current_source) {
+        (None, _) | (_, None) => true,
+        (Some(_), Some(source)) => profile.name_source.priority() > source.priority(),
+    };
+    (outranks && current != Some(name)).then_some((name, profile.name_source))
 }

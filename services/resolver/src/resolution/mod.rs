@@ -14,6 +14,7 @@ use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
 mod apply;
+pub mod batch;
 pub mod matching;
 pub mod rules;
 pub mod store;
@@ -32,6 +33,9 @@ pub enum ResolveError {
     Database(#[from] sqlx::Error),
     #[error("identity claimed concurrently {ATTEMPTS} times in a row")]
     Contended,
+    /// Set-based resolution found an identity it adds taken by another resolver meanwhile.
+    #[error("an identity the batch adds was claimed concurrently")]
+    Raced,
 }
 
 /// The stored decision for an interaction seen before: a redelivery, or a later state of the
@@ -75,6 +79,12 @@ pub async fn resolve_new(
         resolution,
     };
     store::record_processed(conn, &resolved).await?;
+    record_outcome(&resolved);
+    Ok(resolved)
+}
+
+/// Counts the decision in `/metrics` by what matched.
+fn record_outcome(resolved: &ResolvedInteraction) {
     let outcome = match (resolved.resolution.confidence, &resolved.resolution.matched_by) {
         (Confidence::Unidentified, _) => "unidentified",
         (_, None) => "created",
@@ -82,7 +92,6 @@ pub async fn resolve_new(
         (_, Some(matched)) => matched.kind.as_str(),
     };
     metrics::counter!(runtime::http::metrics::RESOLUTIONS, "matched_by" => outcome).increment(1);
-    Ok(resolved)
 }
 
 /// Where the identities of a [`Sighting`] come from; it words the change events.
@@ -172,31 +181,11 @@ pub async fn match_or_create(
     ignored: Vec<IgnoredIdentity>,
 ) -> Result<(Option<Uuid>, Resolution), ResolveError> {
     let Sighting { tenant, identities, .. } = *sighting;
-    let policy = Policy {
-        shared_limit: rules.shared_value_limit,
-        auto_create: rules.auto_create,
-        typed_enrichment: rules.typed_enrichment,
-        auto_merge: rules.auto_merge,
-    };
     for _ in 0..ATTEMPTS {
         let owners = store::owners(conn, tenant, identities).await?;
         let proposed = store::proposed_to(conn, tenant, identities).await?;
-        let at = sighting.last_interaction_at;
-        let lookups: Vec<Lookup> = identities
-            .iter()
-            .cloned()
-            .zip(owners)
-            .zip(proposed)
-            .map(|((identity, owners), proposed)| {
-                let weakness = weakness(rules, &identity, &owners, at);
-                let held_typed = owners.len() == 1 && owners[0].typed;
-                Lookup::new(identity, owners.iter().map(|o| o.contact_id).collect())
-                    .weak(weakness)
-                    .proposed_to(proposed)
-                    .held_typed(held_typed)
-            })
-            .collect();
-        let (decision, shared) = decide(&lookups, policy);
+        let lookups = lookups(rules, identities, owners, proposed, sighting.last_interaction_at);
+        let (decision, shared) = decide(&lookups, policy(rules));
         let mut ignored = ignored.clone();
         ignored.extend(shared);
         match decision {
@@ -246,6 +235,41 @@ pub async fn match_or_create(
         }
     }
     Err(ResolveError::Contended)
+}
+
+/// The tenant's rules as the pure decision takes them.
+fn policy(rules: &TenantRules) -> Policy {
+    Policy {
+        shared_limit: rules.shared_value_limit,
+        auto_create: rules.auto_create,
+        typed_enrichment: rules.typed_enrichment,
+        auto_merge: rules.auto_merge,
+    }
+}
+
+/// What the decision knows of each identity: its holders (how weak a single holder is, and
+/// whether it holds it only as typed) and the contacts it was proposed to.
+fn lookups(
+    rules: &TenantRules,
+    identities: &[Identity],
+    owners: Vec<Vec<store::Owner>>,
+    proposed: Vec<Vec<Uuid>>,
+    at: Option<DateTime<Utc>>,
+) -> Vec<Lookup> {
+    identities
+        .iter()
+        .cloned()
+        .zip(owners)
+        .zip(proposed)
+        .map(|((identity, owners), proposed)| {
+            let weakness = weakness(rules, &identity, &owners, at);
+            let held_typed = owners.len() == 1 && owners[0].typed;
+            Lookup::new(identity, owners.iter().map(|o| o.contact_id).collect())
+                .weak(weakness)
+                .proposed_to(proposed)
+                .held_typed(held_typed)
+        })
+        .collect()
 }
 
 fn resolution(ignored: Vec<IgnoredIdentity>) -> Resolution {

@@ -19,6 +19,8 @@ pub mod interactions;
 pub mod reactions;
 pub mod read;
 
+use std::collections::{BTreeSet, HashMap};
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -29,7 +31,7 @@ const TENANT_LOCK_CLASS: i32 = 0x7469; // "ti"
 const MAX_MERGE_DEPTH: i32 = 64;
 
 /// Who owns a contact's items now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner {
     /// The root of the active merges above the contact (the contact itself when not merged).
     pub root: Uuid,
@@ -39,22 +41,42 @@ pub struct Owner {
 
 /// The current owner of `contact`'s items.
 pub async fn owner_of(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> sqlx::Result<Owner> {
-    sqlx::query_as(
-        "WITH RECURSIVE up (contact_id, depth) AS (
-             SELECT $2::uuid, 0
+    let owners = owners(conn, [(tenant, contact)]).await?;
+    owners.get(&(tenant.to_owned(), contact)).copied().ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The current owners of many contacts' items in one statement (a batch's contacts).
+pub async fn owners<'a>(
+    conn: &mut PgConnection,
+    contacts: impl IntoIterator<Item = (&'a str, Uuid)>,
+) -> sqlx::Result<HashMap<(String, Uuid), Owner>> {
+    let contacts: BTreeSet<(&str, Uuid)> = contacts.into_iter().collect();
+    if contacts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (tenants, ids): (Vec<&str>, Vec<Uuid>) = contacts.into_iter().unzip();
+    let rows: Vec<(String, Uuid, Uuid, bool)> = sqlx::query_as(
+        "WITH RECURSIVE asked AS (SELECT * FROM unnest($1::text[], $2::uuid[]) AS a(tenant_id, contact_id)),
+         up (tenant_id, asked_id, contact_id, depth) AS (
+             SELECT tenant_id, contact_id, contact_id, 0 FROM asked
              UNION ALL
-             SELECT m.survivor_id, up.depth + 1
-             FROM contact_merges m JOIN up ON m.merged_id = up.contact_id
-             WHERE m.tenant_id = $1 AND m.unmerged_at IS NULL AND up.depth < $3
+             SELECT up.tenant_id, up.asked_id, m.survivor_id, up.depth + 1
+             FROM contact_merges m JOIN up ON m.tenant_id = up.tenant_id AND m.merged_id = up.contact_id
+             WHERE m.unmerged_at IS NULL AND up.depth < $3
          )
-         SELECT (SELECT contact_id FROM up ORDER BY depth DESC LIMIT 1) AS root,
-                EXISTS (SELECT 1 FROM erased_contacts e WHERE e.tenant_id = $1 AND e.contact_id IN (SELECT contact_id FROM up)) AS erased",
+         SELECT a.tenant_id, a.contact_id,
+                (SELECT up.contact_id FROM up WHERE up.tenant_id = a.tenant_id AND up.asked_id = a.contact_id
+                 ORDER BY up.depth DESC LIMIT 1) AS root,
+                EXISTS (SELECT 1 FROM up JOIN erased_contacts e ON e.tenant_id = up.tenant_id AND e.contact_id = up.contact_id
+                        WHERE up.tenant_id = a.tenant_id AND up.asked_id = a.contact_id) AS erased
+         FROM asked a",
     )
-    .bind(tenant)
-    .bind(contact)
+    .bind(&tenants)
+    .bind(&ids)
     .bind(MAX_MERGE_DEPTH)
-    .fetch_one(conn)
-    .await
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(tenant, contact, root, erased)| ((tenant, contact), Owner { root, erased })).collect())
 }
 
 /// `contact` and every contact actively merged into it, transitively.

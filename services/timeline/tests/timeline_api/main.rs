@@ -4,6 +4,7 @@
 //! One database per test; [`kafka`] runs both consumer loops on the embedded broker.
 
 mod bad_input;
+mod batches;
 mod contact_events;
 mod erasure;
 mod kafka;

@@ -127,7 +127,11 @@ pub fn config(settings: &KafkaSettings, group_id: &str) -> ClientConfig {
         // cheap for a broker but visible in its request rate; raise it in `kafka.properties`
         // (`fetch.wait.max.ms`) where brokers are metered per request.
         .set("fetch.min.bytes", "1")
-        .set("fetch.wait.max.ms", "10");
+        .set("fetch.wait.max.ms", "10")
+        // What librdkafka prefetches while a batch is applied: the memory a consumer holds
+        // when the input outruns the database (default 64 MiB; 16 MiB is still dozens of
+        // batches of ordinary interactions).
+        .set("queued.max.messages.kbytes", "16384");
     super::apply_properties(&mut config, settings);
     config
 }
@@ -152,13 +156,32 @@ pub async fn run<H: BatchHandler>(
         if batch.is_empty() {
             continue;
         }
-        let offsets = next_offsets(&batch);
-        match process_batch(handler.as_ref(), &publisher, &options, batch, &shutdown).await {
-            Ok(outcome) => {
-                tracing::debug!(?outcome, "batch applied");
-                commit(&consumer, offsets).await;
+        // The partitions of the batch in parallel, each in order (one key is in one partition,
+        // so ordering per key holds); at most one batch per partition is in flight, and the
+        // next is fetched only when all are applied, so memory stays bounded however far the
+        // input runs ahead: librdkafka stops fetching once its queue
+        // (`queued.max.messages.kbytes`) is full and the backlog waits in the broker.
+        let runs = by_partition(batch).into_iter().map(|part| {
+            let offsets = next_offsets(&part);
+            let run = process_batch(handler.as_ref(), &publisher, &options, part, &shutdown);
+            async move { run.await.map(|outcome| (outcome, offsets)) }
+        });
+        let mut applied = BTreeMap::new();
+        let mut stopped = false;
+        for result in futures::future::join_all(runs).await {
+            match result {
+                Ok((outcome, offsets)) => {
+                    tracing::debug!(?outcome, "batch applied");
+                    applied.extend(offsets);
+                }
+                Err(Stopped) => stopped = true,
             }
-            Err(Stopped) => break,
+        }
+        if !applied.is_empty() {
+            commit(&consumer, applied).await;
+        }
+        if stopped {
+            break;
         }
     }
     tracing::info!(topic = options.topic, "consumer stopped");
@@ -356,6 +379,15 @@ async fn dead_letter(
 }
 
 /// The offsets to commit after `batch`: one past the highest offset per partition.
+/// The messages of each partition, in offset order.
+fn by_partition(batch: Vec<OwnedMessage>) -> Vec<Vec<OwnedMessage>> {
+    let mut parts: BTreeMap<(String, i32), Vec<OwnedMessage>> = BTreeMap::new();
+    for message in batch {
+        parts.entry((message.topic().to_owned(), message.partition())).or_default().push(message);
+    }
+    parts.into_values().collect()
+}
+
 fn next_offsets(batch: &[OwnedMessage]) -> BTreeMap<(String, i32), i64> {
     let mut offsets = BTreeMap::new();
     for message in batch {

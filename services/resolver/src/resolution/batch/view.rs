@@ -1,0 +1,122 @@
+//! The batch-local view set-based resolution decides on: the holders and proposals of every
+//! identity the batch's interactions carry and the state of the contacts holding them, read
+//! once, then kept up to date with what the batch itself decides, so the interactions of one
+//! batch see each other exactly as they would one by one.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use contracts::{Identity, NameSource, Profile};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::resolution::store::{self, ContactState, Owner};
+
+/// An identity of a tenant.
+type Key = (String, Identity);
+
+#[derive(Debug)]
+pub(super) struct View {
+    owners: HashMap<Key, Vec<Owner>>,
+    proposed: HashMap<Key, Vec<Uuid>>,
+    contacts: HashMap<Uuid, ContactState>,
+    /// When the transaction started: the creation time of the contacts the batch creates.
+    now: DateTime<Utc>,
+}
+
+impl View {
+    /// Reads what `wanted` (each tenant with identities) needs: two statements per tenant and
+    /// two for the contacts found.
+    pub async fn load<'a>(
+        conn: &mut PgConnection,
+        wanted: impl IntoIterator<Item = (&'a str, &'a [Identity])>,
+    ) -> sqlx::Result<Self> {
+        let mut by_tenant: HashMap<&str, HashSet<&Identity>> = HashMap::new();
+        for (tenant, identities) in wanted {
+            by_tenant.entry(tenant).or_default().extend(identities);
+        }
+        let now = store::transaction_time(conn).await?;
+        let mut view = View { owners: HashMap::new(), proposed: HashMap::new(), contacts: HashMap::new(), now };
+        for (tenant, identities) in by_tenant {
+            let identities: Vec<Identity> = identities.into_iter().cloned().collect();
+            let owners = store::owners(conn, tenant, &identities).await?;
+            let proposed = store::proposed_to(conn, tenant, &identities).await?;
+            for ((identity, owners), proposed) in identities.into_iter().zip(owners).zip(proposed) {
+                let key = (tenant.to_owned(), identity);
+                view.proposed.insert(key.clone(), proposed);
+                view.owners.insert(key, owners);
+            }
+        }
+        let found: HashSet<Uuid> = view.owners.values().flatten().map(|o| o.contact_id).collect();
+        let found: Vec<Uuid> = found.into_iter().collect();
+        view.contacts = store::contact_states(conn, &found).await?;
+        Ok(view)
+    }
+
+    /// The holders (most recently active first, then the oldest, as [`store::owners`] orders
+    /// them) and the open proposals of each identity (same order).
+    pub fn lookup(&self, tenant: &str, identities: &[Identity]) -> (Vec<Vec<Owner>>, Vec<Vec<Uuid>>) {
+        identities
+            .iter()
+            .map(|identity| {
+                let key = (tenant.to_owned(), identity.clone());
+                let mut owners = self.owners.get(&key).cloned().unwrap_or_default();
+                owners.sort_by_key(|o| {
+                    let state = self.contacts.get(&o.contact_id);
+                    let last = state.and_then(|s| s.last_interaction_at);
+                    // Descending with nulls last, as `ORDER BY last_interaction_at DESC NULLS LAST`.
+                    (last.is_none(), std::cmp::Reverse(last), state.map(|s| s.created_at))
+                });
+                (owners, self.proposed.get(&key).cloned().unwrap_or_default())
+            })
+            .unzip()
+    }
+
+    pub fn contact(&self, contact_id: Uuid) -> Option<&ContactState> {
+        self.contacts.get(&contact_id)
+    }
+
+    /// A contact created by the batch, named by `profile` as the contact row is.
+    pub fn created(&mut self, contact_id: Uuid, profile: Option<&Profile>, at: DateTime<Utc>) {
+        let name = profile.and_then(|p| p.name.clone());
+        let name_source = name.as_ref().and(profile).map(|p| p.name_source);
+        let state =
+            ContactState { name, name_source, counts: HashMap::new(), last_interaction_at: Some(at), created_at: self.now };
+        self.contacts.insert(contact_id, state);
+    }
+
+    /// `contact_id` had an interaction at `at` (its last one moves forward only).
+    pub fn touched(&mut self, contact_id: Uuid, at: DateTime<Utc>) {
+        if let Some(state) = self.contacts.get_mut(&contact_id) {
+            state.last_interaction_at = Some(state.last_interaction_at.map_or(at, |last| last.max(at)));
+        }
+    }
+
+    /// `contact_id` now holds `identities` (nobody did), seen at `at`.
+    pub fn hold(&mut self, tenant: &str, contact_id: Uuid, identities: &[Identity], at: DateTime<Utc>) {
+        for identity in identities {
+            let owner = Owner { contact_id, last_seen_at: Some(at), typed: !identity.is_verified() };
+            self.owners.insert((tenant.to_owned(), identity.clone()), vec![owner]);
+            if let Some(state) = self.contacts.get_mut(&contact_id) {
+                *state.counts.entry(identity.kind).or_default() += 1;
+            }
+        }
+    }
+
+    /// The identities `contact_id` holds among `identities` were seen at `at`.
+    pub fn seen(&mut self, tenant: &str, contact_id: Uuid, identities: &[Identity], at: DateTime<Utc>) {
+        for identity in identities {
+            let Some(owners) = self.owners.get_mut(&(tenant.to_owned(), identity.clone())) else { continue };
+            for owner in owners.iter_mut().filter(|o| o.contact_id == contact_id) {
+                owner.last_seen_at = Some(owner.last_seen_at.map_or(at, |seen| seen.max(at)));
+            }
+        }
+    }
+
+    pub fn renamed(&mut self, contact_id: Uuid, name: &str, source: NameSource) {
+        if let Some(state) = self.contacts.get_mut(&contact_id) {
+            state.name = Some(name.to_owned());
+            state.name_source = Some(source);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! What resolution writes. Every write of set-based resolution has a multi-row form taking
+//! arrays (`UNNEST`); the one-row forms used by the operator's edits call the same statement.
+
+use chrono::{DateTime, Utc};
+use contracts::api::directory::{IdentitySource, Weakness};
+use contracts::{Identity, NameSource, Profile, ResolvedInteraction};
+use sqlx::types::Json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Marks the interaction processed with its decision (replayed on redelivery), the contact it
+/// went to (none when unidentified) and when it happened (the contact's history).
+pub async fn record_processed(conn: &mut PgConnection, resolved: &ResolvedInteraction) -> sqlx::Result<()> {
+    record_processed_many(conn, std::slice::from_ref(resolved)).await
+}
+
+/// [`record_processed`] for a whole batch, in one statement.
+pub async fn record_processed_many(conn: &mut PgConnection, resolved: &[ResolvedInteraction]) -> sqlx::Result<()> {
+    if resolved.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<&str> = resolved.iter().map(|r| r.tenant_id.as_str()).collect();
+    let ids: Vec<Uuid> = resolved.iter().map(|r| r.interaction.interaction_id).collect();
+    let contacts: Vec<Option<Uuid>> = resolved.iter().map(|r| r.contact_id).collect();
+    let payloads: Vec<Json<&ResolvedInteraction>> = resolved.iter().map(Json).collect();
+    let occurred: Vec<DateTime<Utc>> = resolved.iter().map(|r| r.interaction.body.occurred_at).collect();
+    sqlx::query(
+        "INSERT INTO processed_interactions (tenant_id, interaction_id, contact_id, resolved, occurred_at)
+         SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::timestamptz[])
+         ON CONFLICT (tenant_id, interaction_id) DO NOTHING",
+    )
+    .bind(&tenants)
+    .bind(&ids)
+    .bind(&contacts)
+    .bind(&payloads)
+    .bind(&occurred)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that `a` and `b` matched the same interaction, with the evidence and its weakness;
+/// true when the pair is new (a pair dismissed or recorded as different people stays so).
+pub async fn suggest_duplicate(
+    conn: &mut PgConnection,
+    tenant: &str,
+    a: Uuid,
+    b: Uuid,
+    shared: &Identity,
+    weakness: Option<Weakness>,
+) -> sqlx::Result<bool> {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    let done = sqlx::query(
+        "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, weakness)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(low)
+    .bind(high)
+    .bind(shared.kind)
+    .bind(&shared.value)
+    .bind(weakness)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Offers `identities` to `contact_id` for an operator to confirm; returns the ones newly
+/// proposed (one proposed before, confirmed or rejected, is not proposed again).
+pub async fn propose(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    identities: &[Identity],
+    source: IdentitySource,
+    interaction_id: Option<Uuid>,
+) -> sqlx::Result<Vec<Identity>> {
+    let mut proposed = Vec::new();
+    for identity in identities {
+        let done = sqlx::query(
+            "INSERT INTO proposed_identities (proposal_id, tenant_id, contact_id, kind, scope, value, source, interaction_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tenant)
+        .bind(contact_id)
+        .bind(identity.kind)
+        .bind(identity.scope.clone().unwrap_or_default())
+        .bind(&identity.value)
+        .bind(source)
+        .bind(interaction_id)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 1 {
+            proposed.push(identity.clone());
+        }
+    }
+    Ok(proposed)
+}
+
+/// The contact's identities among `identities` were seen at `at` (never moves back in time).
+pub async fn mark_seen(
+    conn: &mut PgConnection,
+    contact_id: Uuid,
+    identities: &[Identity],
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let seen: Vec<Seen> = identities.iter().map(|identity| Seen { contact_id, identity, at }).collect();
+    mark_seen_many(conn, &seen).await
+}
+
+/// A contact's identity seen in an interaction.
+pub struct Seen<'a> {
+    pub contact_id: Uuid,
+    pub identity: &'a Identity,
+    pub at: DateTime<Utc>,
+}
+
+/// [`mark_seen`] for a whole batch, in one statement; one row per contact and identity (the
+/// caller keeps the latest time: an `UPDATE` applies one matching row only).
+pub async fn mark_seen_many(conn: &mut PgConnection, seen: &[Seen<'_>]) -> sqlx::Result<()> {
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let contacts: Vec<Uuid> = seen.iter().map(|s| s.contact_id).collect();
+    let (kinds, scopes, values) = columns(seen.iter().map(|s| s.identity));
+    let at: Vec<DateTime<Utc>> = seen.iter().map(|s| s.at).collect();
+    sqlx::query(
+        "UPDATE contact_identities ci SET last_seen_at = greatest(ci.last_seen_at, i.at)
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS i(contact_id, kind, scope, value, at)
+         WHERE ci.contact_id = i.contact_id AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value",
+    )
+    .bind(&contacts)
+    .bind(&kinds)
+    .bind(&scopes)
+    .bind(&values)
+    .bind(&at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A contact to create.
+pub struct NewContact<'a> {
+    pub tenant: &'a str,
+    pub contact_id: Uuid,
+    pub profile: Option<&'a Profile>,
+    pub last_interaction_at: Option<DateTime<Utc>>,
+}
+
+pub async fn create_contact(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    profile: Option<&Profile>,
+    last_interaction_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<()> {
+    create_contacts(conn, &[NewContact { tenant, contact_id, profile, last_interaction_at }]).await
+}
+
+/// Creates contacts, named by their profile, in one statement.
+pub async fn create_contacts(conn: &mut PgConnection, contacts: &[NewContact<'_>]) -> sqlx::Result<()> {
+    if contacts.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = contacts.iter().map(|c| c.contact_id).collect();
+    let tenants: Vec<&str> = contacts.iter().map(|c| c.tenant).collect();
+    let names: Vec<Option<&str>> = contacts.iter().map(|c| c.profile.and_then(|p| p.name.as_deref())).collect();
+    let sources: Vec<Option<NameSource>> =
+        contacts.iter().map(|c| c.profile.filter(|p| p.name.is_some()).map(|p| p.name_source)).collect();
+    let at: Vec<Option<DateTime<Utc>>> = contacts.iter().map(|c| c.last_interaction_at).collect();
+    sqlx::query(
+        "INSERT INTO contacts (contact_id, tenant_id, name, name_source, last_interaction_at)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])",
+    )
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&names)
+    .bind(&sources)
+    .bind(&at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An identity to add to a contact.
+pub struct NewIdentity<'a> {
+    pub tenant: &'a str,
+    pub contact_id: Uuid,
+    pub identity: &'a Identity,
+    pub source: IdentitySource,
+    /// `None`: now.
+    pub seen_at: Option<DateTime<Utc>>,
+}
+
+/// Inserts identities nobody holds, in one statement; returns the ones actually inserted (a
+/// concurrent holder wins).
+pub async fn insert_identities(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: Uuid,
+    identities: &[Identity],
+    source: IdentitySource,
+    seen_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<Vec<Identity>> {
+    let rows: Vec<NewIdentity> =
+        identities.iter().map(|identity| NewIdentity { tenant, contact_id, identity, source, seen_at }).collect();
+    let inserted = insert_identities_many(conn, &rows).await?;
+    Ok(identities.iter().zip(inserted).filter(|(_, inserted)| *inserted).map(|(i, _)| i.clone()).collect())
+}
+
+/// [`insert_identities`] for many contacts in one statement: whether each row was inserted
+/// (false: someone holds the value already).
+pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity<'_>]) -> sqlx::Result<Vec<bool>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
+    let tenants: Vec<&str> = rows.iter().map(|r| r.tenant).collect();
+    let contacts: Vec<Uuid> = rows.iter().map(|r| r.contact_id).collect();
+    let (kinds, scopes, values) = columns(rows.iter().map(|r| r.identity));
+    let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
+    let provenances: Vec<&str> = rows.iter().map(|r| if r.identity.is_verified() { "verified" } else { "typed" }).collect();
+    let seen: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.seen_at).collect();
+    let inserted: Vec<(Uuid,)> = sqlx::query_as(
+        "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, provenance, last_seen_at)
+         SELECT id, tenant_id, contact_id, kind, scope, value, source, provenance, coalesce(seen, now())
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+           AS n(id, tenant_id, contact_id, kind, scope, value, source, provenance, seen)
+         ON CONFLICT (tenant_id, kind, scope, value) WHERE NOT shared DO NOTHING
+         RETURNING identity_id",
+    )
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&contacts)
+    .bind(&kinds)
+    .bind(&scopes)
+    .bind(&values)
+    .bind(&sources)
+    .bind(&provenances)
+    .bind(&seen)
+    .fetch_all(conn)
+    .await?;
+    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
+    Ok(ids.iter().map(|id| inserted.contains(id)).collect())
+}
+
+pub async fn set_name(conn: &mut PgConnection, contact_id: Uuid, name: &str, source: NameSource) -> sqlx::Result<()> {
+    set_names(conn, &[(contact_id, name, source)]).await
+}
+
+/// Renames contacts in one statement (one row per contact).
+pub async fn set_names(conn: &mut PgConnection, names: &[(Uuid, &str, NameSource)]) -> sqlx::Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = names.iter().map(|n| n.0).collect();
+    let values: Vec<&str> = names.iter().map(|n| n.1).collect();
+    let sources: Vec<NameSource> = names.iter().map(|n| n.2).collect();
+    sqlx::query(
+        "UPDATE contacts c SET name = n.name, name_source = n.source, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS n(contact_id, name, source)
+         WHERE c.contact_id = n.contact_id",
+    )
+    .bind(&ids)
+    .bind(&values)
+    .bind(&sources)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn touch_interaction(conn: &mut PgConnection, contact_id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
+    touch_interactions(conn, &[(contact_id, at)]).await
+}
+
+/// Moves the contacts' last interaction forward (one row per contact).
+pub async fn touch_interactions(conn: &mut PgConnection, touched: &[(Uuid, DateTime<Utc>)]) -> sqlx::Result<()> {
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = touched.iter().map(|t| t.0).collect();
+    let at: Vec<DateTime<Utc>> = touched.iter().map(|t| t.1).collect();
+    sqlx::query(
+        "UPDATE contacts c SET last_interaction_at = greatest(c.last_interaction_at, t.at)
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS t(contact_id, at) WHERE c.contact_id = t.contact_id",
+    )
+    .bind(&ids)
+    .bind(&at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The key columns (kind, scope, value) of identities, as arrays to bind.
+pub(super) fn columns<'a>(identities: impl Iterator<Item = &'a Identity>) -> (Vec<&'static str>, Vec<String>, Vec<&'a str>) {
+    let mut columns = (Vec::new(), Vec::new(), Vec::new());
+    for identity in identities {
+        columns.0.push(identity.kind.as_str());
+        columns.1.push(identity.scope.clone().unwrap_or_default());
+        columns.2.push(identity.value.as_str());
+    }
+    columns
+}
