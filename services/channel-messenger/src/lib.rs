@@ -57,3 +57,6 @@ pub fn router(config: &Config, publisher: Publisher) -> anyhow::Result<axum::Rou
 pub async fn start(config: &Config, publisher: Publisher, shutdown: CancellationToken) -> anyhow::Result<Running> {
     channel::serve("channel-messenger", &config.http, router(config, publisher.clone())?, publisher, shutdown).await
 }
+
+#[cfg(test)]
+mod properties;

@@ -204,3 +204,6 @@ mod tests {
         assert!(Vk::new(&BTreeMap::from([(GROUP.to_owned(), community)])).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -160,3 +160,6 @@ mod tests {
         assert!(matches!(got, Err(WebhookError::Malformed(_))));
     }
 }
+
+#[cfg(test)]
+mod properties;

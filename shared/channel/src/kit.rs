@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use contracts::limits;
-use contracts::InteractionEvent;
+use contracts::{InteractionBody, InteractionEvent};
 use runtime::http::metrics as names;
 use runtime::kafka::Publisher;
 
@@ -57,14 +57,9 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
 
     let mut events = Vec::with_capacity(interactions.len());
     let mut unknown = Vec::new();
-    for mut item in interactions {
-        if lossy {
-            crate::lossy::flag(&mut item.body);
-        }
-        // Within the limits before the id is derived: an over-long provider_ref becomes its digest.
-        limits::enforce(&mut item.body);
+    for item in interactions {
         match kit.accounts.tenant_of(&item.account) {
-            Some(tenant) => events.push(InteractionEvent::new(tenant, item.body)),
+            Some(tenant) => events.push(event(tenant, item.body, lossy)),
             None => unknown.push(item.account),
         }
     }
@@ -85,6 +80,18 @@ async fn receive<A: ChannelAdapter>(State(kit): State<Arc<Kit<A>>>, request: Req
         tracing::debug!(tenant = %event.tenant_id, interaction_id = %event.interaction_id, provider_ref = %event.body.provider_ref, "interaction published");
     }
     Ok(kit.adapter.acknowledge(events.len()))
+}
+
+/// The event the kit publishes for an interaction of `tenant`: flagged when its body was decoded
+/// lossily, within the limits, with its deterministic id. Public so the adapters' property tests
+/// check exactly what is published.
+pub fn event(tenant: &str, mut body: InteractionBody, lossy: bool) -> InteractionEvent {
+    if lossy {
+        crate::lossy::flag(&mut body);
+    }
+    // Within the limits before the id is derived: an over-long provider_ref becomes its digest.
+    limits::enforce(&mut body);
+    InteractionEvent::new(tenant, body)
 }
 
 /// A text body (JSON, form) that is not valid UTF-8 is decoded with replacement characters, so an

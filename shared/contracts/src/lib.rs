@@ -6,6 +6,7 @@ pub mod api;
 pub mod call;
 pub mod changes;
 pub mod event;
+pub mod identifiers;
 pub mod interaction;
 pub mod limits;
 pub mod resolved;

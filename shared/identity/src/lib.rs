@@ -44,11 +44,20 @@ pub fn normalize_phone(raw: &str, region: Option<Region>) -> Result<String> {
     } else {
         trimmed.to_owned()
     };
-    let number = phonenumber::parse(region.map(|r| r.0), &candidate).map_err(|_| Error::InvalidPhone(raw.to_owned()))?;
-    if !is_possible(&number) {
+    let e164 = possible_e164(region, &candidate).ok_or_else(|| Error::InvalidPhone(raw.to_owned()))?;
+    // The canonical form must be a fixed point: a national number with the trunk prefix in it
+    // (`+31 000 959 4353`) formats as `+3109594353`, which parses as another number again. Such
+    // input is no phone number, so it is refused rather than stored under a form that moves.
+    if possible_e164(None, &e164).as_deref() != Some(e164.as_str()) {
         return Err(Error::InvalidPhone(raw.to_owned()));
     }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    Ok(e164)
+}
+
+/// The E.164 form of `candidate` when it parses and is a possible number.
+fn possible_e164(region: Option<Region>, candidate: &str) -> Option<String> {
+    let number = phonenumber::parse(region.map(|r| r.0), candidate).ok().filter(is_possible)?;
+    Some(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 /// Whether the country code exists and the national number has a length its country uses
@@ -186,6 +195,13 @@ mod tests {
     }
 
     #[test]
+    fn a_number_whose_canonical_form_would_move_is_not_a_phone() {
+        // Parsed, `+310009594353` formats as `+3109594353`, which parses as `+319594353`.
+        assert!(normalize_phone("+310009594353", None).is_err());
+        assert_eq!(normalize_phone("+31 20 123 4567", None).as_deref(), Ok("+31201234567"));
+    }
+
+    #[test]
     fn garbage_is_not_a_phone() {
         assert!(normalize_phone("hello", cz()).is_err());
         assert!(normalize_phone("12", cz()).is_err());
@@ -216,15 +232,30 @@ mod tests {
 
     proptest! {
         /// Normalizing a normalized value changes nothing, and every way of writing a number
-        /// (spaces, dashes, `00` or `+`) gives the same E.164.
+        /// (spaces, dashes, `00` or `+`) gives the same E.164. A national number that starts with
+        /// 420 is left out: written alone it reads as the country code and what follows.
         #[test]
-        fn normalization_is_idempotent_and_ignores_how_a_number_is_written(national in "[1-9][0-9]{8}", sep in "[ -]?") {
+        fn normalization_is_idempotent_and_ignores_how_a_number_is_written(
+            national in "[1-9][0-9]{8}".prop_filter("reads as +420…", |n| !n.starts_with("420")),
+            sep in "[ -]?",
+        ) {
             let plain = format!("+420{national}");
             if let Ok(e164) = normalize_phone(&plain, cz()) {
                 prop_assert_eq!(normalize_phone(&e164, cz()), Ok(e164.clone()));
                 let spaced = format!("00420{sep}{}{sep}{}{sep}{}", &national[..3], &national[3..6], &national[6..]);
                 prop_assert_eq!(normalize_phone(&spaced, cz()), Ok(e164.clone()));
                 prop_assert_eq!(normalize_phone(&national, cz()), Ok(e164));
+            }
+        }
+
+        /// Whatever digits a number is written with, its canonical form normalizes to itself.
+        #[test]
+        fn phone_normalization_is_idempotent_for_any_digits(digits in "[0-9]{4,16}", plus in any::<bool>(), czech in any::<bool>()) {
+            let raw = if plus { format!("+{digits}") } else { digits };
+            let region = if czech { cz() } else { None };
+            if let Ok(once) = normalize_phone(&raw, region) {
+                prop_assert_eq!(normalize_phone(&once, None), Ok(once.clone()));
+                prop_assert_eq!(normalize_phone(&once, region), Ok(once));
             }
         }
 

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Header, Message, OwnedMessage};
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -37,11 +37,13 @@ use tracing::Instrument;
 use super::{client_config, headers, Publisher};
 
 mod context;
+mod dead_letter;
 mod failure;
 
 use crate::http::metrics as names;
 use crate::settings::KafkaSettings;
 use context::LagReporter;
+use dead_letter::dead_letter;
 use failure::Failure;
 pub use failure::{is_permanent_sql, FailureClass, HandlerError};
 
@@ -329,56 +331,6 @@ fn decode<E: DeserializeOwned>(message: &OwnedMessage) -> Result<E, String> {
     serde_json::from_value(value).map_err(|e| format!("does not match the v1 schema: {e}"))
 }
 
-/// Writes the original message to `<topic>.dlq` with the reason; retries until Kafka has it.
-async fn dead_letter(
-    publisher: &Publisher,
-    options: &ConsumerOptions,
-    message: &OwnedMessage,
-    failure: &Failure,
-    shutdown: &CancellationToken,
-) -> Result<(), Stopped> {
-    let topic = contracts::topics::dead_letter(options.topic);
-    let partition = message.partition().to_string();
-    let offset = message.offset().to_string();
-    let attempts = failure.attempts.to_string();
-    // A header carries the reason, not the message: keep it short.
-    let reason = contracts::limits::prefix(&failure.reason, 4096);
-    tracing::error!(
-        dlq = %topic,
-        partition = message.partition(),
-        offset = message.offset(),
-        class = failure.class.as_str(),
-        reason,
-        "dead-lettering message"
-    );
-    let mut backoff = options.retry_backoff;
-    loop {
-        let headers = headers::copy(message.headers())
-            .insert(Header { key: contracts::headers::DLQ_ERROR, value: Some(reason) })
-            .insert(Header { key: contracts::headers::DLQ_CLASS, value: Some(failure.class.as_str()) })
-            .insert(Header { key: contracts::headers::DLQ_ATTEMPTS, value: Some(&attempts) })
-            .insert(Header { key: contracts::headers::DLQ_ORIGIN_TOPIC, value: Some(message.topic()) })
-            .insert(Header { key: contracts::headers::DLQ_ORIGIN_PARTITION, value: Some(&partition) })
-            .insert(Header { key: contracts::headers::DLQ_ORIGIN_OFFSET, value: Some(&offset) });
-        match publisher.send(&topic, message.key(), message.payload(), headers).await {
-            Ok(_) => {
-                metrics::counter!(names::EVENTS_DEAD_LETTERED, "topic" => options.topic, "class" => failure.class.as_str())
-                    .increment(1);
-                return Ok(());
-            }
-            Err(error) => {
-                tracing::warn!(%error, "dead-letter write failed, retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return Err(Stopped),
-                    () = tokio::time::sleep(backoff) => {},
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-    }
-}
-
-/// The offsets to commit after `batch`: one past the highest offset per partition.
 /// The messages of each partition, in offset order.
 fn by_partition(batch: Vec<OwnedMessage>) -> Vec<Vec<OwnedMessage>> {
     let mut parts: BTreeMap<(String, i32), Vec<OwnedMessage>> = BTreeMap::new();
@@ -388,6 +340,7 @@ fn by_partition(batch: Vec<OwnedMessage>) -> Vec<Vec<OwnedMessage>> {
     parts.into_values().collect()
 }
 
+/// The offsets to commit after `batch`: one past the highest offset per partition.
 fn next_offsets(batch: &[OwnedMessage]) -> BTreeMap<(String, i32), i64> {
     let mut offsets = BTreeMap::new();
     for message in batch {
@@ -415,31 +368,4 @@ async fn commit(consumer: &Arc<StreamConsumer<LagReporter>>, offsets: BTreeMap<(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rdkafka::Timestamp;
-
-    fn message(partition: i32, offset: i64, payload: &str) -> OwnedMessage {
-        OwnedMessage::new(Some(payload.as_bytes().to_vec()), None, "t".into(), Timestamp::NotAvailable, partition, offset, None)
-    }
-
-    #[test]
-    fn offsets_to_commit_are_one_past_the_highest_per_partition() {
-        let batch = [message(0, 5, "{}"), message(1, 2, "{}"), message(0, 7, "{}"), message(0, 6, "{}")];
-        let offsets = next_offsets(&batch);
-        assert_eq!(offsets.get(&("t".into(), 0)), Some(&8));
-        assert_eq!(offsets.get(&("t".into(), 1)), Some(&3));
-    }
-
-    #[test]
-    fn messages_of_another_schema_version_are_poison() {
-        #[derive(serde::Deserialize, Debug)]
-        struct E {
-            #[allow(dead_code)]
-            v: u16,
-        }
-        assert!(decode::<E>(&message(0, 0, r#"{"v":1}"#)).is_ok());
-        assert!(decode::<E>(&message(0, 0, r#"{"v":2}"#)).expect_err("wrong version").contains("version"));
-        assert!(decode::<E>(&message(0, 0, "not json")).expect_err("not json").contains("not JSON"));
-    }
-}
+mod tests;

@@ -1,15 +1,20 @@
-//! Merging two contacts, its preview, and its exact reversal from the merge journal.
+//! Merging two contacts (the HTTP operations and [`merge_in`]); its preview ([`preview`]) and its
+//! exact reversal from the merge journal ([`reversal`]) beside it.
+
+mod preview;
+mod reversal;
+
+pub use preview::{compare, preview};
+pub use reversal::{recompute_last_interaction, reverse};
 
 use axum::extract::State;
-use contracts::api::directory::{
-    Card, Combined, Conflict, MergeHistory, MergePreview, MergeRequest, MergeResult, Moves, NameChoice, NamedValue, UnmergeResult,
-};
-use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind, NameSource};
+use contracts::api::directory::{MergeHistory, MergePreview, MergeRequest, MergeResult, NameChoice, UnmergeResult};
+use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,7 +23,7 @@ use uuid::Uuid;
 use super::contacts::card;
 use super::edit::{lock_live, Edit};
 use super::identities::MAX_PER_CONTACT;
-use super::{actor, cards, ordered, ApiState, DirectoryError, Result};
+use super::{actor, ordered, ApiState, DirectoryError, Result};
 use crate::changes::{self, Change};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -226,178 +231,9 @@ pub async fn merge_in(
     Ok(merge_id)
 }
 
-/// What a merge moved (`merge_journal`): what [`reverse`] moves back.
-#[derive(sqlx::FromRow)]
-struct Journal {
-    survivor_id: Uuid,
-    merged_id: Uuid,
-    moved_identities: Vec<Uuid>,
-    moved_links: Vec<String>,
-    /// The survivor's name before the merge, when the merge replaced it.
-    survivor_name: Option<String>,
-    survivor_name_src: Option<NameSource>,
-}
-
-/// Reverses a merge from its journal: both contacts exactly as before (identities the survivor
-/// gained since stay with it).
-pub async fn reverse(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &contracts::Actor) -> Result<(Uuid, Uuid)> {
-    let mut edit = Edit::begin(pool, tenant, actor).await?;
-    let journal: Journal = sqlx::query_as(
-        "SELECT survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src
-         FROM merge_journal WHERE tenant_id = $1 AND merge_id = $2 AND unmerged_at IS NULL FOR UPDATE",
-    )
-    .bind(tenant)
-    .bind(merge_id)
-    .fetch_optional(edit.conn())
-    .await?
-    .ok_or_else(|| DirectoryError::NotFound(format!("open merge {merge_id}")))?;
-    let (survivor, merged) = (journal.survivor_id, journal.merged_id);
-    edit.lock_live(survivor).await?;
-    let back: Vec<(IdentityKind, String, Option<String>)> = sqlx::query_as(
-        "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2 AND identity_id = ANY($3) RETURNING kind, value, nullif(scope, '')",
-    )
-    .bind(merged)
-    .bind(survivor)
-    .bind(&journal.moved_identities)
-    .fetch_all(edit.conn())
-    .await?;
-    sqlx::query(
-        "UPDATE conversation_links SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3 AND conversation_ref = ANY($4)",
-    )
-    .bind(merged)
-    .bind(tenant)
-    .bind(survivor)
-    .bind(&journal.moved_links)
-    .execute(edit.conn())
-    .await?;
-    if journal.survivor_name.is_some() {
-        sqlx::query("UPDATE contacts SET name = $2, name_source = $3 WHERE contact_id = $1")
-            .bind(survivor)
-            .bind(&journal.survivor_name)
-            .bind(journal.survivor_name_src)
-            .execute(edit.conn())
-            .await?;
-    }
-    sqlx::query("UPDATE contacts SET merged_into = NULL, updated_at = now() WHERE contact_id = $1")
-        .bind(merged)
-        .execute(edit.conn())
-        .await?;
-    edit.touch(survivor).await?;
-    sqlx::query("UPDATE merge_journal SET unmerged_at = now() WHERE merge_id = $1").bind(merge_id).execute(edit.conn()).await?;
-    // Each was in touch when its own interactions were (those of the merge's time stay with the
-    // survivor, whose card they reached).
-    for contact in [survivor, merged] {
-        recompute_last_interaction(edit.conn(), tenant, contact).await?;
-    }
-    // An operator who separates two contacts says they are different people: never suggested
-    // or merged automatically again.
-    let (low, high) = ordered(survivor, merged);
-    sqlx::query(
-        "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, status)
-         VALUES ($1, $2, $3, 'contact_id', '', 'different_people')
-         ON CONFLICT (tenant_id, contact_a, contact_b) DO UPDATE SET status = 'different_people'",
-    )
-    .bind(tenant)
-    .bind(low)
-    .bind(high)
-    .execute(edit.conn())
-    .await?;
-    let fields =
-        back.into_iter().map(|(kind, value, scope)| changes::identity_removed(&Identity::new(kind, value, scope))).collect();
-    edit.record(survivor, ContactChangeKind::Unmerged, "merge reversed by an operator", fields, Some(merged)).await?;
-    edit.record(survivor, ContactChangeKind::DifferentPeople, "merge reversed by an operator", Vec::new(), Some(merged)).await?;
-    edit.snapshot(merged).await?;
-    edit.commit().await?;
-    Ok((survivor, merged))
-}
-
-/// `last_interaction_at` of `contact` from the interactions resolved to it and to the contacts
-/// merged into it.
-pub async fn recompute_last_interaction(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> Result<()> {
-    sqlx::query(
-        "WITH RECURSIVE below (contact_id) AS (
-             SELECT $2::uuid
-             UNION SELECT c.contact_id FROM contacts c JOIN below b ON c.merged_into = b.contact_id WHERE c.tenant_id = $1
-         )
-         UPDATE contacts SET last_interaction_at = (
-             SELECT max(p.occurred_at) FROM processed_interactions p
-             WHERE p.tenant_id = $1 AND p.contact_id IN (SELECT contact_id FROM below)
-         )
-         WHERE contact_id = $2 AND EXISTS (
-             SELECT 1 FROM processed_interactions p WHERE p.tenant_id = $1 AND p.contact_id IN (SELECT contact_id FROM below) AND p.occurred_at IS NOT NULL
-         )",
-    )
-    .bind(tenant)
-    .bind(contact)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 fn actor_id(actor: &contracts::Actor) -> String {
     match actor {
         contracts::Actor::Operator { id } | contracts::Actor::Integration { id } => id.clone(),
         contracts::Actor::Channel { channel, .. } => channel.clone(),
     }
-}
-
-/// Both live cards side by side with the fields in conflict; the same checks as a merge (two
-/// different live contacts of `tenant`), no side effects.
-pub async fn preview(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid) -> Result<MergePreview> {
-    if survivor == merged {
-        return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
-    }
-    let mut conn = pool.acquire().await?;
-    let live = |card: Option<Card>, id: Uuid| {
-        card.filter(|c| c.merged_into.is_none()).ok_or_else(|| DirectoryError::NotFound(format!("contact {id}")))
-    };
-    let survivor_card = live(cards::card(&mut conn, tenant, survivor).await?, survivor)?;
-    let merged_card = live(cards::card(&mut conn, tenant, merged).await?, merged)?;
-    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM conversation_links WHERE tenant_id = $1 AND contact_id = $2")
-        .bind(tenant)
-        .bind(merged)
-        .fetch_one(&mut *conn)
-        .await?;
-    let (conflicts, combined) = compare(&survivor_card, &merged_card);
-    let moves = Moves { identities: merged_card.identities.len() as u64, conversation_links: links.max(0) as u64 };
-    Ok(MergePreview { survivor: survivor_card, merged: merged_card, conflicts, combined, moves })
-}
-
-/// The conflicts and combined identifier kinds of merging `merged` into `survivor`. Only the
-/// name is single-valued: two different names conflict. Identifiers are many per kind, so the
-/// same kind (and scope) with different values is combined, not a conflict.
-pub fn compare(survivor: &Card, merged: &Card) -> (Vec<Conflict>, Vec<Combined>) {
-    let mut conflicts = Vec::new();
-    let names = (survivor.name.as_deref().map(str::trim), merged.name.as_deref().map(str::trim));
-    if let (Some(kept), Some(other)) = names {
-        if kept != other {
-            conflicts.push(Conflict {
-                field: "name".into(),
-                survivor: NamedValue { value: kept.to_owned(), source: survivor.name_source },
-                merged: NamedValue { value: other.to_owned(), source: merged.name_source },
-                choose_with: "name: survivor | merged".into(),
-            });
-        }
-    }
-    let mut combined: Vec<Combined> = Vec::new();
-    for identity in &survivor.identities {
-        let both = merged.identities.iter().any(|m| m.kind == identity.kind && m.scope == identity.scope);
-        if !both || combined.iter().any(|c| c.kind == identity.kind && c.scope == identity.scope) {
-            continue;
-        }
-        let values = |card: &Card| {
-            card.identities
-                .iter()
-                .filter(|i| i.kind == identity.kind && i.scope == identity.scope)
-                .map(|i| i.value.clone())
-                .collect()
-        };
-        combined.push(Combined {
-            kind: identity.kind,
-            scope: identity.scope.clone(),
-            survivor: values(survivor),
-            merged: values(merged),
-        });
-    }
-    (conflicts, combined)
 }
