@@ -12,7 +12,6 @@
 use contracts::{ContactChange, ResolvedInteraction};
 use runtime::kafka::{BatchHandler, Delivery, HandlerError};
 use sqlx::PgPool;
-use tracing::Instrument;
 
 use crate::config::ErasureMode;
 use crate::store::{
@@ -65,9 +64,8 @@ impl BatchHandler for ChangesHandler {
         let mut tx = self.pool.begin().await?;
         let locks = batch.iter().map(|d| (d.event.tenant_id.as_str(), store::changes::moves_items(d.event.kind)));
         store::lock_tenants(&mut tx, locks).await?;
-        for delivery in batch {
-            store::changes::apply(&mut tx, self.erasure, &delivery.event).instrument(delivery.span.clone()).await?;
-        }
+        let changes: Vec<&ContactChange> = batch.iter().map(|d| &d.event).collect();
+        store::changes::apply_all(&mut tx, self.erasure, &changes).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -27,22 +27,78 @@ pub fn moves_items(kind: ContactChangeKind) -> bool {
     )
 }
 
+/// Applies a batch of changes in order. Runs of changes that move nothing (everything but
+/// merges, unmerges, erasures and conversation links: ownership stays as it is within a run)
+/// are applied set-based, in a few statements per run; the others one at a time between them.
+pub async fn apply_all(conn: &mut PgConnection, erasure: ErasureMode, changes: &[&ContactChange]) -> sqlx::Result<()> {
+    let mut run: Vec<&ContactChange> = Vec::new();
+    for change in changes {
+        if moves_items(change.kind) {
+            apply_plain(conn, &run).await?;
+            run.clear();
+            apply(conn, erasure, change).await?;
+        } else {
+            run.push(change);
+        }
+    }
+    apply_plain(conn, &run).await
+}
+
+/// Changes that move nothing, once each: one statement marks them processed, one finds their
+/// contacts' owners, one inserts their timeline entries.
+async fn apply_plain(conn: &mut PgConnection, changes: &[&ContactChange]) -> sqlx::Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let first_time = mark_processed(conn, changes).await?;
+    let mut fresh: Vec<&ContactChange> = Vec::new();
+    for change in changes {
+        // A suggestion changes nothing on the card; the directory shows it, the timeline does not.
+        if first_time.contains(&change.change_id)
+            && change.kind != ContactChangeKind::DuplicateSuggested
+            && !fresh.iter().any(|f| f.change_id == change.change_id)
+        {
+            fresh.push(change);
+        }
+    }
+    let owners = super::owners(conn, fresh.iter().map(|c| (c.tenant_id.as_str(), c.contact_id))).await?;
+    let mut rows = Vec::with_capacity(fresh.len());
+    for change in fresh {
+        let Some(owner) = owners.get(&(change.tenant_id.clone(), change.contact_id)) else { continue };
+        if owner.erased {
+            tracing::info!(change_id = %change.change_id, "dropping a change of an erased contact");
+            continue;
+        }
+        rows.push((change, owner.root, (owner.root != change.contact_id).then_some(change.contact_id)));
+    }
+    insert_events(conn, &rows).await
+}
+
+/// Records the changes as processed; the ids of those seen for the first time.
+async fn mark_processed(conn: &mut PgConnection, changes: &[&ContactChange]) -> sqlx::Result<std::collections::HashSet<Uuid>> {
+    let ids: Vec<Uuid> = changes.iter().map(|c| c.change_id).collect();
+    let tenants: Vec<&str> = changes.iter().map(|c| c.tenant_id.as_str()).collect();
+    let contacts: Vec<Uuid> = changes.iter().map(|c| c.contact_id).collect();
+    let kinds: Vec<ContactChangeKind> = changes.iter().map(|c| c.kind).collect();
+    let first: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO processed_changes (change_id, tenant_id, contact_id, kind)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[])
+         ON CONFLICT (change_id) DO NOTHING
+         RETURNING change_id",
+    )
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&contacts)
+    .bind(&kinds)
+    .fetch_all(conn)
+    .await?;
+    Ok(first.into_iter().collect())
+}
+
 /// Applies one contact change, once.
 #[tracing::instrument(skip_all, fields(change_id = %change.change_id, contact_id = %change.contact_id, kind = ?change.kind), err)]
 pub async fn apply(conn: &mut PgConnection, erasure: ErasureMode, change: &ContactChange) -> sqlx::Result<()> {
-    let first_time = sqlx::query(
-        "INSERT INTO processed_changes (change_id, tenant_id, contact_id, kind) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (change_id) DO NOTHING",
-    )
-    .bind(change.change_id)
-    .bind(&change.tenant_id)
-    .bind(change.contact_id)
-    .bind(change.kind)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if !first_time {
+    if !mark_processed(conn, &[change]).await?.contains(&change.change_id) {
         return Ok(());
     }
     match change.kind {
@@ -104,27 +160,50 @@ async fn insert_event(
     owner: Uuid,
     merged_from: Option<Uuid>,
 ) -> sqlx::Result<()> {
-    let text = truncate_chars(&search_text(change), MAX_INDEXED_CHARS).to_owned();
+    insert_events(conn, &[(change, owner, merged_from)]).await
+}
+
+/// Timeline entries of changes, each with the contact owning it now and its original contact
+/// when that was merged away, in one statement.
+async fn insert_events(conn: &mut PgConnection, rows: &[(&ContactChange, Uuid, Option<Uuid>)]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let texts: Vec<String> = rows.iter().map(|(c, _, _)| truncate_chars(&search_text(c), MAX_INDEXED_CHARS).to_owned()).collect();
+    let aliases: Vec<String> = texts.iter().map(|t| alias_terms(t)).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|(c, _, _)| c.change_id).collect();
+    let tenants: Vec<&str> = rows.iter().map(|(c, _, _)| c.tenant_id.as_str()).collect();
+    let owners: Vec<Uuid> = rows.iter().map(|(_, owner, _)| *owner).collect();
+    let kinds: Vec<ContactChangeKind> = rows.iter().map(|(c, _, _)| c.kind).collect();
+    let occurred: Vec<chrono::DateTime<chrono::Utc>> = rows.iter().map(|(c, _, _)| c.occurred_at).collect();
+    let actors: Vec<Json<&contracts::Actor>> = rows.iter().map(|(c, _, _)| Json(&c.actor)).collect();
+    let reasons: Vec<&str> = rows.iter().map(|(c, _, _)| c.reason.as_str()).collect();
+    let changes: Vec<Json<&Vec<contracts::FieldChange>>> = rows.iter().map(|(c, _, _)| Json(&c.changes)).collect();
+    let related: Vec<Option<Uuid>> = rows.iter().map(|(c, _, _)| c.related_contact_id).collect();
+    let merged_from: Vec<Option<Uuid>> = rows.iter().map(|(_, _, m)| *m).collect();
     sqlx::query(
         "INSERT INTO contact_events (change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes,
                                      related_contact_id, merged_from, search)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, search_document($11, $12, $13))
+         SELECT change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes, related, merged_from,
+                -- The kind is the subject of the document: `merged`, `erased`… find their events.
+                search_document(kind, text, alias)
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::text[], $8::jsonb[],
+                     $9::uuid[], $10::uuid[], $11::text[], $12::text[])
+           AS e(change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes, related, merged_from, text, alias)
          ON CONFLICT (change_id) DO NOTHING",
     )
-    .bind(change.change_id)
-    .bind(&change.tenant_id)
-    .bind(owner)
-    .bind(change.kind)
-    .bind(change.occurred_at)
-    .bind(Json(&change.actor))
-    .bind(&change.reason)
-    .bind(Json(&change.changes))
-    .bind(change.related_contact_id)
-    .bind(merged_from)
-    // The kind is the subject of the document: `merged`, `erased`… find their events.
-    .bind(change.kind)
-    .bind(&text)
-    .bind(alias_terms(&text))
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&owners)
+    .bind(&kinds)
+    .bind(&occurred)
+    .bind(&actors)
+    .bind(&reasons)
+    .bind(&changes)
+    .bind(&related)
+    .bind(&merged_from)
+    .bind(&texts)
+    .bind(&aliases)
     .execute(conn)
     .await?;
     Ok(())
