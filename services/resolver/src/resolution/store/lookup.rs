@@ -139,20 +139,33 @@ pub async fn kept_apart(conn: &mut PgConnection, tenant: &str, contact: Uuid, ot
     .await
 }
 
-/// For each identity (same order), the contacts it is proposed to (open proposals).
+/// For each identity (same order), the contacts it is proposed to (open proposals), the
+/// oldest proposal first.
 pub async fn proposed_to(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+    proposals(conn, tenant, identities, true).await
+}
+
+/// For each identity (same order), the contacts an operator already decided a proposal of it
+/// for (confirmed or rejected): it is not proposed to them again.
+pub async fn decided_proposals(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+    proposals(conn, tenant, identities, false).await
+}
+
+/// For each identity, the contacts it was proposed to, open or decided proposals.
+async fn proposals(conn: &mut PgConnection, tenant: &str, identities: &[Identity], open: bool) -> sqlx::Result<Vec<Vec<Uuid>>> {
     let (kinds, scopes, values) = super::write::columns(identities.iter());
     let rows: Vec<(i64, Uuid)> = sqlx::query_as(
         "SELECT i.pos, p.contact_id
          FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS i(kind, scope, value, pos)
          JOIN proposed_identities p
-           ON p.tenant_id = $1 AND p.kind = i.kind AND p.scope = i.scope AND p.value = i.value AND p.status = 'open'
+           ON p.tenant_id = $1 AND p.kind = i.kind AND p.scope = i.scope AND p.value = i.value AND (p.status = 'open') = $5
          ORDER BY 1, p.proposed_at",
     )
     .bind(tenant)
     .bind(&kinds)
     .bind(&scopes)
     .bind(&values)
+    .bind(open)
     .fetch_all(conn)
     .await?;
     let mut out = vec![Vec::new(); identities.len()];
@@ -165,29 +178,6 @@ pub async fn proposed_to(conn: &mut PgConnection, tenant: &str, identities: &[Id
 /// The contact's current name and its source.
 pub async fn name(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<(Option<String>, Option<NameSource>)> {
     sqlx::query_as("SELECT name, name_source FROM contacts WHERE contact_id = $1").bind(contact_id).fetch_one(conn).await
-}
-
-/// For each identity (same order), the contacts an operator already decided a proposal of it
-/// for (confirmed or rejected): it is not proposed to them again.
-pub async fn decided_proposals(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
-    let (kinds, scopes, values) = super::write::columns(identities.iter());
-    let rows: Vec<(i64, Uuid)> = sqlx::query_as(
-        "SELECT i.pos, p.contact_id
-         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS i(kind, scope, value, pos)
-         JOIN proposed_identities p
-           ON p.tenant_id = $1 AND p.kind = i.kind AND p.scope = i.scope AND p.value = i.value AND p.status <> 'open'",
-    )
-    .bind(tenant)
-    .bind(&kinds)
-    .bind(&scopes)
-    .bind(&values)
-    .fetch_all(conn)
-    .await?;
-    let mut out = vec![Vec::new(); identities.len()];
-    for (pos, contact) in rows {
-        out[(pos - 1) as usize].push(contact);
-    }
-    Ok(out)
 }
 
 /// What set-based resolution needs to know of a contact it may change: its name, how many

@@ -163,8 +163,7 @@ pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal<'_>]) -> 
     .bind(&interactions)
     .fetch_all(conn)
     .await?;
-    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
-    Ok(ids.iter().map(|id| inserted.contains(id)).collect())
+    Ok(inserted_flags(&ids, inserted))
 }
 
 /// The contact's identities among `identities` were seen at `at` (never moves back in time).
@@ -310,8 +309,7 @@ pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity
     .bind(&seen)
     .fetch_all(conn)
     .await?;
-    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
-    Ok(ids.iter().map(|id| inserted.contains(id)).collect())
+    Ok(inserted_flags(&ids, inserted))
 }
 
 pub async fn set_name(conn: &mut PgConnection, contact_id: Uuid, name: &str, source: NameSource) -> sqlx::Result<()> {
@@ -382,4 +380,10 @@ pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[Uuid]) -> sql
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Whether each of `ids` (rows of a multi-row insert) is among the `inserted` ones it returned.
+fn inserted_flags(ids: &[Uuid], inserted: Vec<(Uuid,)>) -> Vec<bool> {
+    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
+    ids.iter().map(|id| inserted.contains(id)).collect()
 }
