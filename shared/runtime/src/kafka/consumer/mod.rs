@@ -1,13 +1,15 @@
 //! The one consumer loop of the project (at least once, as in rust-rdkafka's
 //! `examples/at_least_once.rs`, but with explicit commits):
 //!
-//! 1. collect a batch (up to `batch_size` messages, waiting at most `linger` after the first);
+//! 1. collect a batch (up to `batch_size` messages, waiting at most `linger` after the first)
+//!    and split it by partition; the partitions go through steps 2–3 in parallel, each in
+//!    offset order (one key is in one partition, so ordering per key holds);
 //! 2. decode each message; one that cannot be decoded goes to `<topic>.dlq` with error headers;
-//! 3. hand the decoded batch to the [`BatchHandler`], which applies it in one database
-//!    transaction. Every failure has a class ([`HandlerError`]): a *transient* one is retried
+//! 3. hand the decoded messages of the partition to the [`BatchHandler`], which applies them in
+//!    one database transaction. Every failure has a class ([`HandlerError`]): a *transient* one is retried
 //!    with backoff, a *permanent* one makes the loop retry message by message and dead-letter
 //!    only the message that fails on its own;
-//! 4. only then commit the offsets of the batch (synchronously).
+//! 4. only then commit the offsets of what was applied (synchronously).
 //!
 //! **Retry budget.** A transient failure is retried `retry_budget` times. If it persists while
 //! the infrastructure answers ([`BatchHandler::healthy`] and the broker), it is the message's
