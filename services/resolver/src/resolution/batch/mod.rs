@@ -34,9 +34,7 @@ mod writes;
 use super::apply::{new_name, within_limits, DUPLICATE_REASON, NAME_REASON, PROPOSED_REASON};
 use super::matching::{self, Candidate, Decision};
 use super::rules::TenantRules;
-use super::{
-    candidate_ids, lookups, policy, record_outcome, replay, resolution, resolve_new, screen_all, store, Origin, ResolveError,
-};
+use super::{candidate_ids, lookups, policy, replay, resolution, resolve_new, screen_all, store, Origin, ResolveError};
 use crate::changes::{self, Change};
 use view::View;
 use writes::Writes;
@@ -262,7 +260,6 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
         interaction: (*event).clone(),
         resolution,
     };
-    record_outcome(&resolved);
     writes.processed(resolved.clone());
     Some(resolved)
 }
