@@ -3,26 +3,15 @@
 
 use contracts::api::directory::NameChoice;
 use contracts::NameSource;
-use contracts::{
-    Actor, Confidence, ContactChangeKind, FieldChange, Identity, IdentityKind, IgnoreReason, IgnoredIdentity, Profile, Resolution,
-};
-use serde_json::json;
+use contracts::{Actor, Confidence, Identity, IdentityKind, IgnoreReason, IgnoredIdentity, Profile, Resolution};
 use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
 use super::matching::Candidate;
 use super::rules::TenantRules;
-use super::{resolution, store, ResolveError, Sighting};
-use crate::changes::{self, Change};
+use super::{events, resolution, store, ResolveError, Sighting};
+use crate::changes;
 use crate::directory::{merges, DirectoryError};
-
-/// Why identifiers are proposed instead of added (the change event's reason).
-pub(super) const PROPOSED_REASON: &str =
-    "typed by someone who matched the contact only by typed identifiers; an operator confirms or rejects";
-/// Why two contacts are suggested as duplicates.
-pub(super) const DUPLICATE_REASON: &str = "another contact matched the same interaction";
-/// Why a contact's name changed automatically.
-pub(super) const NAME_REASON: &str = "name from a higher-ranked source";
 
 /// Attaches to `contact_id`: adds the identities nobody holds (or, for a typed-only match,
 /// proposes them), records when its identifiers were seen, and takes a higher-ranked name —
@@ -44,13 +33,11 @@ pub(super) async fn attach(
         ignored.push(IgnoredIdentity::new(skipped.kind, skipped.value.clone(), IgnoreReason::OwnedByOther));
     }
     if !inserted.is_empty() {
-        let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, actor, origin.learned_reason());
-        changes::record(conn, added.with(inserted.iter().map(changes::identity_added).collect())).await?;
+        changes::record(conn, events::learned(tenant, contact_id, &inserted, actor, origin)).await?;
     }
     let proposed = store::propose(conn, tenant, contact_id, &propose, source, sighting.interaction_id).await?;
     if !proposed.is_empty() {
-        let change = Change::new(tenant, contact_id, ContactChangeKind::IdentifierProposed, actor, PROPOSED_REASON);
-        changes::record(conn, change.with(proposed.iter().map(changes::identity_added).collect())).await?;
+        changes::record(conn, events::proposed(tenant, contact_id, &proposed, actor)).await?;
     }
     if let Some(at) = sighting.last_interaction_at {
         store::mark_seen(conn, contact_id, identities, at).await?;
@@ -106,13 +93,7 @@ pub(super) async fn create(conn: &mut PgConnection, sighting: &Sighting<'_>, new
     if inserted.len() != new.len() {
         return Ok(None);
     }
-    let mut fields = vec![];
-    if let Some(name) = profile.and_then(|p| p.name.as_ref()) {
-        fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
-    }
-    fields.extend(inserted.iter().map(changes::identity_added));
-    let created = Change::new(tenant, contact_id, ContactChangeKind::Created, actor, origin.created_reason());
-    changes::record(conn, created.with(fields)).await?;
+    changes::record(conn, events::created(tenant, contact_id, profile, &inserted, actor, origin)).await?;
     Ok(Some(contact_id))
 }
 
@@ -150,15 +131,7 @@ pub(super) async fn suggest_duplicates(
     for candidate in candidates {
         let (other, evidence, weakness) = (candidate.contact_id, &candidate.identity, candidate.weakness);
         if store::suggest_duplicate(conn, tenant, contact_id, other, evidence, weakness).await? {
-            let field = FieldChange {
-                field: format!("identities.{}", candidate.identity.kind),
-                before: None,
-                after: Some(json!(candidate.identity)),
-            };
-            let change = Change::new(tenant, contact_id, ContactChangeKind::DuplicateSuggested, actor, DUPLICATE_REASON)
-                .with(vec![field])
-                .related(candidate.contact_id);
-            changes::record(conn, change).await?;
+            changes::record(conn, events::duplicate_suggested(tenant, contact_id, candidate, actor)).await?;
         }
     }
     Ok(())
@@ -179,9 +152,7 @@ pub(super) async fn update_name(
     let (current, current_source) = store::name(conn, contact_id).await?;
     if let Some((new_name, source)) = new_name(current.as_deref(), current_source, profile) {
         store::set_name(conn, contact_id, new_name, source).await?;
-        let field = FieldChange { field: "name".into(), before: current.map(|n| json!(n)), after: Some(json!(new_name)) };
-        let change = Change::new(tenant, contact_id, ContactChangeKind::NameChanged, actor, NAME_REASON);
-        changes::record(conn, change.with(vec![field])).await?;
+        changes::record(conn, events::renamed(tenant, contact_id, current.as_deref(), new_name, actor)).await?;
     }
     Ok(())
 }

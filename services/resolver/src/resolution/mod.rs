@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 mod apply;
 pub mod batch;
+mod events;
 pub mod matching;
 pub mod rules;
 pub mod store;

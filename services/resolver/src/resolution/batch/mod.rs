@@ -22,8 +22,7 @@
 use std::collections::HashMap;
 
 use contracts::ResolvedInteraction;
-use contracts::{Actor, Confidence, ContactChangeKind, FieldChange, Identity, IgnoredIdentity, InteractionEvent, Resolution};
-use serde_json::json;
+use contracts::{Actor, Confidence, Identity, IgnoredIdentity, InteractionEvent, Resolution};
 use sqlx::{Acquire, PgConnection};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -31,11 +30,10 @@ use uuid::Uuid;
 mod view;
 mod writes;
 
-use super::apply::{new_name, within_limits, DUPLICATE_REASON, NAME_REASON, PROPOSED_REASON};
+use super::apply::{new_name, within_limits};
 use super::matching::{self, Candidate, Decision};
 use super::rules::TenantRules;
-use super::{candidate_ids, lookups, policy, replay, resolution, resolve_new, screen_all, store, Origin, ResolveError};
-use crate::changes::{self, Change};
+use super::{candidate_ids, events, lookups, policy, replay, resolution, resolve_new, screen_all, store, Origin, ResolveError};
 use view::View;
 use writes::Writes;
 
@@ -197,17 +195,12 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
         Decision::Create { identities: new, candidates } => {
             let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
             let contact_id = Uuid::new_v4();
-            writes.create(tenant, contact_id, body.profile.as_ref(), at);
+            let contact = store::NewContact::new(tenant, contact_id, body.profile.as_ref(), Some(at));
+            view.created(&contact);
+            writes.create(contact);
             writes.add(tenant, contact_id, &new, source, event);
-            view.created(contact_id, body.profile.as_ref(), at);
             view.hold(tenant, contact_id, &new, at);
-            let mut fields = vec![];
-            if let Some(name) = body.profile.as_ref().and_then(|p| p.name.as_ref()) {
-                fields.push(FieldChange { field: "name".into(), before: None, after: Some(json!(name)) });
-            }
-            fields.extend(new.iter().map(changes::identity_added));
-            let reason = Origin::Interaction.created_reason();
-            writes.change(Change::new(tenant, contact_id, ContactChangeKind::Created, &actor, reason).with(fields));
+            writes.change(events::created(tenant, contact_id, body.profile.as_ref(), &new, &actor, Origin::Interaction));
             suggest(view, writes, tenant, contact_id, &candidates, &actor);
             let confidence = if new.iter().any(Identity::is_verified) { Confidence::Verified } else { Confidence::Typed };
             let candidates = candidate_ids(&candidates);
@@ -223,25 +216,19 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
             if !enrich.is_empty() {
                 writes.add(tenant, contact_id, &enrich, source, event);
                 view.hold(tenant, contact_id, &enrich, at);
-                let reason = Origin::Interaction.learned_reason();
-                let added = Change::new(tenant, contact_id, ContactChangeKind::IdentifierAdded, &actor, reason);
-                writes.change(added.with(enrich.iter().map(changes::identity_added).collect()));
+                writes.change(events::learned(tenant, contact_id, &enrich, &actor, Origin::Interaction));
             }
             let proposed = view.propose(tenant, contact_id, &propose);
             if !proposed.is_empty() {
                 writes.propose(tenant, contact_id, &proposed, source, event);
-                let change = Change::new(tenant, contact_id, ContactChangeKind::IdentifierProposed, &actor, PROPOSED_REASON);
-                writes.change(change.with(proposed.iter().map(changes::identity_added).collect()));
+                writes.change(events::proposed(tenant, contact_id, &proposed, &actor));
             }
             writes.seen(contact_id, identities, at);
             view.seen(tenant, contact_id, identities, at);
             if let Some((before, name, source)) = rename {
                 writes.rename(contact_id, &name, source);
                 view.renamed(contact_id, &name, source);
-                let field = FieldChange { field: "name".into(), before: before.map(|n| json!(n)), after: Some(json!(name)) };
-                writes.change(
-                    Change::new(tenant, contact_id, ContactChangeKind::NameChanged, &actor, NAME_REASON).with(vec![field]),
-                );
+                writes.change(events::renamed(tenant, contact_id, before.as_deref(), &name, &actor));
             }
             suggest(view, writes, tenant, contact_id, &candidates, &actor);
             let (matched_by, candidates) = (Some(matched_by), candidate_ids(&candidates));
@@ -272,12 +259,6 @@ fn suggest(view: &mut View, writes: &mut Writes, tenant: &str, contact_id: Uuid,
             continue;
         }
         writes.suggest(tenant, contact_id, candidate.contact_id, &candidate.identity, candidate.weakness);
-        let field = FieldChange {
-            field: format!("identities.{}", candidate.identity.kind),
-            before: None,
-            after: Some(json!(candidate.identity)),
-        };
-        let change = Change::new(tenant, contact_id, ContactChangeKind::DuplicateSuggested, actor, DUPLICATE_REASON);
-        writes.change(change.with(vec![field]).related(candidate.contact_id));
+        writes.change(events::duplicate_suggested(tenant, contact_id, candidate, actor));
     }
 }

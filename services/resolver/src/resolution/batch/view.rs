@@ -6,11 +6,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use contracts::{Identity, NameSource, Profile};
+use contracts::{Identity, NameSource};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::resolution::store::{self, ContactState, Owner};
+use crate::resolution::store::{self, ContactState, NewContact, Owner};
 
 /// An identity of a tenant.
 type Key = (String, Identity);
@@ -29,8 +29,8 @@ pub(super) struct View {
 }
 
 impl View {
-    /// Reads what `wanted` (each tenant with identities) needs: two statements per tenant and
-    /// two for the contacts found.
+    /// Reads what `wanted` (each tenant with identities) needs: four statements per tenant and
+    /// three more.
     pub async fn load<'a>(
         conn: &mut PgConnection,
         wanted: impl IntoIterator<Item = (&'a str, &'a [Identity])>,
@@ -53,17 +53,15 @@ impl View {
             let owners = store::owners(conn, tenant, &identities).await?;
             let proposed = store::proposed_to(conn, tenant, &identities).await?;
             let decided = store::decided_proposals(conn, tenant, &identities).await?;
+            // Every contact the tenant's identities point at: the pairs among them and others.
+            let mut pointed: HashSet<Uuid> = HashSet::new();
             for (((identity, owners), proposed), decided) in identities.into_iter().zip(owners).zip(proposed).zip(decided) {
+                pointed.extend(owners.iter().map(|o| o.contact_id).chain(proposed.iter().copied()));
                 let key = (tenant.to_owned(), identity);
                 view.proposed.insert(key.clone(), proposed);
                 view.decided.insert(key.clone(), decided);
                 view.owners.insert(key, owners);
             }
-            // Every contact the tenant's identities point at: the pairs among them and others.
-            let mine = |key: &&Key| key.0 == tenant;
-            let owners = view.owners.iter().filter(|(k, _)| mine(k)).flat_map(|(_, o)| o.iter().map(|o| o.contact_id));
-            let proposed = view.proposed.iter().filter(|(k, _)| mine(k)).flat_map(|(_, p)| p.iter().copied());
-            let pointed: HashSet<Uuid> = owners.chain(proposed).collect();
             let pointed: Vec<Uuid> = pointed.into_iter().collect();
             view.suggested.extend(store::suggested_pairs(conn, tenant, &pointed).await?);
         }
@@ -96,13 +94,16 @@ impl View {
         self.contacts.get(&contact_id)
     }
 
-    /// A contact created by the batch, named by `profile` as the contact row is.
-    pub fn created(&mut self, contact_id: Uuid, profile: Option<&Profile>, at: DateTime<Utc>) {
-        let name = profile.and_then(|p| p.name.clone());
-        let name_source = name.as_ref().and(profile).map(|p| p.name_source);
-        let state =
-            ContactState { name, name_source, counts: HashMap::new(), last_interaction_at: Some(at), created_at: self.now };
-        self.contacts.insert(contact_id, state);
+    /// A contact the batch creates.
+    pub fn created(&mut self, contact: &NewContact) {
+        let state = ContactState {
+            name: contact.name.clone(),
+            name_source: contact.name_source,
+            counts: HashMap::new(),
+            last_interaction_at: contact.last_interaction_at,
+            created_at: self.now,
+        };
+        self.contacts.insert(contact.contact_id, state);
     }
 
     /// `contact_id` had an interaction at `at` (its last one moves forward only).

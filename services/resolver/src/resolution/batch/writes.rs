@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use contracts::api::directory::{IdentitySource, Weakness};
-use contracts::{ContactChange, Identity, InteractionEvent, NameSource, Profile, ResolvedInteraction};
+use contracts::{ContactChange, Identity, InteractionEvent, NameSource, ResolvedInteraction};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -15,39 +15,12 @@ use crate::changes;
 use crate::resolution::store::{self, NewContact, NewIdentity, NewProposal, Seen, Suggestion};
 use crate::resolution::{record_outcome, ResolveError};
 
-/// A contact the batch creates.
-struct Created {
-    tenant: String,
-    contact_id: Uuid,
-    profile: Option<Profile>,
-    at: DateTime<Utc>,
-}
-
-/// An identity the batch gives (or proposes to) a contact.
-struct Added {
-    tenant: String,
-    contact_id: Uuid,
-    identity: Identity,
-    source: IdentitySource,
-    at: DateTime<Utc>,
-    interaction_id: Uuid,
-}
-
-/// Two contacts the batch queues as possible duplicates.
-struct Suggested {
-    tenant: String,
-    contact_id: Uuid,
-    other: Uuid,
-    shared: Identity,
-    weakness: Option<Weakness>,
-}
-
 #[derive(Default)]
 pub(super) struct Writes {
-    created: Vec<Created>,
-    added: Vec<Added>,
-    proposed: Vec<Added>,
-    suggested: Vec<Suggested>,
+    created: Vec<NewContact>,
+    added: Vec<NewIdentity>,
+    proposed: Vec<NewProposal>,
+    suggested: Vec<Suggestion>,
     /// The latest name of each renamed contact.
     renamed: HashMap<Uuid, (String, NameSource)>,
     /// The latest sighting of each (contact, identity).
@@ -59,8 +32,8 @@ pub(super) struct Writes {
 }
 
 impl Writes {
-    pub fn create(&mut self, tenant: &str, contact_id: Uuid, profile: Option<&Profile>, at: DateTime<Utc>) {
-        self.created.push(Created { tenant: tenant.to_owned(), contact_id, profile: profile.cloned(), at });
+    pub fn create(&mut self, contact: NewContact) {
+        self.created.push(contact);
     }
 
     pub fn add(
@@ -72,7 +45,8 @@ impl Writes {
         event: &InteractionEvent,
     ) {
         for identity in identities {
-            self.added.push(added(tenant, contact_id, identity, source, event));
+            let (tenant, identity, seen_at) = (tenant.to_owned(), identity.clone(), Some(event.body.occurred_at));
+            self.added.push(NewIdentity { tenant, contact_id, identity, source, seen_at });
         }
     }
 
@@ -86,14 +60,15 @@ impl Writes {
         event: &InteractionEvent,
     ) {
         for identity in identities {
-            self.proposed.push(added(tenant, contact_id, identity, source, event));
+            let (tenant, identity, interaction_id) = (tenant.to_owned(), identity.clone(), Some(event.interaction_id));
+            self.proposed.push(NewProposal { tenant, contact_id, identity, source, interaction_id });
         }
     }
 
     /// A pair the view found new (the flush fails as raced if it is not).
     pub fn suggest(&mut self, tenant: &str, contact_id: Uuid, other: Uuid, shared: &Identity, weakness: Option<Weakness>) {
-        let shared = shared.clone();
-        self.suggested.push(Suggested { tenant: tenant.to_owned(), contact_id, other, shared, weakness });
+        let (tenant, shared) = (tenant.to_owned(), shared.clone());
+        self.suggested.push(Suggestion { tenant, a: contact_id, b: other, shared, weakness });
     }
 
     pub fn rename(&mut self, contact_id: Uuid, name: &str, source: NameSource) {
@@ -121,7 +96,8 @@ impl Writes {
     }
 
     /// Sends everything queued and empties the queue. [`ResolveError::Raced`] when another
-    /// resolver took one of the identities the batch adds since the batch read them.
+    /// resolver took one of the identities, proposals or pairs the batch adds since the batch
+    /// read them.
     pub async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ResolveError> {
         let Writes { created, added, proposed, suggested, renamed, seen, touched, changes, processed } = std::mem::take(self);
         // The existing contacts this flush changes, locked in id order first: two resolvers
@@ -133,47 +109,12 @@ impl Writes {
         let created_ids: std::collections::HashSet<Uuid> = created.iter().map(|c| c.contact_id).collect();
         changed.retain(|id| !created_ids.contains(id));
         store::lock_contacts(conn, &changed).await?;
-        let contacts: Vec<NewContact> = created
-            .iter()
-            .map(|c| NewContact {
-                tenant: &c.tenant,
-                contact_id: c.contact_id,
-                profile: c.profile.as_ref(),
-                last_interaction_at: Some(c.at),
-            })
-            .collect();
-        store::create_contacts(conn, &contacts).await?;
-        let identities: Vec<NewIdentity> = added
-            .iter()
-            .map(|a| NewIdentity {
-                tenant: &a.tenant,
-                contact_id: a.contact_id,
-                identity: &a.identity,
-                source: a.source,
-                seen_at: Some(a.at),
-            })
-            .collect();
-        if store::insert_identities_many(conn, &identities).await?.contains(&false) {
-            return Err(ResolveError::Raced);
-        }
-        let proposals: Vec<NewProposal> = proposed
-            .iter()
-            .map(|p| NewProposal {
-                tenant: &p.tenant,
-                contact_id: p.contact_id,
-                identity: &p.identity,
-                source: p.source,
-                interaction_id: Some(p.interaction_id),
-            })
-            .collect();
-        if store::propose_many(conn, &proposals).await?.contains(&false) {
-            return Err(ResolveError::Raced);
-        }
-        let pairs: Vec<Suggestion> = suggested
-            .iter()
-            .map(|s| Suggestion { tenant: &s.tenant, a: s.contact_id, b: s.other, shared: &s.shared, weakness: s.weakness })
-            .collect();
-        if store::suggest_many(conn, &pairs).await?.contains(&false) {
+        store::create_contacts(conn, &created).await?;
+        // Each row must be new: the view said nobody held or was offered it, nor queued the pair.
+        if store::insert_identities_many(conn, &added).await?.contains(&false)
+            || store::propose_many(conn, &proposed).await?.contains(&false)
+            || store::suggest_many(conn, &suggested).await?.contains(&false)
+        {
             return Err(ResolveError::Raced);
         }
         // Rows in contact order: two batches updating the same contacts lock them alike.
@@ -191,16 +132,5 @@ impl Writes {
         store::record_processed_many(conn, &processed).await?;
         processed.iter().for_each(record_outcome);
         Ok(())
-    }
-}
-
-fn added(tenant: &str, contact_id: Uuid, identity: &Identity, source: IdentitySource, event: &InteractionEvent) -> Added {
-    Added {
-        tenant: tenant.to_owned(),
-        contact_id,
-        identity: identity.clone(),
-        source,
-        at: event.body.occurred_at,
-        interaction_id: event.interaction_id,
     }
 }

@@ -49,25 +49,26 @@ pub async fn suggest_duplicate(
     shared: &Identity,
     weakness: Option<Weakness>,
 ) -> sqlx::Result<bool> {
-    let inserted = suggest_many(conn, &[Suggestion { tenant, a, b, shared, weakness }]).await?;
+    let pair = Suggestion { tenant: tenant.to_owned(), a, b, shared: shared.clone(), weakness };
+    let inserted = suggest_many(conn, &[pair]).await?;
     Ok(inserted.first().copied().unwrap_or(false))
 }
 
 /// Two contacts one interaction matched, and the evidence.
-pub struct Suggestion<'a> {
-    pub tenant: &'a str,
+pub struct Suggestion {
+    pub tenant: String,
     pub a: Uuid,
     pub b: Uuid,
-    pub shared: &'a Identity,
+    pub shared: Identity,
     pub weakness: Option<Weakness>,
 }
 
 /// [`suggest_duplicate`] for many pairs in one statement: whether each pair was new.
-pub async fn suggest_many(conn: &mut PgConnection, pairs: &[Suggestion<'_>]) -> sqlx::Result<Vec<bool>> {
+pub async fn suggest_many(conn: &mut PgConnection, pairs: &[Suggestion]) -> sqlx::Result<Vec<bool>> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let tenants: Vec<&str> = pairs.iter().map(|p| p.tenant).collect();
+    let tenants: Vec<&str> = pairs.iter().map(|p| p.tenant.as_str()).collect();
     let low: Vec<Uuid> = pairs.iter().map(|p| p.a.min(p.b)).collect();
     let high: Vec<Uuid> = pairs.iter().map(|p| p.a.max(p.b)).collect();
     let kinds: Vec<&str> = pairs.iter().map(|p| p.shared.kind.as_str()).collect();
@@ -92,7 +93,7 @@ pub async fn suggest_many(conn: &mut PgConnection, pairs: &[Suggestion<'_>]) -> 
     .await?;
     let mut inserted: std::collections::HashSet<(String, Uuid, Uuid)> = inserted.into_iter().collect();
     // A pair twice in `pairs` is new only the first time.
-    Ok(pairs.iter().zip(low.iter().zip(&high)).map(|(p, (l, h))| inserted.remove(&(p.tenant.to_owned(), *l, *h))).collect())
+    Ok(pairs.iter().zip(low.iter().zip(&high)).map(|(p, (l, h))| inserted.remove(&(p.tenant.clone(), *l, *h))).collect())
 }
 
 /// Of `contacts`, every pair already in the duplicates queue (any status), smaller id first.
@@ -117,31 +118,33 @@ pub async fn propose(
     source: IdentitySource,
     interaction_id: Option<Uuid>,
 ) -> sqlx::Result<Vec<Identity>> {
-    let rows: Vec<NewProposal> =
-        identities.iter().map(|identity| NewProposal { tenant, contact_id, identity, source, interaction_id }).collect();
+    let rows: Vec<NewProposal> = identities
+        .iter()
+        .map(|identity| NewProposal { tenant: tenant.to_owned(), contact_id, identity: identity.clone(), source, interaction_id })
+        .collect();
     let inserted = propose_many(conn, &rows).await?;
     Ok(identities.iter().zip(inserted).filter(|(_, inserted)| *inserted).map(|(i, _)| i.clone()).collect())
 }
 
 /// An identifier offered to a contact.
-pub struct NewProposal<'a> {
-    pub tenant: &'a str,
+pub struct NewProposal {
+    pub tenant: String,
     pub contact_id: Uuid,
-    pub identity: &'a Identity,
+    pub identity: Identity,
     pub source: IdentitySource,
     pub interaction_id: Option<Uuid>,
 }
 
 /// [`propose`] for many contacts in one statement, in the order given (stamped by the clock, so
 /// the order of proposals is the order they were made): whether each row was newly proposed.
-pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal<'_>]) -> sqlx::Result<Vec<bool>> {
+pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal]) -> sqlx::Result<Vec<bool>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
-    let tenants: Vec<&str> = rows.iter().map(|r| r.tenant).collect();
+    let tenants: Vec<&str> = rows.iter().map(|r| r.tenant.as_str()).collect();
     let contacts: Vec<Uuid> = rows.iter().map(|r| r.contact_id).collect();
-    let (kinds, scopes, values) = columns(rows.iter().map(|r| r.identity));
+    let (kinds, scopes, values) = columns(rows.iter().map(|r| &r.identity));
     let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
     let interactions: Vec<Option<Uuid>> = rows.iter().map(|r| r.interaction_id).collect();
     let inserted: Vec<(Uuid,)> = sqlx::query_as(
@@ -209,11 +212,22 @@ pub async fn mark_seen_many(conn: &mut PgConnection, seen: &[Seen<'_>]) -> sqlx:
 }
 
 /// A contact to create.
-pub struct NewContact<'a> {
-    pub tenant: &'a str,
+pub struct NewContact {
+    pub tenant: String,
     pub contact_id: Uuid,
-    pub profile: Option<&'a Profile>,
+    /// The profile's name, and its source (none without a name).
+    pub name: Option<String>,
+    pub name_source: Option<NameSource>,
     pub last_interaction_at: Option<DateTime<Utc>>,
+}
+
+impl NewContact {
+    /// A contact named by `profile`.
+    pub fn new(tenant: &str, contact_id: Uuid, profile: Option<&Profile>, last_interaction_at: Option<DateTime<Utc>>) -> Self {
+        let name = profile.and_then(|p| p.name.clone());
+        let name_source = name.as_ref().and(profile).map(|p| p.name_source);
+        Self { tenant: tenant.to_owned(), contact_id, name, name_source, last_interaction_at }
+    }
 }
 
 pub async fn create_contact(
@@ -223,19 +237,18 @@ pub async fn create_contact(
     profile: Option<&Profile>,
     last_interaction_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    create_contacts(conn, &[NewContact { tenant, contact_id, profile, last_interaction_at }]).await
+    create_contacts(conn, &[NewContact::new(tenant, contact_id, profile, last_interaction_at)]).await
 }
 
-/// Creates contacts, named by their profile, in one statement.
-pub async fn create_contacts(conn: &mut PgConnection, contacts: &[NewContact<'_>]) -> sqlx::Result<()> {
+/// Creates contacts in one statement.
+pub async fn create_contacts(conn: &mut PgConnection, contacts: &[NewContact]) -> sqlx::Result<()> {
     if contacts.is_empty() {
         return Ok(());
     }
     let ids: Vec<Uuid> = contacts.iter().map(|c| c.contact_id).collect();
-    let tenants: Vec<&str> = contacts.iter().map(|c| c.tenant).collect();
-    let names: Vec<Option<&str>> = contacts.iter().map(|c| c.profile.and_then(|p| p.name.as_deref())).collect();
-    let sources: Vec<Option<NameSource>> =
-        contacts.iter().map(|c| c.profile.filter(|p| p.name.is_some()).map(|p| p.name_source)).collect();
+    let tenants: Vec<&str> = contacts.iter().map(|c| c.tenant.as_str()).collect();
+    let names: Vec<Option<&str>> = contacts.iter().map(|c| c.name.as_deref()).collect();
+    let sources: Vec<Option<NameSource>> = contacts.iter().map(|c| c.name_source).collect();
     let at: Vec<Option<DateTime<Utc>>> = contacts.iter().map(|c| c.last_interaction_at).collect();
     sqlx::query(
         "INSERT INTO contacts (contact_id, tenant_id, name, name_source, last_interaction_at)
@@ -252,10 +265,10 @@ pub async fn create_contacts(conn: &mut PgConnection, contacts: &[NewContact<'_>
 }
 
 /// An identity to add to a contact.
-pub struct NewIdentity<'a> {
-    pub tenant: &'a str,
+pub struct NewIdentity {
+    pub tenant: String,
     pub contact_id: Uuid,
-    pub identity: &'a Identity,
+    pub identity: Identity,
     pub source: IdentitySource,
     /// `None`: now.
     pub seen_at: Option<DateTime<Utc>>,
@@ -271,22 +284,24 @@ pub async fn insert_identities(
     source: IdentitySource,
     seen_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<Vec<Identity>> {
-    let rows: Vec<NewIdentity> =
-        identities.iter().map(|identity| NewIdentity { tenant, contact_id, identity, source, seen_at }).collect();
+    let rows: Vec<NewIdentity> = identities
+        .iter()
+        .map(|identity| NewIdentity { tenant: tenant.to_owned(), contact_id, identity: identity.clone(), source, seen_at })
+        .collect();
     let inserted = insert_identities_many(conn, &rows).await?;
     Ok(identities.iter().zip(inserted).filter(|(_, inserted)| *inserted).map(|(i, _)| i.clone()).collect())
 }
 
 /// [`insert_identities`] for many contacts in one statement: whether each row was inserted
 /// (false: someone holds the value already).
-pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity<'_>]) -> sqlx::Result<Vec<bool>> {
+pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity]) -> sqlx::Result<Vec<bool>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
-    let tenants: Vec<&str> = rows.iter().map(|r| r.tenant).collect();
+    let tenants: Vec<&str> = rows.iter().map(|r| r.tenant.as_str()).collect();
     let contacts: Vec<Uuid> = rows.iter().map(|r| r.contact_id).collect();
-    let (kinds, scopes, values) = columns(rows.iter().map(|r| r.identity));
+    let (kinds, scopes, values) = columns(rows.iter().map(|r| &r.identity));
     let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
     let provenances: Vec<&str> = rows.iter().map(|r| if r.identity.is_verified() { "verified" } else { "typed" }).collect();
     let seen: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.seen_at).collect();

@@ -15,17 +15,14 @@ pub(super) async fn apply_plain(conn: &mut PgConnection, changes: &[&ContactChan
     if changes.is_empty() {
         return Ok(());
     }
-    let first_time = mark_processed(conn, changes).await?;
-    let mut fresh: Vec<&ContactChange> = Vec::new();
-    for change in changes {
-        // A suggestion changes nothing on the card; the directory shows it, the timeline does not.
-        if first_time.contains(&change.change_id)
-            && change.kind != ContactChangeKind::DuplicateSuggested
-            && !fresh.iter().any(|f| f.change_id == change.change_id)
-        {
-            fresh.push(change);
-        }
-    }
+    let mut first_time = mark_processed(conn, changes).await?;
+    // Taken from the set, so a change delivered twice in the run counts once. A suggestion
+    // changes nothing on the card; the directory shows it, the timeline does not.
+    let fresh: Vec<&ContactChange> = changes
+        .iter()
+        .copied()
+        .filter(|c| first_time.remove(&c.change_id) && c.kind != ContactChangeKind::DuplicateSuggested)
+        .collect();
     let owners = crate::store::owners(conn, fresh.iter().map(|c| (c.tenant_id.as_str(), c.contact_id))).await?;
     let mut rows = Vec::with_capacity(fresh.len());
     for change in fresh {
