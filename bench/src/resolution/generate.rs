@@ -212,6 +212,12 @@ struct Generator {
 }
 
 impl Generator {
+    /// Nothing generated yet; time starts on 2024-01-01.
+    fn new(seed: u64) -> Self {
+        let epoch = DateTime::<Utc>::from_timestamp(1_704_067_200, 0).expect("2024-01-01 is a valid time");
+        Self { rng: Rng(seed), used: HashSet::new(), people: Vec::new(), names: Vec::new(), out: Vec::new(), counter: 0, epoch }
+    }
+
     fn unique(&mut self, mut make: impl FnMut(&mut Rng) -> String) -> String {
         loop {
             let value = make(&mut self.rng);
@@ -617,16 +623,7 @@ fn undotted(email: &str) -> String {
 
 /// Generates the labelled set of `shape`: the same shape and seed give the same set.
 pub fn generate(shape: Shape) -> LabelledSet {
-    let epoch = DateTime::<Utc>::from_timestamp(1_704_067_200, 0).expect("2024-01-01 is a valid time");
-    let mut g = Generator {
-        rng: Rng(shape.seed),
-        used: HashSet::new(),
-        people: Vec::new(),
-        names: Vec::new(),
-        out: Vec::new(),
-        counter: 0,
-        epoch,
-    };
+    let mut g = Generator::new(shape.seed);
     for _ in 0..shape.people {
         g.ordinary();
     }
@@ -649,16 +646,7 @@ pub fn generate(shape: Shape) -> LabelledSet {
 /// contact is renamed and enriched several times within a batch, and numbers go stale between
 /// two interactions of one batch.
 pub fn tangle(seed: u64, people: usize, interactions: usize) -> LabelledSet {
-    let epoch = DateTime::<Utc>::from_timestamp(1_704_067_200, 0).expect("2024-01-01 is a valid time");
-    let mut g = Generator {
-        rng: Rng(seed),
-        used: HashSet::new(),
-        people: Vec::new(),
-        names: Vec::new(),
-        out: Vec::new(),
-        counter: 0,
-        epoch,
-    };
+    let mut g = Generator::new(seed);
     let people: Vec<Person> = (0..people).map(|_| g.person(Family::CrossChannel, None)).collect();
     let landline = g.landline();
     for i in 0..interactions {
@@ -667,7 +655,7 @@ pub fn tangle(seed: u64, people: usize, interactions: usize) -> LabelledSet {
         // Each batch spans 500 days and starts where the last one ended: a number seen in one
         // batch may be stale at its end and fresh again after a sighting in the middle.
         let (batch, within) = ((i / super::drive::BATCH) as i64, (i % super::drive::BATCH) as i64);
-        let at = epoch + Duration::days(batch * 500 + within * 500 / super::drive::BATCH as i64);
+        let at = g.epoch + Duration::days(batch * 500 + within * 500 / super::drive::BATCH as i64);
         match g.rng.below(40) {
             0..=9 => g.call(&p, &p.mobile, at, false),
             10 => g.call(&p, &landline, at, true),
