@@ -217,7 +217,7 @@ pub fn score(set: &LabelledSet, outcome: &Outcome) -> Scores {
         let (contact, resolution) = &outcome.resolved[&set.interactions[i].event.interaction_id];
         match contact {
             Some(c) => Place::Contact(outcome.live(*c)),
-            None => Place::Candidates(resolution.candidates.iter().map(|c| outcome.live(*c)).collect()),
+            None => Place::Candidates(resolution.candidates.iter().map(|c| outcome.live(c.0)).collect()),
         }
     };
     for (person, members) in &by_person {
@@ -281,7 +281,7 @@ fn describe(labelled: &super::generate::Labelled, outcome: &Outcome) -> String {
         resolution.confidence,
         resolution.matched_by.as_ref().map(|m| format!("{}={}", m.kind, m.value)),
         resolution.created_contact,
-        resolution.candidates.iter().map(|c| outcome.live(*c)).collect::<Vec<_>>(),
+        resolution.candidates.iter().map(|c| outcome.live(c.0)).collect::<Vec<_>>(),
     )
 }
 
@@ -404,7 +404,11 @@ mod tests {
     }
 
     fn resolution(created: bool, candidates: Vec<Uuid>) -> Resolution {
-        Resolution { created_contact: created, candidates, ..Resolution::default() }
+        Resolution {
+            created_contact: created,
+            candidates: candidates.into_iter().map(Into::into).collect(),
+            ..Resolution::default()
+        }
     }
 
     /// Person 0 calls twice from their mobile; person 1 once from it (not ambiguous: the

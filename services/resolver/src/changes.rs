@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
+use contracts::ContactId;
 use contracts::{topics, Actor, ContactChange, ContactChangeKind, ContactSnapshot, Event, FieldChange, Identity};
 use serde_json::json;
 use sqlx::types::Json;
@@ -16,16 +17,16 @@ use crate::directory::cards;
 /// One change to record.
 pub struct Change<'a> {
     pub tenant: &'a str,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub kind: ContactChangeKind,
     pub actor: &'a Actor,
     pub reason: &'a str,
     pub changes: Vec<FieldChange>,
-    pub related_contact_id: Option<Uuid>,
+    pub related_contact_id: Option<ContactId>,
 }
 
 impl<'a> Change<'a> {
-    pub fn new(tenant: &'a str, contact_id: Uuid, kind: ContactChangeKind, actor: &'a Actor, reason: &'a str) -> Self {
+    pub fn new(tenant: &'a str, contact_id: ContactId, kind: ContactChangeKind, actor: &'a Actor, reason: &'a str) -> Self {
         Self { tenant, contact_id, kind, actor, reason, changes: Vec::new(), related_contact_id: None }
     }
 
@@ -34,7 +35,7 @@ impl<'a> Change<'a> {
         self
     }
 
-    pub fn related(mut self, contact_id: Uuid) -> Self {
+    pub fn related(mut self, contact_id: ContactId) -> Self {
         self.related_contact_id = Some(contact_id);
         self
     }
@@ -71,7 +72,7 @@ pub async fn record(conn: &mut PgConnection, change: Change<'_>) -> sqlx::Result
 pub async fn record_many(conn: &mut PgConnection, events: &[ContactChange]) -> sqlx::Result<()> {
     let keyed: Vec<(String, Option<&ContactChange>)> = events.iter().map(|e| (e.key(), Some(e))).collect();
     enqueue_many(conn, &keyed).await?;
-    let mut contacts: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+    let mut contacts: BTreeMap<&str, Vec<ContactId>> = BTreeMap::new();
     for event in events {
         let ids = contacts.entry(event.tenant_id.as_str()).or_default();
         if !ids.contains(&event.contact_id) {
@@ -85,13 +86,13 @@ pub async fn record_many(conn: &mut PgConnection, events: &[ContactChange]) -> s
 }
 
 /// Publishes the current card of `contact_id`, or a tombstone when it was deleted or merged away.
-pub async fn snapshot(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> sqlx::Result<()> {
+pub async fn snapshot(conn: &mut PgConnection, tenant: &str, contact_id: ContactId) -> sqlx::Result<()> {
     snapshots(conn, tenant, &[contact_id]).await
 }
 
 /// [`snapshot`] of several contacts of `tenant`, reading their cards at once.
-pub async fn snapshots(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) -> sqlx::Result<()> {
-    let mut cards: HashMap<Uuid, _> =
+pub async fn snapshots(conn: &mut PgConnection, tenant: &str, contact_ids: &[ContactId]) -> sqlx::Result<()> {
+    let mut cards: HashMap<ContactId, _> =
         cards::cards(conn, tenant, contact_ids).await?.into_iter().map(|card| (card.contact_id, card)).collect();
     let snapshots: Vec<(String, Option<ContactSnapshot>)> = contact_ids
         .iter()

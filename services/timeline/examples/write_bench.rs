@@ -197,7 +197,7 @@ fn resolved(contact: &ContactState, body: InteractionBody) -> ResolvedInteractio
     ResolvedInteraction {
         v: 1,
         tenant_id: "acme".into(),
-        contact_id: Some(contact.id),
+        contact_id: Some(contact.id.into()),
         interaction: InteractionEvent::new("acme", body),
         resolution: Resolution {
             matched_by: Some(MatchedBy { kind: IdentityKind::Whatsapp, value: contact.phone.clone(), scope: None }),

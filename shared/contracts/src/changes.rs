@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{Identity, NameSource};
+use crate::{ContactId, Identity, NameSource};
 
 /// What happened to a contact. For `merged` and `unmerged`, `contact_id` is the survivor and
 /// `related_contact_id` the contact merged into it (and restored from it); consumers re-point
@@ -61,7 +61,7 @@ pub struct ContactChange {
     pub v: u16,
     pub change_id: Uuid,
     pub tenant_id: String,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub kind: ContactChangeKind,
     pub occurred_at: DateTime<Utc>,
     pub actor: Actor,
@@ -69,7 +69,7 @@ pub struct ContactChange {
     pub changes: Vec<FieldChange>,
     /// Other contact involved (merge partner, duplicate candidate).
     #[serde(default)]
-    pub related_contact_id: Option<Uuid>,
+    pub related_contact_id: Option<ContactId>,
 }
 
 /// Full card on the compacted `contacts.snapshot` topic.
@@ -78,7 +78,7 @@ pub struct ContactSnapshot {
     #[serde(default = "crate::schema_version")]
     pub v: u16,
     pub tenant_id: String,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub name: Option<String>,
     pub name_source: Option<NameSource>,
     pub identities: Vec<Identity>,

@@ -7,6 +7,7 @@ pub mod call;
 pub mod changes;
 pub mod event;
 pub mod identifiers;
+pub mod ids;
 pub mod interaction;
 pub mod limits;
 pub mod resolved;
@@ -15,6 +16,7 @@ pub mod topics;
 pub use call::CallStatus;
 pub use changes::{Actor, ContactChange, ContactChangeKind, ContactSnapshot, FieldChange};
 pub use event::Event;
+pub use ids::{ContactId, IdentityId, MergeId};
 pub use interaction::{
     Attachment, Call, Channel, Content, ConversationEvent, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent,
     NameSource, Profile, Provenance, Reaction,

@@ -1,9 +1,8 @@
 //! The `interactions.resolved` v1 event: an ingested interaction plus the resolver's decision.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::{IdentityKind, InteractionEvent};
+use crate::{ContactId, IdentityKind, InteractionEvent};
 
 /// The identifier that decided which contact an interaction belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -113,7 +112,7 @@ pub struct Resolution {
     /// Other contacts that matched (never merged silently); for an unidentified interaction,
     /// the contacts its shared identifiers point at.
     #[serde(default)]
-    pub candidates: Vec<Uuid>,
+    pub candidates: Vec<ContactId>,
     #[serde(default)]
     pub ignored: Vec<IgnoredIdentity>,
     /// Identifiers offered to the contact for an operator to confirm (a typed-only match).
@@ -122,7 +121,7 @@ pub struct Resolution {
     /// Contacts merged into this one because the interaction carried verified identifiers of
     /// both (tenant policy `auto_merge = verified`); each merge is journaled and reversible.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub merged: Vec<Uuid>,
+    pub merged: Vec<ContactId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -131,7 +130,7 @@ pub struct ResolvedInteraction {
     pub v: u16,
     pub tenant_id: String,
     /// `None` for an unidentified interaction (`resolution.confidence = unidentified`).
-    pub contact_id: Option<Uuid>,
+    pub contact_id: Option<ContactId>,
     pub interaction: InteractionEvent,
     pub resolution: Resolution,
 }
@@ -168,10 +167,10 @@ mod tests {
             matched_by: Some(MatchedBy { kind: IdentityKind::Custom, value, scope: Some("s".repeat(SCOPE_BYTES)) }),
             created_contact: false,
             confidence: Confidence::Typed,
-            candidates: vec![Uuid::nil(); CANDIDATES],
+            candidates: vec![ContactId(uuid::Uuid::nil()); CANDIDATES],
             ignored: vec![ignored; IDENTITIES + PARAMETERS],
             proposed: vec![proposed; IDENTITIES],
-            merged: vec![Uuid::nil(); CANDIDATES],
+            merged: vec![ContactId(uuid::Uuid::nil()); CANDIDATES],
         };
         let size = serde_json::to_vec(&resolution).expect("serializable").len();
         assert!(size <= RESOLUTION_BYTES, "{size} bytes");

@@ -18,6 +18,6 @@ pub fn dead_letter(topic: &str) -> String {
 }
 
 /// Message key of a resolved interaction or a contact event.
-pub fn contact_key(tenant_id: &str, contact_id: &uuid::Uuid) -> String {
+pub fn contact_key(tenant_id: &str, contact_id: &crate::ContactId) -> String {
     format!("{tenant_id}|{contact_id}")
 }

@@ -20,6 +20,10 @@ fn uuid() -> impl Strategy<Value = Uuid> {
     any::<u128>().prop_map(Uuid::from_u128)
 }
 
+fn contact_id() -> impl Strategy<Value = ContactId> {
+    uuid().prop_map(ContactId)
+}
+
 /// Any instant chrono can write in RFC 3339 (years 1970–2099), to the nanosecond.
 fn time() -> impl Strategy<Value = DateTime<Utc>> {
     (0..4_102_444_800i64, 0..1_000_000_000u32).prop_map(|(s, n)| DateTime::from_timestamp(s, n).expect("in range"))
@@ -149,10 +153,10 @@ fn resolved() -> impl Strategy<Value = ResolvedInteraction> {
         proptest::option::of(matched),
         any::<bool>(),
         confidence,
-        prop::collection::vec(uuid(), 0..3),
+        prop::collection::vec(contact_id(), 0..3),
         prop::collection::vec(ignored, 0..3),
         prop::collection::vec(identity(), 0..2),
-        prop::collection::vec(uuid(), 0..2),
+        prop::collection::vec(contact_id(), 0..2),
     )
         .prop_map(|(matched_by, created_contact, confidence, candidates, ignored, proposed, merged)| Resolution {
             matched_by,
@@ -163,7 +167,7 @@ fn resolved() -> impl Strategy<Value = ResolvedInteraction> {
             proposed,
             merged,
         });
-    (text(), proptest::option::of(uuid()), interaction_event(), resolution).prop_map(
+    (text(), proptest::option::of(contact_id()), interaction_event(), resolution).prop_map(
         |(tenant_id, contact_id, interaction, resolution)| ResolvedInteraction {
             v: SCHEMA_VERSION,
             tenant_id,
@@ -213,8 +217,8 @@ fn contact_change() -> impl Strategy<Value = ContactChange> {
     let change = (text(), proptest::option::of(json_value()), proptest::option::of(json_value()))
         .prop_map(|(field, before, after)| FieldChange { field, before, after });
     (
-        (uuid(), text(), uuid(), prop::sample::select(kinds), time()),
-        (actor, text(), prop::collection::vec(change, 0..3), proptest::option::of(uuid())),
+        (uuid(), text(), contact_id(), prop::sample::select(kinds), time()),
+        (actor, text(), prop::collection::vec(change, 0..3), proptest::option::of(contact_id())),
     )
         .prop_map(|((change_id, tenant_id, contact_id, kind, occurred_at), (actor, reason, changes, related_contact_id))| {
             ContactChange {
@@ -235,7 +239,7 @@ fn contact_change() -> impl Strategy<Value = ContactChange> {
 fn contact_snapshot() -> impl Strategy<Value = ContactSnapshot> {
     (
         text(),
-        uuid(),
+        contact_id(),
         proptest::option::of(text()),
         proptest::option::of(name_source()),
         prop::collection::vec(identity(), 0..4),

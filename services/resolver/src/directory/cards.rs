@@ -5,43 +5,43 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use contracts::api::directory::{Card, CardIdentity, ProposedIdentity};
+use contracts::ContactId;
 use contracts::NameSource;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// A live contact of `tenant` with its identities; another tenant's contact does not exist here.
-pub async fn card(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> sqlx::Result<Option<Card>> {
+pub async fn card(conn: &mut PgConnection, tenant: &str, contact_id: ContactId) -> sqlx::Result<Option<Card>> {
     Ok(cards(conn, tenant, &[contact_id]).await?.pop())
 }
 
 #[derive(sqlx::FromRow)]
 struct ContactRow {
-    contact_id: Uuid,
+    contact_id: ContactId,
     name: Option<String>,
     name_source: Option<NameSource>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     last_interaction_at: Option<DateTime<Utc>>,
-    merged_into: Option<Uuid>,
+    merged_into: Option<ContactId>,
 }
 
 #[derive(sqlx::FromRow)]
 struct ProposalRow {
-    contact_id: Uuid,
+    contact_id: ContactId,
     #[sqlx(flatten)]
     proposal: ProposedIdentity,
 }
 
 #[derive(sqlx::FromRow)]
 struct IdentityRow {
-    contact_id: Uuid,
+    contact_id: ContactId,
     #[sqlx(flatten)]
     identity: CardIdentity,
 }
 
 /// The cards of `contact_ids` that are live contacts of `tenant`, in the order asked for, in
 /// three queries (a page of the list or of an export costs the same as one card).
-pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) -> sqlx::Result<Vec<Card>> {
+pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[ContactId]) -> sqlx::Result<Vec<Card>> {
     let contacts: Vec<ContactRow> = sqlx::query_as(
         "SELECT contact_id, name, name_source, created_at, updated_at, last_interaction_at, merged_into
          FROM contacts WHERE tenant_id = $1 AND contact_id = ANY($2) AND deleted_at IS NULL",
@@ -53,7 +53,7 @@ pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) 
     if contacts.is_empty() {
         return Ok(Vec::new());
     }
-    let found: Vec<Uuid> = contacts.iter().map(|c| c.contact_id).collect();
+    let found: Vec<ContactId> = contacts.iter().map(|c| c.contact_id).collect();
     let identities: Vec<IdentityRow> = sqlx::query_as(
         "SELECT contact_id, identity_id, kind, value, nullif(scope, '') AS scope, source, provenance, created_at
          FROM contact_identities WHERE contact_id = ANY($1) ORDER BY created_at, kind, value",
@@ -68,7 +68,7 @@ pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Uuid]) 
     .bind(&found)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_id: HashMap<Uuid, Card> = contacts
+    let mut by_id: HashMap<ContactId, Card> = contacts
         .into_iter()
         .map(|c| {
             let card = Card {

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use contracts::api::directory::{Card, ContactPage, IdentitySource, NewContact, Rename};
+use contracts::ContactId;
 use contracts::{ContactChangeKind, FieldChange, Identity, NameSource, Profile};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{cursor, ApiError, Json, Path, Query, Role, TenantAuth};
@@ -32,7 +33,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 }
 
 /// A live card of the tenant, or 404.
-pub async fn card(pool: &PgPool, tenant: &str, id: Uuid) -> Result<Card, ApiError> {
+pub async fn card(pool: &PgPool, tenant: &str, id: ContactId) -> Result<Card, ApiError> {
     let mut conn = pool.acquire().await?;
     cards::card(&mut conn, tenant, id).await?.ok_or_else(|| ApiError::NotFound(format!("contact {id}")))
 }
@@ -58,7 +59,7 @@ async fn list_contacts(
     let more = positions.len() as i64 > limit;
     positions.truncate(limit as usize);
     let next_cursor = positions.last().filter(|_| more).map(cursor::encode);
-    let ids: Vec<Uuid> = positions.iter().map(Position::contact_id).collect();
+    let ids: Vec<ContactId> = positions.iter().map(Position::contact_id).collect();
     let items = cards::cards(&mut conn, auth.tenant(), &ids).await?;
     Ok(Json(ContactPage { items, next_cursor }))
 }
@@ -70,7 +71,7 @@ async fn list_contacts(
     (status = 401, description = "no valid bearer token", body = Problem, content_type = PROBLEM_JSON),
     (status = 404, description = "no such contact of this tenant", body = Problem, content_type = PROBLEM_JSON),
 ))]
-async fn get_contact(auth: TenantAuth, State(state): State<ApiState>, Path(id): Path<Uuid>) -> Result<Json<Card>, ApiError> {
+async fn get_contact(auth: TenantAuth, State(state): State<ApiState>, Path(id): Path<ContactId>) -> Result<Json<Card>, ApiError> {
     Ok(Json(card(&state.pool, auth.tenant(), id).await?))
 }
 
@@ -108,7 +109,7 @@ async fn create_contact(
 async fn rename_contact(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<ContactId>,
     Json(body): Json<Rename>,
 ) -> Result<Json<Card>, ApiError> {
     rename(&state.pool, auth.tenant(), id, &actor(&auth), body.name.as_str()).await?;
@@ -136,7 +137,7 @@ struct DeleteQuery {
 async fn delete_contact(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<ContactId>,
     Query(query): Query<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
     // Erasure destroys history for good: an admin's decision, not an operator's.
@@ -155,19 +156,19 @@ pub async fn create(
     actor: &contracts::Actor,
     name: Option<&str>,
     identities: &[Identity],
-) -> Result<Uuid> {
+) -> Result<ContactId> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     let mut screened = Vec::new();
     for raw in identities {
         let identity = screen(edit.conn(), tenant, defaults, raw).await?;
-        if let Some(owner) = other_holder(edit.conn(), tenant, Uuid::nil(), &identity).await? {
+        if let Some(owner) = other_holder(edit.conn(), tenant, ContactId(Uuid::nil()), &identity).await? {
             return Err(DirectoryError::Owned { kind: identity.kind, value: identity.value, owner });
         }
         if !screened.contains(&identity) {
             screened.push(identity);
         }
     }
-    let contact_id = Uuid::new_v4();
+    let contact_id = ContactId::new();
     let profile = name.map(|n| Profile { name: Some(n.to_owned()), name_source: NameSource::Operator });
     store::create_contact(edit.conn(), tenant, contact_id, profile.as_ref(), None).await?;
     let inserted = store::insert_identities(edit.conn(), tenant, contact_id, &screened, IdentitySource::Operator, None).await?;
@@ -183,7 +184,7 @@ pub async fn create(
 }
 
 /// Sets the name with operator source (never overwritten automatically afterwards).
-pub async fn rename(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contracts::Actor, name: &str) -> Result<()> {
+pub async fn rename(pool: &PgPool, tenant: &str, contact_id: ContactId, actor: &contracts::Actor, name: &str) -> Result<()> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     let current = edit.lock_live(contact_id).await?;
     if current.name.as_deref() == Some(name) && current.name_source == Some(NameSource::Operator) {
@@ -197,7 +198,7 @@ pub async fn rename(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contr
 
 /// Deletes a contact: its identifiers and links are freed, the snapshot gets a tombstone; with
 /// `erase`, the person is erased too ([`erase_person`]) — also a contact deleted earlier without it.
-pub async fn delete(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contracts::Actor, erase: bool) -> Result<()> {
+pub async fn delete(pool: &PgPool, tenant: &str, contact_id: ContactId, actor: &contracts::Actor, erase: bool) -> Result<()> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     let live = match edit.lock_live(contact_id).await {
         Ok(_) => true,
@@ -230,8 +231,8 @@ pub async fn delete(pool: &PgPool, tenant: &str, contact_id: Uuid, actor: &contr
 }
 
 /// A contact of the tenant, deleted or not (locked).
-async fn exists(edit: &mut Edit<'_>, contact_id: Uuid) -> Result<bool> {
-    let found: Option<Uuid> =
+async fn exists(edit: &mut Edit<'_>, contact_id: ContactId) -> Result<bool> {
+    let found: Option<ContactId> =
         sqlx::query_scalar("SELECT contact_id FROM contacts WHERE tenant_id = $1 AND contact_id = $2 FOR UPDATE")
             .bind(edit.tenant)
             .bind(contact_id)
@@ -246,9 +247,9 @@ async fn exists(edit: &mut Edit<'_>, contact_id: Uuid) -> Result<bool> {
 /// interactions (reduced to the marker that they were seen, so a provider's retry publishes
 /// nothing again), and published outbox rows. Consumers of `contacts.changes` erase the rest
 /// on the `erased` event.
-async fn erase_person(edit: &mut Edit<'_>, contact_id: Uuid) -> Result<()> {
+async fn erase_person(edit: &mut Edit<'_>, contact_id: ContactId) -> Result<()> {
     let tenant = edit.tenant;
-    let people: Vec<Uuid> = sqlx::query_scalar(
+    let people: Vec<ContactId> = sqlx::query_scalar(
         "WITH RECURSIVE below (contact_id) AS (
              SELECT $2::uuid
              UNION SELECT c.contact_id FROM contacts c JOIN below b ON c.merged_into = b.contact_id WHERE c.tenant_id = $1

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use contracts::api::directory::{AcceptDuplicate, DuplicatePair, MergeResult, Suggestion, SuggestionList};
+use contracts::{ContactId, MergeId};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Query, TenantAuth};
 use serde::Deserialize;
@@ -11,7 +12,6 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::contacts::card;
 use super::edit::Edit;
@@ -106,7 +106,7 @@ pub async fn suggestions(pool: &PgPool, tenant: &str, all: bool) -> Result<Vec<S
 }
 
 /// Dismisses a suggestion; the pair is never suggested again.
-pub async fn dismiss(pool: &PgPool, tenant: &str, a: Uuid, b: Uuid) -> Result<()> {
+pub async fn dismiss(pool: &PgPool, tenant: &str, a: ContactId, b: ContactId) -> Result<()> {
     let (low, high) = ordered(a, b);
     let done = sqlx::query(
         "UPDATE duplicate_suggestions SET status = 'dismissed' WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3 AND status = 'open'",
@@ -125,7 +125,12 @@ pub async fn dismiss(pool: &PgPool, tenant: &str, a: Uuid, b: Uuid) -> Result<()
 /// Accepts a duplicate suggestion: merges the pair and marks the suggestion merged, in one
 /// transaction. The survivor defaults to the older contact (the established record others may
 /// already refer to). Returns the merge id and the survivor.
-pub async fn accept(pool: &PgPool, tenant: &str, actor: &contracts::Actor, body: AcceptDuplicate) -> Result<(Uuid, Uuid)> {
+pub async fn accept(
+    pool: &PgPool,
+    tenant: &str,
+    actor: &contracts::Actor,
+    body: AcceptDuplicate,
+) -> Result<(MergeId, ContactId)> {
     let (a, b) = (body.contact_a, body.contact_b);
     if body.survivor.is_some_and(|s| s != a && s != b) {
         return Err(DirectoryError::Invalid("survivor must be contact_a or contact_b".into()));
@@ -149,7 +154,7 @@ pub async fn accept(pool: &PgPool, tenant: &str, actor: &contracts::Actor, body:
     let survivor = match body.survivor {
         Some(survivor) => survivor,
         None => {
-            let older: Option<Uuid> = sqlx::query_scalar(
+            let older: Option<ContactId> = sqlx::query_scalar(
                 "SELECT contact_id FROM contacts WHERE tenant_id = $1 AND contact_id IN ($2, $3) ORDER BY created_at, contact_id LIMIT 1",
             )
             .bind(tenant)

@@ -2,9 +2,9 @@
 //! writes its change events to the outbox in the same commit, so CRM consumers and the timeline
 //! see every change that happened, and nothing when nothing did.
 
+use contracts::ContactId;
 use contracts::{Actor, ContactChangeKind, FieldChange, NameSource};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
-use uuid::Uuid;
 
 use super::{DirectoryError, Result};
 use crate::changes::{self, Change};
@@ -23,7 +23,7 @@ pub struct Named {
 }
 
 /// Locks a live (not deleted, not merged away) contact of `tenant` on `conn`; 404 otherwise.
-pub async fn lock_live(conn: &mut PgConnection, tenant: &str, contact_id: Uuid) -> Result<Named> {
+pub async fn lock_live(conn: &mut PgConnection, tenant: &str, contact_id: ContactId) -> Result<Named> {
     let row: Option<Named> = sqlx::query_as(
         "SELECT name, name_source FROM contacts
          WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL AND merged_into IS NULL FOR UPDATE",
@@ -46,12 +46,12 @@ impl<'a> Edit<'a> {
     }
 
     /// Locks a live (not deleted, not merged away) contact of the tenant; 404 otherwise.
-    pub async fn lock_live(&mut self, contact_id: Uuid) -> Result<Named> {
+    pub async fn lock_live(&mut self, contact_id: ContactId) -> Result<Named> {
         lock_live(&mut self.tx, self.tenant, contact_id).await
     }
 
     /// Marks the contact changed now.
-    pub async fn touch(&mut self, contact_id: Uuid) -> Result<()> {
+    pub async fn touch(&mut self, contact_id: ContactId) -> Result<()> {
         sqlx::query("UPDATE contacts SET updated_at = now() WHERE contact_id = $1")
             .bind(contact_id)
             .execute(&mut *self.tx)
@@ -62,11 +62,11 @@ impl<'a> Edit<'a> {
     /// Records a change of `contact_id` (its event and its new card).
     pub async fn record(
         &mut self,
-        contact_id: Uuid,
+        contact_id: ContactId,
         kind: ContactChangeKind,
         reason: &str,
         fields: Vec<FieldChange>,
-        related: Option<Uuid>,
+        related: Option<ContactId>,
     ) -> Result<()> {
         let mut change = Change::new(self.tenant, contact_id, kind, self.actor, reason).with(fields);
         if let Some(related) = related {
@@ -77,7 +77,7 @@ impl<'a> Edit<'a> {
     }
 
     /// Publishes `contact_id`'s current card (or its tombstone) without a change event.
-    pub async fn snapshot(&mut self, contact_id: Uuid) -> Result<()> {
+    pub async fn snapshot(&mut self, contact_id: ContactId) -> Result<()> {
         changes::snapshot(&mut self.tx, self.tenant, contact_id).await?;
         Ok(())
     }

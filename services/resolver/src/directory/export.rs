@@ -158,12 +158,13 @@ fn defuse_formula(field: &str) -> String {
 mod tests {
     use super::*;
     use contracts::api::directory::{CardIdentity, IdentitySource};
+    use contracts::ContactId;
     use contracts::NameSource;
     use uuid::Uuid;
 
     fn identity(kind: IdentityKind, value: &str, scope: Option<&str>) -> CardIdentity {
         CardIdentity {
-            identity_id: Uuid::nil(),
+            identity_id: contracts::IdentityId(Uuid::nil()),
             kind,
             value: value.into(),
             scope: scope.map(str::to_owned),
@@ -175,7 +176,7 @@ mod tests {
 
     fn card(name: &str) -> Card {
         Card {
-            contact_id: Uuid::from_u128(1),
+            contact_id: ContactId(Uuid::from_u128(1)),
             name: Some(name.into()),
             name_source: Some(NameSource::Operator),
             created_at: DateTime::from_timestamp(1_764_000_000, 0).expect("valid"),

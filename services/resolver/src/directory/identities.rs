@@ -4,13 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use contracts::api::directory::{identity_value, Card, EditIdentity, NewIdentity};
 use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind};
+use contracts::{ContactId, IdentityId};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, TenantAuth};
 use serde_json::json;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::contacts::card;
 use super::edit::Edit;
@@ -43,7 +43,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 async fn add_identity(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<ContactId>,
     Json(body): Json<NewIdentity>,
 ) -> Result<(StatusCode, Json<Card>), ApiError> {
     let identity = Identity::new(body.kind, body.value, body.scope);
@@ -66,7 +66,7 @@ async fn add_identity(
 async fn edit_identity(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path((id, identity_id)): Path<(Uuid, Uuid)>,
+    Path((id, identity_id)): Path<(ContactId, IdentityId)>,
     Json(body): Json<EditIdentity>,
 ) -> Result<Json<Card>, ApiError> {
     edit(&state.pool, &state.defaults, auth.tenant(), id, identity_id, &actor(&auth), &body.value).await?;
@@ -84,7 +84,7 @@ async fn edit_identity(
 async fn remove_identity(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path((id, identity_id)): Path<(Uuid, Uuid)>,
+    Path((id, identity_id)): Path<(ContactId, IdentityId)>,
 ) -> Result<StatusCode, ApiError> {
     remove(&state.pool, auth.tenant(), id, identity_id, &actor(&auth)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -95,15 +95,15 @@ pub async fn add(
     pool: &PgPool,
     defaults: &TenantRules,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     actor: &contracts::Actor,
     raw: &Identity,
     shared: bool,
-) -> Result<Uuid> {
+) -> Result<IdentityId> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     edit.lock_live(contact_id).await?;
     let identity = screen(edit.conn(), tenant, defaults, raw).await?;
-    let existing: Option<Uuid> = sqlx::query_scalar(
+    let existing: Option<IdentityId> = sqlx::query_scalar(
         "SELECT identity_id FROM contact_identities WHERE contact_id = $1 AND kind = $2 AND scope = $3 AND value = $4",
     )
     .bind(contact_id)
@@ -137,7 +137,7 @@ pub async fn add(
         .execute(edit.conn())
         .await?;
     }
-    let identity_id = Uuid::new_v4();
+    let identity_id = IdentityId::new();
     sqlx::query(
         "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, shared)
          VALUES ($1, $2, $3, $4, $5, $6, 'operator', $7)",
@@ -158,7 +158,7 @@ pub async fn add(
     Ok(identity_id)
 }
 
-async fn identity_of(edit: &mut Edit<'_>, contact_id: Uuid, identity_id: Uuid) -> Result<Identity> {
+async fn identity_of(edit: &mut Edit<'_>, contact_id: ContactId, identity_id: IdentityId) -> Result<Identity> {
     let row: Option<(IdentityKind, String, Option<String>)> = sqlx::query_as(
         "SELECT kind, value, nullif(scope, '') FROM contact_identities WHERE tenant_id = $1 AND contact_id = $2 AND identity_id = $3",
     )
@@ -176,8 +176,8 @@ pub async fn edit(
     pool: &PgPool,
     defaults: &TenantRules,
     tenant: &str,
-    contact_id: Uuid,
-    identity_id: Uuid,
+    contact_id: ContactId,
+    identity_id: IdentityId,
     actor: &contracts::Actor,
     value: &str,
 ) -> Result<()> {
@@ -204,7 +204,13 @@ pub async fn edit(
     edit.commit().await
 }
 
-pub async fn remove(pool: &PgPool, tenant: &str, contact_id: Uuid, identity_id: Uuid, actor: &contracts::Actor) -> Result<()> {
+pub async fn remove(
+    pool: &PgPool,
+    tenant: &str,
+    contact_id: ContactId,
+    identity_id: IdentityId,
+    actor: &contracts::Actor,
+) -> Result<()> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     edit.lock_live(contact_id).await?;
     let identity = identity_of(&mut edit, contact_id, identity_id).await?;

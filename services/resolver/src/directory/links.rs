@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use contracts::api::directory::{Link, LinkConversation, LinkResult};
+use contracts::ContactId;
 use contracts::{limits, ContactChangeKind, FieldChange};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, TenantAuth};
@@ -11,7 +12,6 @@ use serde_json::json;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::edit::Edit;
 use super::{actor, ApiState, DirectoryError, Result};
@@ -98,7 +98,7 @@ pub async fn link_to(
     tenant: &str,
     actor: &contracts::Actor,
     conversation_ref: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     linked_by: &str,
 ) -> Result<bool> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
@@ -126,7 +126,7 @@ pub async fn link_to(
 
 pub async fn unlink_from(pool: &PgPool, tenant: &str, actor: &contracts::Actor, conversation_ref: &str) -> Result<()> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
-    let unlinked: Option<Uuid> =
+    let unlinked: Option<ContactId> =
         sqlx::query_scalar("DELETE FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2 RETURNING contact_id")
             .bind(tenant)
             .bind(conversation_ref)

@@ -2,12 +2,12 @@
 //! lists (the list, the export).
 
 use chrono::{DateTime, Utc};
+use contracts::ContactId;
 use contracts::IdentityKind;
 use runtime::http::{cursor, ApiError};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::export::Format;
 
@@ -166,19 +166,19 @@ pub enum Sort {
 pub enum Position {
     Created {
         at: DateTime<Utc>,
-        id: Uuid,
+        id: ContactId,
     },
     /// `at: None` = never in touch (sorted as `-infinity`).
     LastInteraction {
         at: Option<DateTime<Utc>>,
-        id: Uuid,
+        id: ContactId,
     },
     /// `key` is the name as compared: lowercased, unaccented (`search_text`), its first 200
     /// characters (the index's key).
     Name {
         unnamed: bool,
         key: String,
-        id: Uuid,
+        id: ContactId,
     },
 }
 
@@ -191,7 +191,7 @@ impl Position {
         }
     }
 
-    pub fn contact_id(&self) -> Uuid {
+    pub fn contact_id(&self) -> ContactId {
         match self {
             Position::Created { id, .. } | Position::LastInteraction { id, .. } | Position::Name { id, .. } => *id,
         }

@@ -31,13 +31,13 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum::routing::get;
 use axum::Router;
+use contracts::ContactId;
 use contracts::{Actor, IdentityKind};
 use runtime::http::{ApiError, JwtVerifier, Role, TenantAuth};
 use serde_json::json;
 use sqlx::PgPool;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
-use uuid::Uuid;
 
 use crate::resolution::rules::TenantRules;
 
@@ -93,7 +93,7 @@ pub enum DirectoryError {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{kind} `{value}` already belongs to contact {owner}")]
-    Owned { kind: IdentityKind, value: String, owner: Uuid },
+    Owned { kind: IdentityKind, value: String, owner: ContactId },
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -127,7 +127,7 @@ pub fn actor(auth: &TenantAuth) -> Actor {
 }
 
 /// The pair in the order the tables store it (`contact_a < contact_b`).
-pub fn ordered(a: Uuid, b: Uuid) -> (Uuid, Uuid) {
+pub fn ordered(a: ContactId, b: ContactId) -> (ContactId, ContactId) {
     if a < b {
         (a, b)
     } else {

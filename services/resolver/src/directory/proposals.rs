@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use contracts::api::directory::{Card, DecideProposal, IdentitySource, ProposalDecision};
+use contracts::ContactId;
 use contracts::{ContactChangeKind, Identity, IdentityKind};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, TenantAuth};
@@ -37,7 +38,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 async fn decide(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path((id, proposal_id)): Path<(Uuid, Uuid)>,
+    Path((id, proposal_id)): Path<(ContactId, Uuid)>,
     Json(body): Json<DecideProposal>,
 ) -> Result<Json<Card>, ApiError> {
     apply(&state.pool, auth.tenant(), &actor(&auth), &auth.0.sub, id, proposal_id, body.decision).await?;
@@ -57,7 +58,7 @@ pub async fn apply(
     tenant: &str,
     actor: &contracts::Actor,
     decided_by: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     proposal_id: Uuid,
     decision: ProposalDecision,
 ) -> Result<()> {

@@ -1,9 +1,9 @@
 //! Identifiers an operator types are held to the same rules as the channels' (normalized, not
 //! blocked), and custom ones to the tenant's definitions.
 
+use contracts::ContactId;
 use contracts::{Identity, IdentityKind};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{DirectoryError, Result};
 use crate::resolution::{rules::TenantRules, store};
@@ -37,7 +37,12 @@ pub async fn screen(conn: &mut PgConnection, tenant: &str, defaults: &TenantRule
 }
 
 /// A holder of `identity` other than `contact_id`.
-pub async fn other_holder(conn: &mut PgConnection, tenant: &str, contact_id: Uuid, identity: &Identity) -> Result<Option<Uuid>> {
+pub async fn other_holder(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact_id: ContactId,
+    identity: &Identity,
+) -> Result<Option<ContactId>> {
     Ok(sqlx::query_scalar(
         "SELECT contact_id FROM contact_identities
          WHERE tenant_id = $1 AND kind = $2 AND scope = $3 AND value = $4 AND contact_id <> $5 LIMIT 1",

@@ -2,10 +2,10 @@
 //! verified duplicates when the tenant allows it, and queue the other candidates.
 
 use contracts::api::directory::NameChoice;
+use contracts::ContactId;
 use contracts::NameSource;
 use contracts::{Actor, Confidence, Identity, IdentityKind, IgnoreReason, IgnoredIdentity, Profile, Resolution};
 use sqlx::{Acquire, PgConnection};
-use uuid::Uuid;
 
 use super::matching::Candidate;
 use super::rules::TenantRules;
@@ -20,7 +20,7 @@ pub(super) async fn attach(
     conn: &mut PgConnection,
     rules: &TenantRules,
     sighting: &Sighting<'_>,
-    contact_id: Uuid,
+    contact_id: ContactId,
     confidence: Confidence,
     (enrich, propose): (Vec<Identity>, Vec<Identity>),
     ignored: &mut Vec<IgnoredIdentity>,
@@ -53,9 +53,9 @@ pub(super) async fn attach(
 pub(super) async fn merge_verified(
     conn: &mut PgConnection,
     sighting: &Sighting<'_>,
-    contact_id: Uuid,
-    merge: Vec<Uuid>,
-) -> Result<Vec<Uuid>, ResolveError> {
+    contact_id: ContactId,
+    merge: Vec<ContactId>,
+) -> Result<Vec<ContactId>, ResolveError> {
     if merge.is_empty() {
         return Ok(merge);
     }
@@ -85,9 +85,13 @@ pub(super) async fn merge_verified(
 
 /// Creates a contact holding `new`; `None` when a concurrent creator took one of the
 /// identities first (the caller rolls the savepoint back and matches again).
-pub(super) async fn create(conn: &mut PgConnection, sighting: &Sighting<'_>, new: &[Identity]) -> sqlx::Result<Option<Uuid>> {
+pub(super) async fn create(
+    conn: &mut PgConnection,
+    sighting: &Sighting<'_>,
+    new: &[Identity],
+) -> sqlx::Result<Option<ContactId>> {
     let Sighting { tenant, profile, actor, source, last_interaction_at, origin, .. } = *sighting;
-    let contact_id = Uuid::new_v4();
+    let contact_id = ContactId::new();
     store::create_contact(conn, tenant, contact_id, profile, last_interaction_at).await?;
     let inserted = store::insert_identities(conn, tenant, contact_id, new, source, last_interaction_at).await?;
     if inserted.len() != new.len() {
@@ -124,7 +128,7 @@ pub(super) fn within_limits(
 pub(super) async fn suggest_duplicates(
     conn: &mut PgConnection,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     candidates: &[Candidate],
     actor: &Actor,
 ) -> sqlx::Result<()> {
@@ -142,7 +146,7 @@ pub(super) async fn suggest_duplicates(
 pub(super) async fn update_name(
     conn: &mut PgConnection,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     profile: Option<&Profile>,
     actor: &Actor,
 ) -> sqlx::Result<()> {

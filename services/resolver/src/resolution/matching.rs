@@ -20,8 +20,8 @@
 //!    interaction stays unidentified with its candidates until an operator links it.
 
 use contracts::api::directory::Weakness;
+use contracts::ContactId;
 use contracts::{Confidence, Identity, IdentityKind, IgnoreReason, IgnoredIdentity, MatchedBy};
-use uuid::Uuid;
 
 use super::rules::AutoMerge;
 
@@ -29,18 +29,18 @@ use super::rules::AutoMerge;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {
     pub identity: Identity,
-    pub owners: Vec<Uuid>,
+    pub owners: Vec<ContactId>,
     /// Why a single holder would still not be enough.
     pub weakness: Option<Weakness>,
     /// Contacts the value was proposed to (typed on a form that matched them): candidates,
     /// never owners.
-    pub proposed_to: Vec<Uuid>,
+    pub proposed_to: Vec<ContactId>,
     /// Its one holder holds it only because someone typed it: the match is as good as typed.
     pub held_typed: bool,
 }
 
 impl Lookup {
-    pub fn new(identity: Identity, owners: Vec<Uuid>) -> Self {
+    pub fn new(identity: Identity, owners: Vec<ContactId>) -> Self {
         Self { identity, owners, weakness: None, proposed_to: Vec::new(), held_typed: false }
     }
 
@@ -49,7 +49,7 @@ impl Lookup {
         self
     }
 
-    pub fn proposed_to(mut self, contacts: Vec<Uuid>) -> Self {
+    pub fn proposed_to(mut self, contacts: Vec<ContactId>) -> Self {
         self.proposed_to = contacts;
         self
     }
@@ -74,7 +74,7 @@ impl Lookup {
 /// Another contact the interaction pointed at, and the evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub identity: Identity,
     pub weakness: Option<Weakness>,
 }
@@ -93,13 +93,13 @@ pub enum Decision {
     /// Attach to `contact_id`: add `enrich` (identities nobody holds), offer `propose` for an
     /// operator to confirm, merge `merge` into it, suggest `candidates`.
     Attach {
-        contact_id: Uuid,
+        contact_id: ContactId,
         matched_by: MatchedBy,
         confidence: Confidence,
         candidates: Vec<Candidate>,
         enrich: Vec<Identity>,
         propose: Vec<Identity>,
-        merge: Vec<Uuid>,
+        merge: Vec<ContactId>,
     },
     /// Nothing decided: create a contact holding `identities`, suggest `candidates`.
     Create { identities: Vec<Identity>, candidates: Vec<Candidate> },
@@ -181,7 +181,7 @@ pub fn decide(lookups: &[Lookup], policy: Policy) -> (Decision, Vec<IgnoredIdent
 }
 
 /// One candidate per contact (the first evidence found), never the chosen contact itself.
-fn unique(candidates: Vec<Candidate>, chosen: Option<Uuid>) -> Vec<Candidate> {
+fn unique(candidates: Vec<Candidate>, chosen: Option<ContactId>) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     for candidate in candidates {
         if Some(candidate.contact_id) != chosen && !out.iter().any(|c| c.contact_id == candidate.contact_id) {

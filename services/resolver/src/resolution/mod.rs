@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use contracts::api::directory::Weakness;
+use contracts::ContactId;
 use contracts::{
     Actor, Confidence, Identity, IdentityKind, IgnoredIdentity, InteractionEvent, Profile, Resolution, ResolvedInteraction,
 };
@@ -180,7 +181,7 @@ pub async fn match_or_create(
     rules: &TenantRules,
     sighting: &Sighting<'_>,
     ignored: Vec<IgnoredIdentity>,
-) -> Result<(Option<Uuid>, Resolution), ResolveError> {
+) -> Result<(Option<ContactId>, Resolution), ResolveError> {
     let Sighting { tenant, identities, .. } = *sighting;
     for _ in 0..ATTEMPTS {
         let owners = store::owners(conn, tenant, identities).await?;
@@ -254,7 +255,7 @@ fn lookups(
     rules: &TenantRules,
     identities: &[Identity],
     owners: Vec<Vec<store::Owner>>,
-    proposed: Vec<Vec<Uuid>>,
+    proposed: Vec<Vec<ContactId>>,
     at: Option<DateTime<Utc>>,
 ) -> Vec<Lookup> {
     identities
@@ -287,7 +288,7 @@ fn resolution(ignored: Vec<IgnoredIdentity>) -> Resolution {
 
 /// The first candidates' ids (every candidate is in the duplicates queue; the event names the
 /// first ones).
-fn candidate_ids(candidates: &[Candidate]) -> Vec<Uuid> {
+fn candidate_ids(candidates: &[Candidate]) -> Vec<ContactId> {
     candidates.iter().take(contracts::limits::CANDIDATES).map(|c| c.contact_id).collect()
 }
 

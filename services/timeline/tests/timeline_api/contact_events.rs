@@ -31,7 +31,7 @@ async fn contact_detail_changes_are_interleaved_with_interactions_and_filterable
         None,
     );
     let mut suggestion = change(contact, ContactChangeKind::DuplicateSuggested, 5000);
-    suggestion.related_contact_id = Some(Uuid::new_v4());
+    suggestion.related_contact_id = Some(Uuid::new_v4().into());
     let first = msg(contact, "wamid.a", 0).text("první zpráva");
     let second = msg(contact, "wamid.b", 7200).text("druhá zpráva");
     timeline.apply_changes(&[created, added.clone(), suggestion, renamed, removed]).await;
@@ -94,7 +94,7 @@ async fn a_merge_moves_the_merged_contacts_history_and_an_unmerge_restores_it() 
     timeline.apply_changes(&[change(survivor, ContactChangeKind::Created, -100), merged_added]).await;
 
     let mut merge = change(survivor, ContactChangeKind::Merged, 1000);
-    merge.related_contact_id = Some(merged);
+    merge.related_contact_id = Some(merged.into());
     timeline.apply_changes(&[merge.clone()]).await;
     // The resolver may still attribute a late message to the merged-away id.
     let late = msg(merged, "m.3", 1100).conversation(Some("m-conv")).text("sloučený 3");
@@ -109,13 +109,13 @@ async fn a_merge_moves_the_merged_contacts_history_and_an_unmerge_restores_it() 
         Item::Interaction(i) => i.merged_from,
         Item::ContactEvent(e) => e.merged_from,
     };
-    assert_eq!((merged_from(&items[1]), merged_from(&items[2])), (Some(merged), Some(merged)));
+    assert_eq!((merged_from(&items[1]), merged_from(&items[2])), (Some(merged.into()), Some(merged.into())));
     assert_eq!(items[2].as_interaction().map(|i| i.message_count), Some(3), "the late message joined its conversation");
     assert_eq!(merged_from(&items[3]), None);
     assert!(timeline.timeline(merged, "", "acme").await.is_empty(), "nothing is left on the merged-away contact");
 
     let mut unmerge = change(survivor, ContactChangeKind::Unmerged, 2000);
-    unmerge.related_contact_id = Some(merged);
+    unmerge.related_contact_id = Some(merged.into());
     timeline.apply_changes(&[unmerge]).await;
 
     let restored = timeline.timeline(merged, "", "acme").await;
@@ -125,7 +125,7 @@ async fn a_merge_moves_the_merged_contacts_history_and_an_unmerge_restores_it() 
         Item::Interaction(i) => i.contact_id,
         Item::ContactEvent(e) => Some(e.contact_id),
     };
-    assert!(restored.iter().all(|i| merged_from(i).is_none() && contact_of(i) == Some(merged)));
+    assert!(restored.iter().all(|i| merged_from(i).is_none() && contact_of(i) == Some(merged.into())));
     let back = timeline.timeline(survivor, "", "acme").await;
     assert_eq!(kinds(&back), ["event:unmerged", "event:merged", "interaction:přeživší", "event:created"]);
 

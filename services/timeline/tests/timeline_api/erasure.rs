@@ -124,7 +124,7 @@ async fn erasure_redacts_every_personal_trace_and_nothing_comes_back_on_replay()
         assert!(timeline.timeline(erased, &format!("q={q}"), "acme").await.is_empty(), "{q} on the timeline");
     }
     let hits = timeline.search("q=zlutoucky", "acme").await.items;
-    assert_eq!(hits.iter().map(|h| h.contact_id).collect::<Vec<_>>(), [Some(kept)], "only the other contact is found");
+    assert_eq!(hits.iter().map(|h| h.contact_id).collect::<Vec<_>>(), [Some(kept.into())], "only the other contact is found");
     for q in ["novak", "smlouva", "998877"] {
         assert!(timeline.search(&format!("q={q}"), "acme").await.items.is_empty(), "{q} tenant-wide");
     }

@@ -83,7 +83,7 @@ async fn both_consumer_loops_apply_and_commit_and_a_replay_on_fresh_groups_chang
         publisher.publish_event(&item).await.expect("published");
     }
     let mut merge = change(a, ContactChangeKind::Merged, 120);
-    merge.related_contact_id = Some(b);
+    merge.related_contact_id = Some(b.into());
     for change in [change(a, ContactChangeKind::Created, -60), merge] {
         publisher.publish_event(&change).await.expect("published");
     }

@@ -35,9 +35,9 @@ fn history() -> Vec<Batch> {
     let call = [msg(b, "CA-r", 100).call("ringing", None, None), msg(b, "CA-r", 100).call("completed", Some(12), None)];
     let b_chat = msg(b, "r.4", 200).conversation(Some("b-conv")).text("Zpráva od B");
     let mut merge = change(a, ContactChangeKind::Merged, 6000);
-    merge.related_contact_id = Some(b);
+    merge.related_contact_id = Some(b.into());
     let mut unmerge = change(a, ContactChangeKind::Unmerged, 7000);
-    unmerge.related_contact_id = Some(b);
+    unmerge.related_contact_id = Some(b.into());
     let (erased_history, erased_changes) = {
         let chat = msg(erased, "wamid.p1", 0).text("Tajné").attachment("pas.jpg");
         let created = change(erased, ContactChangeKind::Created, -60);

@@ -340,7 +340,7 @@ impl Msg {
         ResolvedInteraction {
             v: 1,
             tenant_id: self.tenant.clone(),
-            contact_id: Some(self.contact),
+            contact_id: Some(self.contact.into()),
             interaction: InteractionEvent::new(self.tenant.clone(), self.body.clone()),
             resolution: Resolution {
                 matched_by: self.matched_by.clone(),
@@ -361,7 +361,7 @@ pub fn change(contact: Uuid, kind: ContactChangeKind, secs: i64) -> ContactChang
         v: 1,
         change_id: Uuid::new_v4(),
         tenant_id: "acme".into(),
-        contact_id: contact,
+        contact_id: contact.into(),
         kind,
         occurred_at: at(secs),
         actor: Actor::Operator { id: "op-1".into() },

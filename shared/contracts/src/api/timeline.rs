@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    Actor, Attachment, Call, CallStatus, Channel, ContactChangeKind, ConversationEvent, Direction, FieldChange, Identity,
-    InteractionEvent, MatchedBy, Resolution,
+    Actor, Attachment, Call, CallStatus, Channel, ContactChangeKind, ContactId, ConversationEvent, Direction, FieldChange,
+    Identity, InteractionEvent, MatchedBy, Resolution,
 };
 
 /// The kinds of timeline items: the `type` of every item, and the `type` filter of a timeline.
@@ -73,9 +73,9 @@ pub struct InteractionItem {
     /// The id of the message that opened the interaction.
     pub interaction_id: Uuid,
     /// `None` for an unidentified interaction (no contact yet; an operator links it).
-    pub contact_id: Option<Uuid>,
+    pub contact_id: Option<ContactId>,
     /// The contact this interaction belonged to before a merge moved it here.
-    pub merged_from: Option<Uuid>,
+    pub merged_from: Option<ContactId>,
     pub channel: Channel,
     /// The direction of its first message.
     pub direction: Direction,
@@ -163,9 +163,9 @@ pub struct ContactEventItem {
     /// The item's id: the change's.
     pub id: Uuid,
     pub change_id: Uuid,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     /// The contact this change belonged to before a merge moved it here.
-    pub merged_from: Option<Uuid>,
+    pub merged_from: Option<ContactId>,
     pub kind: ContactChangeKind,
     pub occurred_at: DateTime<Utc>,
     pub actor: Actor,
@@ -174,7 +174,7 @@ pub struct ContactEventItem {
     /// The changed fields with their values before and after (values removed on erasure).
     pub changes: Vec<FieldChange>,
     /// The other contact of a merge or unmerge.
-    pub related_contact_id: Option<Uuid>,
+    pub related_contact_id: Option<ContactId>,
     pub redacted: bool,
     /// `ts_rank` of the search, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,7 +279,7 @@ mod tests {
         let event = ContactEventItem {
             id: Uuid::from_u128(1),
             change_id: Uuid::from_u128(1),
-            contact_id: Uuid::from_u128(2),
+            contact_id: ContactId(Uuid::from_u128(2)),
             merged_from: None,
             kind: ContactChangeKind::NameChanged,
             occurred_at: DateTime::from_timestamp(1_764_000_000, 0).expect("valid"),

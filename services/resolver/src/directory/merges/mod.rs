@@ -10,6 +10,7 @@ pub use reversal::{recompute_last_interaction, reverse};
 use axum::extract::State;
 use contracts::api::directory::{MergeHistory, MergePreview, MergeRequest, MergeResult, NameChoice, UnmergeResult};
 use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind};
+use contracts::{ContactId, IdentityId, MergeId};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
 use serde::Deserialize;
@@ -18,7 +19,6 @@ use sqlx::PgConnection;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::contacts::card;
 use super::edit::{lock_live, Edit};
@@ -48,7 +48,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 async fn merge(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<ContactId>,
     Json(body): Json<MergeRequest>,
 ) -> Result<Json<MergeResult>, ApiError> {
     let actor = actor(&auth);
@@ -64,7 +64,7 @@ async fn merge(
 #[into_params(parameter_in = Query)]
 struct PreviewQuery {
     /// The contact that would be merged into the one in the path.
-    with: Uuid,
+    with: ContactId,
 }
 
 /// What merging `with` into the contact would do, without changing anything.
@@ -78,7 +78,7 @@ struct PreviewQuery {
 async fn merge_preview(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<ContactId>,
     Query(query): Query<PreviewQuery>,
 ) -> Result<Json<MergePreview>, ApiError> {
     Ok(Json(preview(&state.pool, auth.tenant(), id, query.with).await?))
@@ -94,7 +94,7 @@ async fn merge_preview(
 async fn merge_history(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<ContactId>,
 ) -> Result<Json<MergeHistory>, ApiError> {
     let items = sqlx::query_as(
         "SELECT merge_id, survivor_id, merged_id, merged_by, merged_at, unmerged_at FROM merge_journal
@@ -117,7 +117,7 @@ async fn merge_history(
 async fn unmerge(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(merge_id): Path<Uuid>,
+    Path(merge_id): Path<MergeId>,
 ) -> Result<Json<UnmergeResult>, ApiError> {
     let (survivor, merged) = reverse(&state.pool, auth.tenant(), merge_id, &actor(&auth)).await?;
     let (survivor, restored) =
@@ -134,11 +134,11 @@ pub async fn merge_in(
     conn: &mut PgConnection,
     tenant: &str,
     actor: &contracts::Actor,
-    survivor: Uuid,
-    merged: Uuid,
+    survivor: ContactId,
+    merged: ContactId,
     name: NameChoice,
     reason: &str,
-) -> Result<Uuid> {
+) -> Result<MergeId> {
     if survivor == merged {
         return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
     }
@@ -157,7 +157,7 @@ pub async fn merge_in(
         )));
     }
 
-    let moved: Vec<(Uuid, IdentityKind, String, Option<String>)> = sqlx::query_as(
+    let moved: Vec<(IdentityId, IdentityKind, String, Option<String>)> = sqlx::query_as(
         "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2 RETURNING identity_id, kind, value, nullif(scope, '')",
     )
     .bind(survivor)
@@ -202,7 +202,7 @@ pub async fn merge_in(
         .bind(merged)
         .execute(&mut *conn)
         .await?;
-    let merge_id = Uuid::new_v4();
+    let merge_id = MergeId::new();
     sqlx::query(
         "INSERT INTO merge_journal (merge_id, tenant_id, survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src, merged_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

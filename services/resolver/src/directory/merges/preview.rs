@@ -1,19 +1,19 @@
 //! What a merge would do, shown before it is done: both cards, the conflicts, the combined kinds.
 
 use contracts::api::directory::{Card, Combined, Conflict, MergePreview, Moves, NamedValue};
+use contracts::ContactId;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::directory::{cards, DirectoryError, Result};
 
 /// Both live cards side by side with the fields in conflict; the same checks as a merge (two
 /// different live contacts of `tenant`), no side effects.
-pub async fn preview(pool: &PgPool, tenant: &str, survivor: Uuid, merged: Uuid) -> Result<MergePreview> {
+pub async fn preview(pool: &PgPool, tenant: &str, survivor: ContactId, merged: ContactId) -> Result<MergePreview> {
     if survivor == merged {
         return Err(DirectoryError::Invalid("a contact cannot be merged into itself".into()));
     }
     let mut conn = pool.acquire().await?;
-    let live = |card: Option<Card>, id: Uuid| {
+    let live = |card: Option<Card>, id: ContactId| {
         card.filter(|c| c.merged_into.is_none()).ok_or_else(|| DirectoryError::NotFound(format!("contact {id}")))
     };
     let survivor_card = live(cards::card(&mut conn, tenant, survivor).await?, survivor)?;

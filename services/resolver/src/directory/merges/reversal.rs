@@ -1,8 +1,8 @@
 //! Undoing a merge exactly, from the merge journal.
 
 use contracts::{ContactChangeKind, Identity, IdentityKind, NameSource};
+use contracts::{ContactId, IdentityId, MergeId};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::changes;
 use crate::directory::edit::Edit;
@@ -11,9 +11,9 @@ use crate::directory::{ordered, DirectoryError, Result};
 /// What a merge moved (`merge_journal`): what [`reverse`] moves back.
 #[derive(sqlx::FromRow)]
 struct Journal {
-    survivor_id: Uuid,
-    merged_id: Uuid,
-    moved_identities: Vec<Uuid>,
+    survivor_id: ContactId,
+    merged_id: ContactId,
+    moved_identities: Vec<IdentityId>,
     moved_links: Vec<String>,
     /// The survivor's name before the merge, when the merge replaced it.
     survivor_name: Option<String>,
@@ -22,7 +22,7 @@ struct Journal {
 
 /// Reverses a merge from its journal: both contacts exactly as before (identities the survivor
 /// gained since stay with it).
-pub async fn reverse(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &contracts::Actor) -> Result<(Uuid, Uuid)> {
+pub async fn reverse(pool: &PgPool, tenant: &str, merge_id: MergeId, actor: &contracts::Actor) -> Result<(ContactId, ContactId)> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     let journal: Journal = sqlx::query_as(
         "SELECT survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src
@@ -95,7 +95,7 @@ pub async fn reverse(pool: &PgPool, tenant: &str, merge_id: Uuid, actor: &contra
 
 /// `last_interaction_at` of `contact` from the interactions resolved to it and to the contacts
 /// merged into it.
-pub async fn recompute_last_interaction(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> Result<()> {
+pub async fn recompute_last_interaction(conn: &mut PgConnection, tenant: &str, contact: ContactId) -> Result<()> {
     sqlx::query(
         "WITH RECURSIVE below (contact_id) AS (
              SELECT $2::uuid

@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 
+use contracts::ContactId;
 use contracts::ResolvedInteraction;
 use contracts::{Actor, Confidence, Identity, IgnoredIdentity, InteractionEvent, Resolution};
 use sqlx::{Acquire, PgConnection};
@@ -194,7 +195,7 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
         }
         Decision::Create { identities: new, candidates } => {
             let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
-            let contact_id = Uuid::new_v4();
+            let contact_id = ContactId::new();
             let contact = store::NewContact::new(tenant, contact_id, body.profile.as_ref(), Some(at));
             view.created(&contact);
             writes.create(contact);
@@ -253,7 +254,7 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
 
 /// Other contacts the interaction matched go to the duplicates queue, once per pair (as
 /// [`super::apply::suggest_duplicates`]).
-fn suggest(view: &mut View, writes: &mut Writes, tenant: &str, contact_id: Uuid, candidates: &[Candidate], actor: &Actor) {
+fn suggest(view: &mut View, writes: &mut Writes, tenant: &str, contact_id: ContactId, candidates: &[Candidate], actor: &Actor) {
     for candidate in candidates {
         if !view.suggest(contact_id, candidate.contact_id) {
             continue;

@@ -6,9 +6,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use contracts::ContactId;
 use contracts::{Identity, NameSource};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::resolution::store::{self, ContactState, NewContact, Owner};
 
@@ -18,12 +18,12 @@ type Key = (String, Identity);
 #[derive(Debug)]
 pub(super) struct View {
     owners: HashMap<Key, Vec<Owner>>,
-    proposed: HashMap<Key, Vec<Uuid>>,
+    proposed: HashMap<Key, Vec<ContactId>>,
     /// Contacts whose proposal of the identity an operator decided: never proposed again.
-    decided: HashMap<Key, Vec<Uuid>>,
-    contacts: HashMap<Uuid, ContactState>,
+    decided: HashMap<Key, Vec<ContactId>>,
+    contacts: HashMap<ContactId, ContactState>,
     /// Pairs of contacts in the duplicates queue, whatever their status (smaller id first).
-    suggested: HashSet<(Uuid, Uuid)>,
+    suggested: HashSet<(ContactId, ContactId)>,
     /// When the transaction started: the creation time of the contacts the batch creates.
     now: DateTime<Utc>,
 }
@@ -54,7 +54,7 @@ impl View {
             let proposed = store::proposed_to(conn, tenant, &identities).await?;
             let decided = store::decided_proposals(conn, tenant, &identities).await?;
             // Every contact the tenant's identities point at: the pairs among them and others.
-            let mut pointed: HashSet<Uuid> = HashSet::new();
+            let mut pointed: HashSet<ContactId> = HashSet::new();
             for (((identity, owners), proposed), decided) in identities.into_iter().zip(owners).zip(proposed).zip(decided) {
                 pointed.extend(owners.iter().map(|o| o.contact_id).chain(proposed.iter().copied()));
                 let key = (tenant.to_owned(), identity);
@@ -62,18 +62,18 @@ impl View {
                 view.decided.insert(key.clone(), decided);
                 view.owners.insert(key, owners);
             }
-            let pointed: Vec<Uuid> = pointed.into_iter().collect();
+            let pointed: Vec<ContactId> = pointed.into_iter().collect();
             view.suggested.extend(store::suggested_pairs(conn, tenant, &pointed).await?);
         }
-        let found: HashSet<Uuid> = view.owners.values().flatten().map(|o| o.contact_id).collect();
-        let found: Vec<Uuid> = found.into_iter().collect();
+        let found: HashSet<ContactId> = view.owners.values().flatten().map(|o| o.contact_id).collect();
+        let found: Vec<ContactId> = found.into_iter().collect();
         view.contacts = store::contact_states(conn, &found).await?;
         Ok(view)
     }
 
     /// The holders (most recently active first, then the oldest, as [`store::owners`] orders
     /// them) and the open proposals of each identity (same order).
-    pub fn lookup(&self, tenant: &str, identities: &[Identity]) -> (Vec<Vec<Owner>>, Vec<Vec<Uuid>>) {
+    pub fn lookup(&self, tenant: &str, identities: &[Identity]) -> (Vec<Vec<Owner>>, Vec<Vec<ContactId>>) {
         identities
             .iter()
             .map(|identity| {
@@ -90,7 +90,7 @@ impl View {
             .unzip()
     }
 
-    pub fn contact(&self, contact_id: Uuid) -> Option<&ContactState> {
+    pub fn contact(&self, contact_id: ContactId) -> Option<&ContactState> {
         self.contacts.get(&contact_id)
     }
 
@@ -107,14 +107,14 @@ impl View {
     }
 
     /// `contact_id` had an interaction at `at` (its last one moves forward only).
-    pub fn touched(&mut self, contact_id: Uuid, at: DateTime<Utc>) {
+    pub fn touched(&mut self, contact_id: ContactId, at: DateTime<Utc>) {
         if let Some(state) = self.contacts.get_mut(&contact_id) {
             state.last_interaction_at = Some(state.last_interaction_at.map_or(at, |last| last.max(at)));
         }
     }
 
     /// `contact_id` now holds `identities` (nobody did), seen at `at`.
-    pub fn hold(&mut self, tenant: &str, contact_id: Uuid, identities: &[Identity], at: DateTime<Utc>) {
+    pub fn hold(&mut self, tenant: &str, contact_id: ContactId, identities: &[Identity], at: DateTime<Utc>) {
         for identity in identities {
             let owner = Owner { contact_id, last_seen_at: Some(at), typed: !identity.is_verified() };
             self.owners.insert((tenant.to_owned(), identity.clone()), vec![owner]);
@@ -125,7 +125,7 @@ impl View {
     }
 
     /// The identities `contact_id` holds among `identities` were seen at `at`.
-    pub fn seen(&mut self, tenant: &str, contact_id: Uuid, identities: &[Identity], at: DateTime<Utc>) {
+    pub fn seen(&mut self, tenant: &str, contact_id: ContactId, identities: &[Identity], at: DateTime<Utc>) {
         for identity in identities {
             let Some(owners) = self.owners.get_mut(&(tenant.to_owned(), identity.clone())) else { continue };
             for owner in owners.iter_mut().filter(|o| o.contact_id == contact_id) {
@@ -136,7 +136,7 @@ impl View {
 
     /// Offers `identities` to `contact_id`; the ones newly proposed (not proposed to it before,
     /// open or decided), as the proposals table's unique key would let through.
-    pub fn propose(&mut self, tenant: &str, contact_id: Uuid, identities: &[Identity]) -> Vec<Identity> {
+    pub fn propose(&mut self, tenant: &str, contact_id: ContactId, identities: &[Identity]) -> Vec<Identity> {
         let mut new = Vec::new();
         for identity in identities {
             let key = (tenant.to_owned(), identity.clone());
@@ -152,11 +152,11 @@ impl View {
 
     /// Queues `contact_id` and `other` as possible duplicates; false when the pair is queued
     /// already (or was decided), as the queue's primary key would answer.
-    pub fn suggest(&mut self, contact_id: Uuid, other: Uuid) -> bool {
+    pub fn suggest(&mut self, contact_id: ContactId, other: ContactId) -> bool {
         self.suggested.insert((contact_id.min(other), contact_id.max(other)))
     }
 
-    pub fn renamed(&mut self, contact_id: Uuid, name: &str, source: NameSource) {
+    pub fn renamed(&mut self, contact_id: ContactId, name: &str, source: NameSource) {
         if let Some(state) = self.contacts.get_mut(&contact_id) {
             state.name = Some(name.to_owned());
             state.name_source = Some(source);

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use contracts::api::directory::{IdentitySource, Weakness};
+use contracts::ContactId;
 use contracts::{ContactChange, Identity, InteractionEvent, NameSource, ResolvedInteraction};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::changes;
 use crate::resolution::store::{self, NewContact, NewIdentity, NewProposal, Seen, Suggestion};
@@ -22,11 +22,11 @@ pub(super) struct Writes {
     proposed: Vec<NewProposal>,
     suggested: Vec<Suggestion>,
     /// The latest name of each renamed contact.
-    renamed: HashMap<Uuid, (String, NameSource)>,
+    renamed: HashMap<ContactId, (String, NameSource)>,
     /// The latest sighting of each (contact, identity).
-    seen: HashMap<(Uuid, Identity), DateTime<Utc>>,
+    seen: HashMap<(ContactId, Identity), DateTime<Utc>>,
     /// The latest interaction of each contact.
-    touched: HashMap<Uuid, DateTime<Utc>>,
+    touched: HashMap<ContactId, DateTime<Utc>>,
     changes: Vec<ContactChange>,
     processed: Vec<ResolvedInteraction>,
 }
@@ -39,7 +39,7 @@ impl Writes {
     pub fn add(
         &mut self,
         tenant: &str,
-        contact_id: Uuid,
+        contact_id: ContactId,
         identities: &[Identity],
         source: IdentitySource,
         event: &InteractionEvent,
@@ -54,7 +54,7 @@ impl Writes {
     pub fn propose(
         &mut self,
         tenant: &str,
-        contact_id: Uuid,
+        contact_id: ContactId,
         identities: &[Identity],
         source: IdentitySource,
         event: &InteractionEvent,
@@ -66,23 +66,30 @@ impl Writes {
     }
 
     /// A pair the view found new (the flush fails as raced if it is not).
-    pub fn suggest(&mut self, tenant: &str, contact_id: Uuid, other: Uuid, shared: &Identity, weakness: Option<Weakness>) {
+    pub fn suggest(
+        &mut self,
+        tenant: &str,
+        contact_id: ContactId,
+        other: ContactId,
+        shared: &Identity,
+        weakness: Option<Weakness>,
+    ) {
         let (tenant, shared) = (tenant.to_owned(), shared.clone());
         self.suggested.push(Suggestion { tenant, a: contact_id, b: other, shared, weakness });
     }
 
-    pub fn rename(&mut self, contact_id: Uuid, name: &str, source: NameSource) {
+    pub fn rename(&mut self, contact_id: ContactId, name: &str, source: NameSource) {
         self.renamed.insert(contact_id, (name.to_owned(), source));
     }
 
-    pub fn seen(&mut self, contact_id: Uuid, identities: &[Identity], at: DateTime<Utc>) {
+    pub fn seen(&mut self, contact_id: ContactId, identities: &[Identity], at: DateTime<Utc>) {
         for identity in identities {
             let latest = self.seen.entry((contact_id, identity.clone())).or_insert(at);
             *latest = (*latest).max(at);
         }
     }
 
-    pub fn touch(&mut self, contact_id: Uuid, at: DateTime<Utc>) {
+    pub fn touch(&mut self, contact_id: ContactId, at: DateTime<Utc>) {
         let latest = self.touched.entry(contact_id).or_insert(at);
         *latest = (*latest).max(at);
     }
@@ -102,11 +109,11 @@ impl Writes {
         let Writes { created, added, proposed, suggested, renamed, seen, touched, changes, processed } = std::mem::take(self);
         // The existing contacts this flush changes, locked in id order first: two resolvers
         // flushing changes to the same contacts wait for each other instead of deadlocking.
-        let mut changed: Vec<Uuid> = renamed.keys().chain(touched.keys()).copied().collect();
+        let mut changed: Vec<ContactId> = renamed.keys().chain(touched.keys()).copied().collect();
         changed.extend(seen.keys().map(|(contact_id, _)| *contact_id));
         changed.sort();
         changed.dedup();
-        let created_ids: std::collections::HashSet<Uuid> = created.iter().map(|c| c.contact_id).collect();
+        let created_ids: std::collections::HashSet<ContactId> = created.iter().map(|c| c.contact_id).collect();
         changed.retain(|id| !created_ids.contains(id));
         store::lock_contacts(conn, &changed).await?;
         store::create_contacts(conn, &created).await?;
@@ -118,14 +125,14 @@ impl Writes {
             return Err(ResolveError::Raced);
         }
         // Rows in contact order: two batches updating the same contacts lock them alike.
-        let mut names: Vec<(Uuid, &str, NameSource)> =
+        let mut names: Vec<(ContactId, &str, NameSource)> =
             renamed.iter().map(|(id, (name, source))| (*id, name.as_str(), *source)).collect();
         names.sort_by_key(|n| n.0);
         store::set_names(conn, &names).await?;
         let seen: Vec<Seen> =
             seen.iter().map(|((contact_id, identity), at)| Seen { contact_id: *contact_id, identity, at: *at }).collect();
         store::mark_seen_many(conn, &seen).await?;
-        let mut touched: Vec<(Uuid, DateTime<Utc>)> = touched.into_iter().collect();
+        let mut touched: Vec<(ContactId, DateTime<Utc>)> = touched.into_iter().collect();
         touched.sort();
         store::touch_interactions(conn, &touched).await?;
         changes::record_many(conn, &changes).await?;

@@ -1,4 +1,5 @@
 use super::*;
+use uuid::Uuid;
 
 const POLICY: Policy = Policy { shared_limit: 3, auto_create: true, typed_enrichment: false, auto_merge: AutoMerge::Never };
 
@@ -7,18 +8,18 @@ fn id(kind: IdentityKind, value: &str) -> Identity {
 }
 
 fn lookup(kind: IdentityKind, value: &str, owners: &[u128]) -> Lookup {
-    Lookup::new(id(kind, value), owners.iter().map(|o| Uuid::from_u128(*o)).collect())
+    Lookup::new(id(kind, value), owners.iter().map(|o| ContactId(Uuid::from_u128(*o))).collect())
 }
 
 fn typed(kind: IdentityKind, value: &str, owners: &[u128]) -> Lookup {
-    Lookup::new(id(kind, value).typed(), owners.iter().map(|o| Uuid::from_u128(*o)).collect())
+    Lookup::new(id(kind, value).typed(), owners.iter().map(|o| ContactId(Uuid::from_u128(*o))).collect())
 }
 
 fn decision(lookups: &[Lookup]) -> Decision {
     decide(lookups, POLICY).0
 }
 
-fn attached(decision: &Decision) -> (Uuid, Confidence) {
+fn attached(decision: &Decision) -> (ContactId, Confidence) {
     match decision {
         Decision::Attach { contact_id, confidence, .. } => (*contact_id, *confidence),
         other => panic!("expected attach, got {other:?}"),
@@ -53,7 +54,7 @@ fn a_known_identity_attaches_and_enriches_with_the_unowned_ones() {
     assert_eq!(
         got,
         Decision::Attach {
-            contact_id: Uuid::from_u128(7),
+            contact_id: ContactId(Uuid::from_u128(7)),
             matched_by: MatchedBy { kind: IdentityKind::Psid, value: "1".into(), scope: None },
             confidence: Confidence::Verified,
             candidates: vec![],
@@ -72,10 +73,10 @@ fn the_strongest_identifier_wins_and_the_others_are_only_candidates() {
         lookup(IdentityKind::Custom, "CRM-1", &[3]),
     ]);
     let Decision::Attach { contact_id, matched_by, candidates, enrich, .. } = got else { panic!("expected attach") };
-    assert_eq!(contact_id, Uuid::from_u128(3));
+    assert_eq!(contact_id, ContactId(Uuid::from_u128(3)));
     assert_eq!(matched_by.kind, IdentityKind::Custom);
-    let ids: Vec<Uuid> = candidates.iter().map(|c| c.contact_id).collect();
-    assert_eq!(ids, vec![Uuid::from_u128(1), Uuid::from_u128(2)]);
+    let ids: Vec<ContactId> = candidates.iter().map(|c| c.contact_id).collect();
+    assert_eq!(ids, vec![ContactId(Uuid::from_u128(1)), ContactId(Uuid::from_u128(2))]);
     assert_eq!(candidates[0].identity.kind, IdentityKind::Phone, "a candidate says which identifier it shares");
     assert!(enrich.is_empty(), "an identity held by another contact is never taken");
 }
@@ -87,9 +88,9 @@ fn an_explicit_contact_id_and_a_linked_conversation_outrank_identifiers_and_are_
         lookup(IdentityKind::ConversationLink, "conv-1", &[8]),
         lookup(IdentityKind::ContactId, "x", &[9]),
     ]);
-    assert_eq!(attached(&got).0, Uuid::from_u128(9));
+    assert_eq!(attached(&got).0, ContactId(Uuid::from_u128(9)));
     let linked = decision(&[lookup(IdentityKind::Custom, "CRM-1", &[1]), lookup(IdentityKind::ConversationLink, "conv-1", &[8])]);
-    assert_eq!(attached(&linked).0, Uuid::from_u128(8));
+    assert_eq!(attached(&linked).0, ContactId(Uuid::from_u128(8)));
     let created = decision(&[lookup(IdentityKind::ConversationLink, "c", &[]), lookup(IdentityKind::Psid, "2", &[])]);
     assert_eq!(created, Decision::Create { identities: vec![id(IdentityKind::Psid, "2")], candidates: vec![] });
 }
@@ -106,7 +107,10 @@ fn a_value_held_by_too_many_contacts_is_ignored_as_shared() {
 fn a_value_a_few_contacts_share_decides_nothing_and_names_them_all() {
     let got = decision(&[lookup(IdentityKind::Phone, "+420777111000", &[5, 6])]);
     let Decision::Unidentified { candidates } = got else { panic!("expected unidentified, got {got:?}") };
-    assert_eq!(candidates.iter().map(|c| c.contact_id).collect::<Vec<_>>(), [Uuid::from_u128(5), Uuid::from_u128(6)]);
+    assert_eq!(
+        candidates.iter().map(|c| c.contact_id).collect::<Vec<_>>(),
+        [ContactId(Uuid::from_u128(5)), ContactId(Uuid::from_u128(6))]
+    );
     assert!(candidates.iter().all(|c| c.weakness == Some(Weakness::Shared)));
 }
 
@@ -118,7 +122,7 @@ fn a_weak_identifier_alone_decides_nothing_but_points_at_its_holder() {
         got,
         Decision::Unidentified {
             candidates: vec![Candidate {
-                contact_id: Uuid::from_u128(4),
+                contact_id: ContactId(Uuid::from_u128(4)),
                 identity: landline.identity.clone(),
                 weakness: Some(Weakness::Landline)
             }]
@@ -128,7 +132,7 @@ fn a_weak_identifier_alone_decides_nothing_but_points_at_its_holder() {
     let got = decision(&[typed(IdentityKind::Email, "dcera@novak.cz", &[]), landline]);
     let Decision::Create { identities, candidates } = got else { panic!("expected create") };
     assert_eq!(identities.len(), 1);
-    assert_eq!(candidates[0].contact_id, Uuid::from_u128(4));
+    assert_eq!(candidates[0].contact_id, ContactId(Uuid::from_u128(4)));
 }
 
 #[test]
@@ -164,23 +168,23 @@ fn a_verified_identifier_its_card_holds_only_as_typed_matches_as_typed_and_merge
     let Decision::Attach { contact_id, merge, candidates, .. } = decide(&[whatsapp, email], policy).0 else {
         panic!("expected attach")
     };
-    assert_eq!((contact_id, merge.len()), (Uuid::from_u128(2), 0), "never merged on a typed holding");
+    assert_eq!((contact_id, merge.len()), (ContactId(Uuid::from_u128(2)), 0), "never merged on a typed holding");
     assert_eq!(candidates[0].weakness, Some(Weakness::Typed));
 }
 
 #[test]
 fn a_value_proposed_to_a_card_makes_that_card_a_candidate_not_the_owner() {
-    let email = lookup(IdentityKind::Email, "jana@novak.cz", &[]).proposed_to(vec![Uuid::from_u128(3)]);
+    let email = lookup(IdentityKind::Email, "jana@novak.cz", &[]).proposed_to(vec![ContactId(Uuid::from_u128(3))]);
     let Decision::Create { identities, candidates } = decision(&[email]) else { panic!("expected create") };
     assert_eq!(identities.len(), 1);
-    assert_eq!((candidates[0].contact_id, candidates[0].weakness), (Uuid::from_u128(3), Some(Weakness::Typed)));
+    assert_eq!((candidates[0].contact_id, candidates[0].weakness), (ContactId(Uuid::from_u128(3)), Some(Weakness::Typed)));
 }
 
 #[test]
 fn a_verified_identifier_outranks_a_stronger_typed_one() {
     let got = decision(&[typed(IdentityKind::Custom, "CRM-1", &[1]), lookup(IdentityKind::Phone, "+420777000111", &[2])]);
     let Decision::Attach { contact_id, confidence, candidates, .. } = got else { panic!("expected attach") };
-    assert_eq!((contact_id, confidence), (Uuid::from_u128(2), Confidence::Verified));
+    assert_eq!((contact_id, confidence), (ContactId(Uuid::from_u128(2)), Confidence::Verified));
     assert_eq!(candidates[0].weakness, Some(Weakness::Typed), "the typed evidence is marked weak");
 }
 
@@ -191,7 +195,7 @@ fn verified_identifiers_of_two_contacts_merge_them_only_when_the_tenant_says_so(
     assert!(merge.is_empty() && candidates.len() == 1, "never: a suggestion");
     let policy = Policy { auto_merge: AutoMerge::Verified, ..POLICY };
     let Decision::Attach { contact_id, merge, candidates, .. } = decide(&lookups, policy).0 else { panic!("expected attach") };
-    assert_eq!((contact_id, merge, candidates.len()), (Uuid::from_u128(1), vec![Uuid::from_u128(2)], 0));
+    assert_eq!((contact_id, merge, candidates.len()), (ContactId(Uuid::from_u128(1)), vec![ContactId(Uuid::from_u128(2))], 0));
     let with_typed = [lookup(IdentityKind::Whatsapp, "420777000111", &[1]), typed(IdentityKind::Email, "x@y.cz", &[2])];
     let Decision::Attach { merge, .. } = decide(&with_typed, policy).0 else { panic!("expected attach") };
     assert!(merge.is_empty(), "a typed identifier never merges");

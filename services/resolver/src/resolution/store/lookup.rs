@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use contracts::ContactId;
 use contracts::{Identity, IdentityKind, NameSource, ResolvedInteraction};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
@@ -32,7 +33,7 @@ pub async fn processed_batch(
 /// A contact holding an identity, with the newest interaction that carried it there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner {
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub last_seen_at: Option<DateTime<Utc>>,
     /// The contact holds it only because someone typed it (a form), never asserted.
     pub typed: bool,
@@ -48,7 +49,7 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
     for (i, identity) in identities.iter().enumerate() {
         match identity.kind {
             IdentityKind::ContactId => {
-                if let Ok(id) = Uuid::parse_str(&identity.value) {
+                if let Ok(id) = identity.value.parse::<ContactId>() {
                     explicit.push((i, id));
                 }
             }
@@ -100,8 +101,8 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
 }
 
 /// `id` if it is a live contact of `tenant`, its survivor if it was merged away, else `None`.
-pub async fn live_contact(conn: &mut PgConnection, tenant: &str, id: Uuid) -> sqlx::Result<Option<Uuid>> {
-    let row: Option<(Uuid,)> = sqlx::query_as(
+pub async fn live_contact(conn: &mut PgConnection, tenant: &str, id: ContactId) -> sqlx::Result<Option<ContactId>> {
+    let row: Option<(ContactId,)> = sqlx::query_as(
         "SELECT coalesce(s.contact_id, c.contact_id)
          FROM contacts c LEFT JOIN contacts s ON s.contact_id = c.merged_into AND s.deleted_at IS NULL
          WHERE c.tenant_id = $1 AND c.contact_id = $2 AND c.deleted_at IS NULL
@@ -115,7 +116,7 @@ pub async fn live_contact(conn: &mut PgConnection, tenant: &str, id: Uuid) -> sq
 }
 
 /// How many identities of each kind the contact holds.
-pub async fn kind_counts(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<HashMap<IdentityKind, i64>> {
+pub async fn kind_counts(conn: &mut PgConnection, contact_id: ContactId) -> sqlx::Result<HashMap<IdentityKind, i64>> {
     let rows: Vec<(IdentityKind, i64)> =
         sqlx::query_as("SELECT kind, count(*) FROM contact_identities WHERE contact_id = $1 GROUP BY kind")
             .bind(contact_id)
@@ -126,7 +127,12 @@ pub async fn kind_counts(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Res
 
 /// Of `others`, the contacts an operator kept apart from `contact` (dismissed, or recorded as
 /// different people): never merged automatically.
-pub async fn kept_apart(conn: &mut PgConnection, tenant: &str, contact: Uuid, others: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+pub async fn kept_apart(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contact: ContactId,
+    others: &[ContactId],
+) -> sqlx::Result<Vec<ContactId>> {
     sqlx::query_scalar(
         "SELECT CASE WHEN contact_a = $2 THEN contact_b ELSE contact_a END FROM duplicate_suggestions
          WHERE tenant_id = $1 AND status IN ('dismissed', 'different_people')
@@ -141,20 +147,29 @@ pub async fn kept_apart(conn: &mut PgConnection, tenant: &str, contact: Uuid, ot
 
 /// For each identity (same order), the contacts it is proposed to (open proposals), the
 /// oldest proposal first.
-pub async fn proposed_to(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+pub async fn proposed_to(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<ContactId>>> {
     proposals(conn, tenant, identities, true).await
 }
 
 /// For each identity (same order), the contacts an operator already decided a proposal of it
 /// for (confirmed or rejected): it is not proposed to them again.
-pub async fn decided_proposals(conn: &mut PgConnection, tenant: &str, identities: &[Identity]) -> sqlx::Result<Vec<Vec<Uuid>>> {
+pub async fn decided_proposals(
+    conn: &mut PgConnection,
+    tenant: &str,
+    identities: &[Identity],
+) -> sqlx::Result<Vec<Vec<ContactId>>> {
     proposals(conn, tenant, identities, false).await
 }
 
 /// For each identity, the contacts it was proposed to, open or decided proposals.
-async fn proposals(conn: &mut PgConnection, tenant: &str, identities: &[Identity], open: bool) -> sqlx::Result<Vec<Vec<Uuid>>> {
+async fn proposals(
+    conn: &mut PgConnection,
+    tenant: &str,
+    identities: &[Identity],
+    open: bool,
+) -> sqlx::Result<Vec<Vec<ContactId>>> {
     let (kinds, scopes, values) = super::write::columns(identities.iter());
-    let rows: Vec<(i64, Uuid)> = sqlx::query_as(
+    let rows: Vec<(i64, ContactId)> = sqlx::query_as(
         "SELECT i.pos, p.contact_id
          FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS i(kind, scope, value, pos)
          JOIN proposed_identities p
@@ -176,7 +191,7 @@ async fn proposals(conn: &mut PgConnection, tenant: &str, identities: &[Identity
 }
 
 /// The contact's current name and its source.
-pub async fn name(conn: &mut PgConnection, contact_id: Uuid) -> sqlx::Result<(Option<String>, Option<NameSource>)> {
+pub async fn name(conn: &mut PgConnection, contact_id: ContactId) -> sqlx::Result<(Option<String>, Option<NameSource>)> {
     sqlx::query_as("SELECT name, name_source FROM contacts WHERE contact_id = $1").bind(contact_id).fetch_one(conn).await
 }
 
@@ -194,7 +209,7 @@ pub struct ContactState {
 
 #[derive(sqlx::FromRow)]
 struct ContactRow {
-    contact_id: Uuid,
+    contact_id: ContactId,
     name: Option<String>,
     name_source: Option<NameSource>,
     last_interaction_at: Option<DateTime<Utc>>,
@@ -202,14 +217,17 @@ struct ContactRow {
 }
 
 /// The state of each of `contact_ids` (in two statements, however many).
-pub async fn contact_states(conn: &mut PgConnection, contact_ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, ContactState>> {
+pub async fn contact_states(
+    conn: &mut PgConnection,
+    contact_ids: &[ContactId],
+) -> sqlx::Result<HashMap<ContactId, ContactState>> {
     let rows: Vec<ContactRow> = sqlx::query_as(
         "SELECT contact_id, name, name_source, last_interaction_at, created_at FROM contacts WHERE contact_id = ANY($1)",
     )
     .bind(contact_ids)
     .fetch_all(&mut *conn)
     .await?;
-    let mut states: HashMap<Uuid, ContactState> = rows
+    let mut states: HashMap<ContactId, ContactState> = rows
         .into_iter()
         .map(|c| {
             let state = ContactState {
@@ -222,7 +240,7 @@ pub async fn contact_states(conn: &mut PgConnection, contact_ids: &[Uuid]) -> sq
             (c.contact_id, state)
         })
         .collect();
-    let counts: Vec<(Uuid, IdentityKind, i64)> = sqlx::query_as(
+    let counts: Vec<(ContactId, IdentityKind, i64)> = sqlx::query_as(
         "SELECT contact_id, kind, count(*) FROM contact_identities WHERE contact_id = ANY($1) GROUP BY contact_id, kind",
     )
     .bind(contact_ids)

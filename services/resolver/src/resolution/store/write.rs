@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use contracts::api::directory::{IdentitySource, Weakness};
+use contracts::{ContactId, IdentityId};
 use contracts::{Identity, NameSource, Profile, ResolvedInteraction};
 use sqlx::types::Json;
 use sqlx::PgConnection;
@@ -21,7 +22,7 @@ pub async fn record_processed_many(conn: &mut PgConnection, resolved: &[Resolved
     }
     let tenants: Vec<&str> = resolved.iter().map(|r| r.tenant_id.as_str()).collect();
     let ids: Vec<Uuid> = resolved.iter().map(|r| r.interaction.interaction_id).collect();
-    let contacts: Vec<Option<Uuid>> = resolved.iter().map(|r| r.contact_id).collect();
+    let contacts: Vec<Option<ContactId>> = resolved.iter().map(|r| r.contact_id).collect();
     let payloads: Vec<Json<&ResolvedInteraction>> = resolved.iter().map(Json).collect();
     let occurred: Vec<DateTime<Utc>> = resolved.iter().map(|r| r.interaction.body.occurred_at).collect();
     sqlx::query(
@@ -44,8 +45,8 @@ pub async fn record_processed_many(conn: &mut PgConnection, resolved: &[Resolved
 pub async fn suggest_duplicate(
     conn: &mut PgConnection,
     tenant: &str,
-    a: Uuid,
-    b: Uuid,
+    a: ContactId,
+    b: ContactId,
     shared: &Identity,
     weakness: Option<Weakness>,
 ) -> sqlx::Result<bool> {
@@ -57,8 +58,8 @@ pub async fn suggest_duplicate(
 /// Two contacts one interaction matched, and the evidence.
 pub struct Suggestion {
     pub tenant: String,
-    pub a: Uuid,
-    pub b: Uuid,
+    pub a: ContactId,
+    pub b: ContactId,
     pub shared: Identity,
     pub weakness: Option<Weakness>,
 }
@@ -69,12 +70,12 @@ pub async fn suggest_many(conn: &mut PgConnection, pairs: &[Suggestion]) -> sqlx
         return Ok(Vec::new());
     }
     let tenants: Vec<&str> = pairs.iter().map(|p| p.tenant.as_str()).collect();
-    let low: Vec<Uuid> = pairs.iter().map(|p| p.a.min(p.b)).collect();
-    let high: Vec<Uuid> = pairs.iter().map(|p| p.a.max(p.b)).collect();
+    let low: Vec<ContactId> = pairs.iter().map(|p| p.a.min(p.b)).collect();
+    let high: Vec<ContactId> = pairs.iter().map(|p| p.a.max(p.b)).collect();
     let kinds: Vec<&str> = pairs.iter().map(|p| p.shared.kind.as_str()).collect();
     let values: Vec<&str> = pairs.iter().map(|p| p.shared.value.as_str()).collect();
     let weakness: Vec<Option<Weakness>> = pairs.iter().map(|p| p.weakness).collect();
-    let inserted: Vec<(String, Uuid, Uuid)> = sqlx::query_as(
+    let inserted: Vec<(String, ContactId, ContactId)> = sqlx::query_as(
         "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, weakness)
          SELECT tenant_id, a, b, kind, value, weakness
          FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
@@ -91,13 +92,17 @@ pub async fn suggest_many(conn: &mut PgConnection, pairs: &[Suggestion]) -> sqlx
     .bind(&weakness)
     .fetch_all(conn)
     .await?;
-    let mut inserted: std::collections::HashSet<(String, Uuid, Uuid)> = inserted.into_iter().collect();
+    let mut inserted: std::collections::HashSet<(String, ContactId, ContactId)> = inserted.into_iter().collect();
     // A pair twice in `pairs` is new only the first time.
     Ok(pairs.iter().zip(low.iter().zip(&high)).map(|(p, (l, h))| inserted.remove(&(p.tenant.clone(), *l, *h))).collect())
 }
 
 /// Of `contacts`, every pair already in the duplicates queue (any status), smaller id first.
-pub async fn suggested_pairs(conn: &mut PgConnection, tenant: &str, contacts: &[Uuid]) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+pub async fn suggested_pairs(
+    conn: &mut PgConnection,
+    tenant: &str,
+    contacts: &[ContactId],
+) -> sqlx::Result<Vec<(ContactId, ContactId)>> {
     sqlx::query_as(
         "SELECT contact_a, contact_b FROM duplicate_suggestions
          WHERE tenant_id = $1 AND (contact_a = ANY($2) OR contact_b = ANY($2))",
@@ -113,7 +118,7 @@ pub async fn suggested_pairs(conn: &mut PgConnection, tenant: &str, contacts: &[
 pub async fn propose(
     conn: &mut PgConnection,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     identities: &[Identity],
     source: IdentitySource,
     interaction_id: Option<Uuid>,
@@ -129,7 +134,7 @@ pub async fn propose(
 /// An identifier offered to a contact.
 pub struct NewProposal {
     pub tenant: String,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub identity: Identity,
     pub source: IdentitySource,
     pub interaction_id: Option<Uuid>,
@@ -143,7 +148,7 @@ pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal]) -> sqlx
     }
     let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
     let tenants: Vec<&str> = rows.iter().map(|r| r.tenant.as_str()).collect();
-    let contacts: Vec<Uuid> = rows.iter().map(|r| r.contact_id).collect();
+    let contacts: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
     let (kinds, scopes, values) = columns(rows.iter().map(|r| &r.identity));
     let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
     let interactions: Vec<Option<Uuid>> = rows.iter().map(|r| r.interaction_id).collect();
@@ -172,7 +177,7 @@ pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal]) -> sqlx
 /// The contact's identities among `identities` were seen at `at` (never moves back in time).
 pub async fn mark_seen(
     conn: &mut PgConnection,
-    contact_id: Uuid,
+    contact_id: ContactId,
     identities: &[Identity],
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -182,7 +187,7 @@ pub async fn mark_seen(
 
 /// A contact's identity seen in an interaction.
 pub struct Seen<'a> {
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub identity: &'a Identity,
     pub at: DateTime<Utc>,
 }
@@ -193,7 +198,7 @@ pub async fn mark_seen_many(conn: &mut PgConnection, seen: &[Seen<'_>]) -> sqlx:
     if seen.is_empty() {
         return Ok(());
     }
-    let contacts: Vec<Uuid> = seen.iter().map(|s| s.contact_id).collect();
+    let contacts: Vec<ContactId> = seen.iter().map(|s| s.contact_id).collect();
     let (kinds, scopes, values) = columns(seen.iter().map(|s| s.identity));
     let at: Vec<DateTime<Utc>> = seen.iter().map(|s| s.at).collect();
     sqlx::query(
@@ -214,7 +219,7 @@ pub async fn mark_seen_many(conn: &mut PgConnection, seen: &[Seen<'_>]) -> sqlx:
 /// A contact to create.
 pub struct NewContact {
     pub tenant: String,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     /// The profile's name, and its source (none without a name).
     pub name: Option<String>,
     pub name_source: Option<NameSource>,
@@ -223,7 +228,12 @@ pub struct NewContact {
 
 impl NewContact {
     /// A contact named by `profile`.
-    pub fn new(tenant: &str, contact_id: Uuid, profile: Option<&Profile>, last_interaction_at: Option<DateTime<Utc>>) -> Self {
+    pub fn new(
+        tenant: &str,
+        contact_id: ContactId,
+        profile: Option<&Profile>,
+        last_interaction_at: Option<DateTime<Utc>>,
+    ) -> Self {
         let name = profile.and_then(|p| p.name.clone());
         let name_source = name.as_ref().and(profile).map(|p| p.name_source);
         Self { tenant: tenant.to_owned(), contact_id, name, name_source, last_interaction_at }
@@ -233,7 +243,7 @@ impl NewContact {
 pub async fn create_contact(
     conn: &mut PgConnection,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     profile: Option<&Profile>,
     last_interaction_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
@@ -245,7 +255,7 @@ pub async fn create_contacts(conn: &mut PgConnection, contacts: &[NewContact]) -
     if contacts.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = contacts.iter().map(|c| c.contact_id).collect();
+    let ids: Vec<ContactId> = contacts.iter().map(|c| c.contact_id).collect();
     let tenants: Vec<&str> = contacts.iter().map(|c| c.tenant.as_str()).collect();
     let names: Vec<Option<&str>> = contacts.iter().map(|c| c.name.as_deref()).collect();
     let sources: Vec<Option<NameSource>> = contacts.iter().map(|c| c.name_source).collect();
@@ -267,7 +277,7 @@ pub async fn create_contacts(conn: &mut PgConnection, contacts: &[NewContact]) -
 /// An identity to add to a contact.
 pub struct NewIdentity {
     pub tenant: String,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub identity: Identity,
     pub source: IdentitySource,
     /// `None`: now.
@@ -279,7 +289,7 @@ pub struct NewIdentity {
 pub async fn insert_identities(
     conn: &mut PgConnection,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     identities: &[Identity],
     source: IdentitySource,
     seen_at: Option<DateTime<Utc>>,
@@ -298,14 +308,14 @@ pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
+    let ids: Vec<IdentityId> = rows.iter().map(|_| IdentityId::new()).collect();
     let tenants: Vec<&str> = rows.iter().map(|r| r.tenant.as_str()).collect();
-    let contacts: Vec<Uuid> = rows.iter().map(|r| r.contact_id).collect();
+    let contacts: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
     let (kinds, scopes, values) = columns(rows.iter().map(|r| &r.identity));
     let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
     let provenances: Vec<&str> = rows.iter().map(|r| if r.identity.is_verified() { "verified" } else { "typed" }).collect();
     let seen: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.seen_at).collect();
-    let inserted: Vec<(Uuid,)> = sqlx::query_as(
+    let inserted: Vec<(IdentityId,)> = sqlx::query_as(
         "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, provenance, last_seen_at)
          SELECT id, tenant_id, contact_id, kind, scope, value, source, provenance, coalesce(seen, now())
          FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
@@ -327,16 +337,16 @@ pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity
     Ok(inserted_flags(&ids, inserted))
 }
 
-pub async fn set_name(conn: &mut PgConnection, contact_id: Uuid, name: &str, source: NameSource) -> sqlx::Result<()> {
+pub async fn set_name(conn: &mut PgConnection, contact_id: ContactId, name: &str, source: NameSource) -> sqlx::Result<()> {
     set_names(conn, &[(contact_id, name, source)]).await
 }
 
 /// Renames contacts in one statement (one row per contact).
-pub async fn set_names(conn: &mut PgConnection, names: &[(Uuid, &str, NameSource)]) -> sqlx::Result<()> {
+pub async fn set_names(conn: &mut PgConnection, names: &[(ContactId, &str, NameSource)]) -> sqlx::Result<()> {
     if names.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = names.iter().map(|n| n.0).collect();
+    let ids: Vec<ContactId> = names.iter().map(|n| n.0).collect();
     let values: Vec<&str> = names.iter().map(|n| n.1).collect();
     let sources: Vec<NameSource> = names.iter().map(|n| n.2).collect();
     sqlx::query(
@@ -352,16 +362,16 @@ pub async fn set_names(conn: &mut PgConnection, names: &[(Uuid, &str, NameSource
     Ok(())
 }
 
-pub async fn touch_interaction(conn: &mut PgConnection, contact_id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn touch_interaction(conn: &mut PgConnection, contact_id: ContactId, at: DateTime<Utc>) -> sqlx::Result<()> {
     touch_interactions(conn, &[(contact_id, at)]).await
 }
 
 /// Moves the contacts' last interaction forward (one row per contact).
-pub async fn touch_interactions(conn: &mut PgConnection, touched: &[(Uuid, DateTime<Utc>)]) -> sqlx::Result<()> {
+pub async fn touch_interactions(conn: &mut PgConnection, touched: &[(ContactId, DateTime<Utc>)]) -> sqlx::Result<()> {
     if touched.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = touched.iter().map(|t| t.0).collect();
+    let ids: Vec<ContactId> = touched.iter().map(|t| t.0).collect();
     let at: Vec<DateTime<Utc>> = touched.iter().map(|t| t.1).collect();
     sqlx::query(
         "UPDATE contacts c SET last_interaction_at = greatest(c.last_interaction_at, t.at)
@@ -386,7 +396,7 @@ pub(super) fn columns<'a>(identities: impl Iterator<Item = &'a Identity>) -> (Ve
 }
 
 /// Locks the rows of `contact_ids` in id order (the caller sorts them) for the transaction.
-pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[Uuid]) -> sqlx::Result<()> {
+pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[ContactId]) -> sqlx::Result<()> {
     if contact_ids.is_empty() {
         return Ok(());
     }
@@ -398,7 +408,7 @@ pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[Uuid]) -> sql
 }
 
 /// Whether each of `ids` (rows of a multi-row insert) is among the `inserted` ones it returned.
-fn inserted_flags(ids: &[Uuid], inserted: Vec<(Uuid,)>) -> Vec<bool> {
-    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|(id,)| id).collect();
+fn inserted_flags<Id: Eq + std::hash::Hash>(ids: &[Id], inserted: Vec<(Id,)>) -> Vec<bool> {
+    let inserted: std::collections::HashSet<Id> = inserted.into_iter().map(|(id,)| id).collect();
     ids.iter().map(|id| inserted.contains(id)).collect()
 }

@@ -23,15 +23,15 @@ pub(super) async fn apply_plain(conn: &mut PgConnection, changes: &[&ContactChan
         .copied()
         .filter(|c| first_time.remove(&c.change_id) && c.kind != ContactChangeKind::DuplicateSuggested)
         .collect();
-    let owners = crate::store::owners(conn, fresh.iter().map(|c| (c.tenant_id.as_str(), c.contact_id))).await?;
+    let owners = crate::store::owners(conn, fresh.iter().map(|c| (c.tenant_id.as_str(), c.contact_id.0))).await?;
     let mut rows = Vec::with_capacity(fresh.len());
     for change in fresh {
-        let Some(owner) = owners.get(&(change.tenant_id.clone(), change.contact_id)) else { continue };
+        let Some(owner) = owners.get(&(change.tenant_id.clone(), change.contact_id.0)) else { continue };
         if owner.erased {
             tracing::info!(change_id = %change.change_id, "dropping a change of an erased contact");
             continue;
         }
-        rows.push((change, owner.root, (owner.root != change.contact_id).then_some(change.contact_id)));
+        rows.push((change, owner.root, (owner.root != change.contact_id.0).then_some(change.contact_id.0)));
     }
     insert_events(conn, &rows).await
 }
@@ -43,7 +43,7 @@ pub(super) async fn mark_processed(
 ) -> sqlx::Result<std::collections::HashSet<Uuid>> {
     let ids: Vec<Uuid> = changes.iter().map(|c| c.change_id).collect();
     let tenants: Vec<&str> = changes.iter().map(|c| c.tenant_id.as_str()).collect();
-    let contacts: Vec<Uuid> = changes.iter().map(|c| c.contact_id).collect();
+    let contacts: Vec<Uuid> = changes.iter().map(|c| c.contact_id.0).collect();
     let kinds: Vec<ContactChangeKind> = changes.iter().map(|c| c.kind).collect();
     let first: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO processed_changes (change_id, tenant_id, contact_id, kind)
@@ -85,7 +85,7 @@ async fn insert_events(conn: &mut PgConnection, rows: &[(&ContactChange, Uuid, O
     let actors: Vec<Json<&contracts::Actor>> = rows.iter().map(|(c, _, _)| Json(&c.actor)).collect();
     let reasons: Vec<&str> = rows.iter().map(|(c, _, _)| c.reason.as_str()).collect();
     let changes: Vec<Json<&Vec<contracts::FieldChange>>> = rows.iter().map(|(c, _, _)| Json(&c.changes)).collect();
-    let related: Vec<Option<Uuid>> = rows.iter().map(|(c, _, _)| c.related_contact_id).collect();
+    let related: Vec<Option<Uuid>> = rows.iter().map(|(c, _, _)| c.related_contact_id.map(|r| r.0)).collect();
     let merged_from: Vec<Option<Uuid>> = rows.iter().map(|(_, _, m)| *m).collect();
     sqlx::query(
         "INSERT INTO contact_events (change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes,

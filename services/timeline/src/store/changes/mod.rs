@@ -56,16 +56,16 @@ pub async fn apply(conn: &mut PgConnection, erasure: ErasureMode, change: &Conta
         ContactChangeKind::DuplicateSuggested => Ok(()),
         ContactChangeKind::Erased => erase(conn, erasure, change).await,
         _ => {
-            let owner = owner_of(conn, &change.tenant_id, change.contact_id).await?;
+            let owner = owner_of(conn, &change.tenant_id, change.contact_id.0).await?;
             if owner.erased {
                 tracing::info!("dropping a change of an erased contact");
                 return Ok(());
             }
-            let merged_from = (owner.root != change.contact_id).then_some(change.contact_id);
+            let merged_from = (owner.root != change.contact_id.0).then_some(change.contact_id.0);
             insert_event(conn, change, owner.root, merged_from).await?;
             match (change.kind, change.related_contact_id) {
-                (ContactChangeKind::Merged, Some(merged)) => merge(conn, change, merged).await,
-                (ContactChangeKind::Unmerged, Some(merged)) => unmerge(conn, change, merged).await,
+                (ContactChangeKind::Merged, Some(merged)) => merge(conn, change, merged.0).await,
+                (ContactChangeKind::Unmerged, Some(merged)) => unmerge(conn, change, merged.0).await,
                 (ContactChangeKind::Merged | ContactChangeKind::Unmerged, None) => {
                     tracing::warn!("merge change without related_contact_id; nothing to move");
                     Ok(())
@@ -108,8 +108,8 @@ async fn claim_conversation(
 /// it) move to the survivor's root, remembering their original contact.
 async fn merge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) -> sqlx::Result<()> {
     let tenant = change.tenant_id.as_str();
-    let survivor = owner_of(conn, tenant, change.contact_id).await?.root;
-    if merged == change.contact_id || survivor == merged {
+    let survivor = owner_of(conn, tenant, change.contact_id.0).await?.root;
+    if merged == change.contact_id.0 || survivor == merged {
         tracing::warn!(%merged, "a merge into itself or into a contact merged below it; ignored");
         return Ok(());
     }
@@ -229,7 +229,7 @@ macro_rules! redacted_resolution {
 /// the erasure so nothing of it is stored again.
 async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChange) -> sqlx::Result<()> {
     let tenant = change.tenant_id.as_str();
-    let contact = change.contact_id;
+    let contact = change.contact_id.0;
     sqlx::query(
         "INSERT INTO erased_contacts (tenant_id, contact_id, change_id, mode, erased_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING",
@@ -325,7 +325,7 @@ mod tests {
             v: 1,
             change_id: Uuid::nil(),
             tenant_id: "acme".into(),
-            contact_id: Uuid::nil(),
+            contact_id: contracts::ContactId(Uuid::nil()),
             kind: ContactChangeKind::IdentifierAdded,
             occurred_at: Utc::now(),
             actor: Actor::Operator { id: "op".into() },

@@ -110,7 +110,7 @@ fn windows(
 /// The events of the batch that are stored as messages, with their contact's owner. Events
 /// naming two tenants and events of erased contacts are dropped; reactions are stored here.
 async fn accept<'a>(conn: &mut PgConnection, batch: &[Item<'a>]) -> sqlx::Result<Vec<(Accepted<'a>, &'a tracing::Span)>> {
-    let contacts = batch.iter().filter_map(|item| Some((item.resolved.tenant_id.as_str(), item.resolved.contact_id?)));
+    let contacts = batch.iter().filter_map(|item| Some((item.resolved.tenant_id.as_str(), item.resolved.contact_id?.0)));
     let owners = super::owners(conn, contacts).await?;
     let mut accepted = Vec::with_capacity(batch.len());
     for item in batch {
@@ -125,7 +125,7 @@ async fn accept<'a>(conn: &mut PgConnection, batch: &[Item<'a>]) -> sqlx::Result
         }
         // An unidentified interaction (no contact yet) has no owner: it waits for an operator.
         let owner = match resolved.contact_id {
-            Some(contact) => Some(*owners.get(&(tenant.to_owned(), contact)).ok_or(sqlx::Error::RowNotFound)?),
+            Some(contact) => Some(*owners.get(&(tenant.to_owned(), contact.0)).ok_or(sqlx::Error::RowNotFound)?),
             None => None,
         };
         if owner.is_some_and(|o| o.erased) {
@@ -133,7 +133,7 @@ async fn accept<'a>(conn: &mut PgConnection, batch: &[Item<'a>]) -> sqlx::Result
             continue;
         }
         if let Some(reaction) = &event.body.reaction {
-            super::reactions::store(conn, resolved.contact_id, event, reaction).instrument(span.clone()).await?;
+            super::reactions::store(conn, resolved.contact_id.map(|c| c.0), event, reaction).instrument(span.clone()).await?;
             continue;
         }
         accepted.push((Accepted { resolved, owner: owner.map(|o| o.root) }, span));

@@ -56,7 +56,7 @@ impl Accepted<'_> {
         let conversation = body.conversation_ref.as_deref().filter(|_| grouping.groups(body.channel))?;
         Some(ConversationKey {
             tenant: self.resolved.tenant_id.clone(),
-            contact: self.owner.zip(self.resolved.contact_id),
+            contact: self.owner.zip(self.resolved.contact_id.map(|c| c.0)),
             channel: body.channel,
             conversation: conversation.to_owned(),
         })
@@ -64,7 +64,7 @@ impl Accepted<'_> {
 
     /// The original contact when it is not the owner (its items were merged into another).
     pub fn merged_from(&self) -> Option<Uuid> {
-        self.resolved.contact_id.filter(|origin| self.owner != Some(*origin))
+        self.resolved.contact_id.map(|c| c.0).filter(|origin| self.owner != Some(*origin))
     }
 }
 
@@ -338,7 +338,7 @@ mod tests {
         ResolvedInteraction {
             v: 1,
             tenant_id: "acme".into(),
-            contact_id: Some(contact),
+            contact_id: Some(contracts::ContactId(contact)),
             interaction: InteractionEvent::new("acme", body),
             resolution: Resolution::default(),
         }

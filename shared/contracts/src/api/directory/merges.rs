@@ -3,10 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::Card;
-use crate::{IdentityKind, NameSource};
+use crate::{ContactId, IdentityKind, MergeId, NameSource};
 
 /// Whose name the survivor keeps when a merge finds two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -21,14 +20,14 @@ pub enum NameChoice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeRequest {
-    pub merged_contact_id: Uuid,
+    pub merged_contact_id: ContactId,
     #[serde(default)]
     pub name: NameChoice,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MergeResult {
-    pub merge_id: Uuid,
+    pub merge_id: MergeId,
     pub survivor: Card,
 }
 
@@ -85,9 +84,9 @@ pub struct Moves {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct MergeRecord {
-    pub merge_id: Uuid,
-    pub survivor_id: Uuid,
-    pub merged_id: Uuid,
+    pub merge_id: MergeId,
+    pub survivor_id: ContactId,
+    pub merged_id: ContactId,
     pub merged_by: String,
     pub merged_at: DateTime<Utc>,
     /// Set once the merge was reversed; an open merge can be unmerged.
@@ -131,8 +130,8 @@ pub enum Weakness {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct Suggestion {
-    pub contact_a: Uuid,
-    pub contact_b: Uuid,
+    pub contact_a: ContactId,
+    pub contact_b: ContactId,
     /// The evidence: the identifier both matched.
     pub shared_kind: IdentityKind,
     pub shared_value: String,
@@ -151,19 +150,19 @@ pub struct SuggestionList {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicatePair {
-    pub contact_a: Uuid,
-    pub contact_b: Uuid,
+    pub contact_a: ContactId,
+    pub contact_b: ContactId,
 }
 
 /// `POST /v1/duplicates/accept`: merges the pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptDuplicate {
-    pub contact_a: Uuid,
-    pub contact_b: Uuid,
+    pub contact_a: ContactId,
+    pub contact_b: ContactId,
     /// The contact that stays; the older one when not given.
     #[serde(default)]
-    pub survivor: Option<Uuid>,
+    pub survivor: Option<ContactId>,
     #[serde(default)]
     pub name: NameChoice,
 }

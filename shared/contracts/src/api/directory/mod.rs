@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::text::{PersonName, TextError};
-use crate::{limits, IdentityKind, NameSource};
+use crate::{limits, ContactId, IdentityId, IdentityKind, NameSource};
 
 mod merges;
 mod tenant;
@@ -51,7 +51,7 @@ impl From<crate::Channel> for IdentitySource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct CardIdentity {
-    pub identity_id: Uuid,
+    pub identity_id: IdentityId,
     pub kind: IdentityKind,
     pub value: String,
     /// The page, community, business or custom parameter the value is unique within.
@@ -95,14 +95,14 @@ pub struct DecideProposal {
 /// A contact card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Card {
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub name: Option<String>,
     pub name_source: Option<NameSource>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_interaction_at: Option<DateTime<Utc>>,
     /// Set when this contact was merged into another: the survivor's id.
-    pub merged_into: Option<Uuid>,
+    pub merged_into: Option<ContactId>,
     pub identities: Vec<CardIdentity>,
     /// Identifiers typed-only matches offered, waiting for an operator (open ones only).
     #[serde(default)]

@@ -4,22 +4,21 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::api::text::{Label, ParameterName, Pattern};
-use crate::{IdentityKind, IgnoredIdentity, MatchedBy};
+use crate::{ContactId, IdentityKind, IgnoredIdentity, MatchedBy};
 
 /// `POST /v1/conversations/{conversation_ref}/link`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkConversation {
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LinkResult {
     pub conversation_ref: String,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     /// False when the conversation was linked to this contact already.
     pub changed: bool,
 }
@@ -29,7 +28,7 @@ pub struct LinkResult {
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct Link {
     pub conversation_ref: String,
-    pub contact_id: Uuid,
+    pub contact_id: ContactId,
     pub linked_by: String,
     pub linked_at: DateTime<Utc>,
 }
@@ -123,12 +122,12 @@ pub struct RowReport {
     pub row: u64,
     pub status: RowStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<Uuid>,
+    pub contact_id: Option<ContactId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched_by: Option<MatchedBy>,
     /// Other contacts the row matched; suggested as duplicates, never merged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub candidates: Vec<Uuid>,
+    pub candidates: Vec<ContactId>,
     /// Values that took no part, with the reason (`invalid: …`, `blocked`, `shared`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<IgnoredIdentity>,
