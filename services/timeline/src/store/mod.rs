@@ -45,6 +45,14 @@ pub async fn owner_of(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> s
     owners.get(&(tenant.to_owned(), contact)).copied().ok_or(sqlx::Error::RowNotFound)
 }
 
+/// A row of [`owners`]: an asked contact and who owns its items.
+struct OwnerRow {
+    tenant_id: String,
+    contact_id: Uuid,
+    root: Uuid,
+    erased: bool,
+}
+
 /// The current owners of many contacts' items in one statement (a batch's contacts).
 pub async fn owners<'a>(
     conn: &mut PgConnection,
@@ -55,8 +63,9 @@ pub async fn owners<'a>(
         return Ok(HashMap::new());
     }
     let (tenants, ids): (Vec<&str>, Vec<Uuid>) = contacts.into_iter().unzip();
-    let rows: Vec<(String, Uuid, Uuid, bool)> = sqlx::query_as(
-        "WITH RECURSIVE asked AS (SELECT * FROM unnest($1::text[], $2::uuid[]) AS a(tenant_id, contact_id)),
+    let rows = sqlx::query_as!(
+        OwnerRow,
+        r#"WITH RECURSIVE asked AS (SELECT * FROM unnest($1::text[], $2::uuid[]) AS a(tenant_id, contact_id)),
          up (tenant_id, asked_id, contact_id, depth) AS (
              SELECT tenant_id, contact_id, contact_id, 0 FROM asked
              UNION ALL
@@ -64,36 +73,36 @@ pub async fn owners<'a>(
              FROM contact_merges m JOIN up ON m.tenant_id = up.tenant_id AND m.merged_id = up.contact_id
              WHERE m.unmerged_at IS NULL AND up.depth < $3
          )
-         SELECT a.tenant_id, a.contact_id,
+         SELECT a.tenant_id AS "tenant_id!", a.contact_id AS "contact_id!",
                 (SELECT up.contact_id FROM up WHERE up.tenant_id = a.tenant_id AND up.asked_id = a.contact_id
-                 ORDER BY up.depth DESC LIMIT 1) AS root,
+                 ORDER BY up.depth DESC LIMIT 1) AS "root!",
                 EXISTS (SELECT 1 FROM up JOIN erased_contacts e ON e.tenant_id = up.tenant_id AND e.contact_id = up.contact_id
-                        WHERE up.tenant_id = a.tenant_id AND up.asked_id = a.contact_id) AS erased
-         FROM asked a",
+                        WHERE up.tenant_id = a.tenant_id AND up.asked_id = a.contact_id) AS "erased!"
+         FROM asked a"#,
+        &tenants as &[&str],
+        &ids,
+        MAX_MERGE_DEPTH,
     )
-    .bind(&tenants)
-    .bind(&ids)
-    .bind(MAX_MERGE_DEPTH)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|(tenant, contact, root, erased)| ((tenant, contact), Owner { root, erased })).collect())
+    Ok(rows.into_iter().map(|row| ((row.tenant_id, row.contact_id), Owner { root: row.root, erased: row.erased })).collect())
 }
 
 /// `contact` and every contact actively merged into it, transitively.
 pub async fn merged_below(conn: &mut PgConnection, tenant: &str, contact: Uuid) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar(
-        "WITH RECURSIVE down (contact_id, depth) AS (
+    sqlx::query_scalar!(
+        r#"WITH RECURSIVE down (contact_id, depth) AS (
              SELECT $2::uuid, 0
              UNION ALL
              SELECT m.merged_id, down.depth + 1
              FROM contact_merges m JOIN down ON m.survivor_id = down.contact_id
              WHERE m.tenant_id = $1 AND m.unmerged_at IS NULL AND down.depth < $3
          )
-         SELECT DISTINCT contact_id FROM down",
+         SELECT DISTINCT contact_id AS "contact_id!" FROM down"#,
+        tenant,
+        contact,
+        MAX_MERGE_DEPTH,
     )
-    .bind(tenant)
-    .bind(contact)
-    .bind(MAX_MERGE_DEPTH)
     .fetch_all(conn)
     .await
 }
@@ -107,12 +116,13 @@ pub async fn lock_tenants<'a>(conn: &mut PgConnection, tenants: impl IntoIterato
         *locks.entry(tenant).or_default() |= exclusive;
     }
     for (tenant, exclusive) in locks {
-        let sql = if exclusive {
-            "SELECT pg_advisory_xact_lock($1, hashtext($2))"
+        if exclusive {
+            sqlx::query!("SELECT pg_advisory_xact_lock($1, hashtext($2))", TENANT_LOCK_CLASS, tenant).execute(&mut *conn).await?;
         } else {
-            "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))"
-        };
-        sqlx::query(sql).bind(TENANT_LOCK_CLASS).bind(tenant).execute(&mut *conn).await?;
+            sqlx::query!("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", TENANT_LOCK_CLASS, tenant)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
     Ok(())
 }
