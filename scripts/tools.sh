@@ -5,6 +5,8 @@ CONTACTD_CACHE="${CONTACTD_CACHE:-$HOME/.cache/contactd}"
 TANSU_VERSION="0.6.0"
 CARGO_DENY_VERSION="0.20.2"
 CARGO_MACHETE_VERSION="0.9.2"
+# The sqlx line of Cargo.lock: the CLI writes the offline query data the macros read.
+SQLX_CLI_VERSION="0.8.6"
 export TANSU_BIN="$CONTACTD_CACHE/tools/bin/tansu"
 
 # Build dependencies: librdkafka (rdkafka's `ssl` feature), PostgreSQL TLS (sqlx) and the HTTPS
@@ -47,15 +49,19 @@ ensure_postgres() {
 }
 
 # A cargo subcommand at an exact version, built once into $CONTACTD_CACHE/tools (on PATH after).
+# Usage: ensure_cargo_tool <crate> <version> [<binary>] [<cargo install options>…]; the binary
+# (default: the crate's name) is what proves the installed version.
 ensure_cargo_tool() {
-  local crate="$1" version="$2" bin="$CONTACTD_CACHE/tools/bin/$1"
+  local crate="$1" version="$2" name="${3:-$1}"
+  local bin="$CONTACTD_CACHE/tools/bin/$name"
+  shift $(($# < 3 ? $# : 3))
   export PATH="$CONTACTD_CACHE/tools/bin:$PATH"
-  if [ -x "$bin" ] && cargo "${1#cargo-}" --version 2>/dev/null | grep -q "$version"; then
+  if [ -x "$bin" ] && cargo "${name#cargo-}" --version 2>/dev/null | grep -q "$version"; then
     return
   fi
   echo "installing $crate $version into $CONTACTD_CACHE/tools (first run only)…"
   CARGO_TARGET_DIR="$CONTACTD_CACHE/$crate-target" cargo install "$crate" --version "$version" --locked \
-    --root "$CONTACTD_CACHE/tools"
+    --root "$CONTACTD_CACHE/tools" "$@"
   rm -rf "$CONTACTD_CACHE/$crate-target"
 }
 
@@ -67,6 +73,12 @@ ensure_cargo_deny() {
 # cargo-machete: dependencies a crate declares and never uses.
 ensure_cargo_machete() {
   ensure_cargo_tool cargo-machete "$CARGO_MACHETE_VERSION"
+}
+
+# sqlx-cli: `cargo sqlx prepare` regenerates (and `--check` verifies) the committed offline data of
+# the checked query macros (scripts/sqlx-prepare). PostgreSQL only, over the system OpenSSL.
+ensure_sqlx_cli() {
+  ensure_cargo_tool sqlx-cli "$SQLX_CLI_VERSION" cargo-sqlx --no-default-features --features native-tls,postgres
 }
 
 ensure_nextest() {

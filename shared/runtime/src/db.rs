@@ -38,13 +38,15 @@ pub async fn connect(settings: &DatabaseSettings, schema: &str, migrator: &Migra
 /// the planner has no statistics for, and nothing else may collect them (autovacuum can be off,
 /// and it waits for enough changed rows).
 pub async fn analyze(pool: &PgPool, schema: &str) -> anyhow::Result<()> {
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = $1 ORDER BY 1")
-            .bind(schema)
-            .fetch_all(pool)
-            .await
-            .with_context(|| format!("listing the tables of {schema}"))?;
+    let tables: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT format('%I.%I', schemaname, tablename) AS "table!" FROM pg_tables WHERE schemaname = $1 ORDER BY 1"#,
+        schema
+    )
+    .fetch_all(pool)
+    .await
+    .with_context(|| format!("listing the tables of {schema}"))?;
     if !tables.is_empty() {
+        // Table names cannot be bound parameters: they come quoted (`%I`) from the catalog above.
         sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
             .execute(pool)
             .await
@@ -70,8 +72,7 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
     let mut admin = options.clone().database("postgres").connect().await.with_context(|| {
         format!("connecting to PostgreSQL at {server} (is it running, and do DATABASE_URL and its sslmode fit it?)")
     })?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&database)
+    let exists = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#, database)
         .fetch_one(&mut admin)
         .await?;
     if !exists {
@@ -110,6 +111,6 @@ pub fn quote_ident(name: &str) -> String {
 /// Whether the database answers within two seconds (readiness, and the consumer loop's check
 /// before it spends retry budget).
 pub async fn ping(pool: &PgPool) -> bool {
-    let query = sqlx::query("SELECT 1").execute(pool);
+    let query = sqlx::query_scalar!(r#"SELECT 1 AS "ping!""#).fetch_one(pool);
     matches!(tokio::time::timeout(Duration::from_secs(2), query).await, Ok(Ok(_)))
 }

@@ -31,22 +31,22 @@ pub async fn store(
     let target = InteractionEvent::id_for(&event.tenant_id, event.body.channel, &reaction.target_provider_ref);
     let emoji = reaction.emoji.as_deref().map(str::trim).filter(|e| !e.is_empty());
     // Ties go to the later arrival: Kafka keeps one customer's events in order.
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO message_reactions (message_id, reactor, tenant_id, direction, emoji, reacted_at, reaction_ref, contact_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (message_id, reactor) DO UPDATE
          SET direction = excluded.direction, emoji = excluded.emoji, reacted_at = excluded.reacted_at,
              reaction_ref = excluded.reaction_ref, contact_id = excluded.contact_id
          WHERE excluded.reacted_at >= message_reactions.reacted_at",
+        target,
+        reactor(event, contact),
+        event.tenant_id,
+        event.body.direction as _,
+        emoji,
+        event.body.occurred_at,
+        event.body.provider_ref,
+        contact,
     )
-    .bind(target)
-    .bind(reactor(event, contact))
-    .bind(&event.tenant_id)
-    .bind(event.body.direction)
-    .bind(emoji)
-    .bind(event.body.occurred_at)
-    .bind(&event.body.provider_ref)
-    .bind(contact)
     .execute(conn)
     .await?;
     Ok(())
@@ -55,16 +55,16 @@ pub async fn store(
 /// Removes the reactions `contacts` made and those on the messages of `contact`'s interactions
 /// (its own and those merged into it).
 pub async fn erase(conn: &mut PgConnection, tenant: &str, contact: Uuid, contacts: &[Uuid]) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM message_reactions
          WHERE tenant_id = $1 AND (contact_id = ANY($3)
             OR message_id IN (SELECT message_id FROM interaction_messages
                               WHERE interaction_id IN (SELECT interaction_id FROM interactions
                                                        WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2))))",
+        tenant,
+        contact,
+        contacts,
     )
-    .bind(tenant)
-    .bind(contact)
-    .bind(contacts)
     .execute(conn)
     .await?;
     Ok(())

@@ -45,16 +45,16 @@ pub(super) async fn mark_processed(
     let tenants: Vec<&str> = changes.iter().map(|c| c.tenant_id.as_str()).collect();
     let contacts: Vec<Uuid> = changes.iter().map(|c| c.contact_id.0).collect();
     let kinds: Vec<ContactChangeKind> = changes.iter().map(|c| c.kind).collect();
-    let first: Vec<Uuid> = sqlx::query_scalar(
+    let first = sqlx::query_scalar!(
         "INSERT INTO processed_changes (change_id, tenant_id, contact_id, kind)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[])
          ON CONFLICT (change_id) DO NOTHING
          RETURNING change_id",
+        &ids,
+        &tenants as &[&str],
+        &contacts,
+        &kinds as _,
     )
-    .bind(&ids)
-    .bind(&tenants)
-    .bind(&contacts)
-    .bind(&kinds)
     .fetch_all(conn)
     .await?;
     Ok(first.into_iter().collect())
@@ -87,7 +87,7 @@ async fn insert_events(conn: &mut PgConnection, rows: &[(&ContactChange, Uuid, O
     let changes: Vec<Json<&Vec<contracts::FieldChange>>> = rows.iter().map(|(c, _, _)| Json(&c.changes)).collect();
     let related: Vec<Option<Uuid>> = rows.iter().map(|(c, _, _)| c.related_contact_id.map(|r| r.0)).collect();
     let merged_from: Vec<Option<Uuid>> = rows.iter().map(|(_, _, m)| *m).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO contact_events (change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes,
                                      related_contact_id, merged_from, search)
          SELECT change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes, related, merged_from,
@@ -97,19 +97,19 @@ async fn insert_events(conn: &mut PgConnection, rows: &[(&ContactChange, Uuid, O
                      $9::uuid[], $10::uuid[], $11::text[], $12::text[])
            AS e(change_id, tenant_id, contact_id, kind, occurred_at, actor, reason, changes, related, merged_from, text, alias)
          ON CONFLICT (change_id) DO NOTHING",
+        &ids,
+        &tenants as &[&str],
+        &owners,
+        &kinds as _,
+        &occurred,
+        &actors as _,
+        &reasons as &[&str],
+        &changes as _,
+        &related as _,
+        &merged_from as _,
+        &texts,
+        &aliases,
     )
-    .bind(&ids)
-    .bind(&tenants)
-    .bind(&owners)
-    .bind(&kinds)
-    .bind(&occurred)
-    .bind(&actors)
-    .bind(&reasons)
-    .bind(&changes)
-    .bind(&related)
-    .bind(&merged_from)
-    .bind(&texts)
-    .bind(&aliases)
     .execute(conn)
     .await?;
     Ok(())

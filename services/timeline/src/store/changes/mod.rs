@@ -90,14 +90,14 @@ async fn claim_conversation(
         tracing::warn!("conversation_linked without its conversation_ref; nothing to move");
         return Ok(());
     };
-    let moved = sqlx::query(
+    let moved = sqlx::query!(
         "UPDATE interactions SET contact_id = $3, merged_from = $4, updated_at = now()
          WHERE tenant_id = $1 AND contact_id IS NULL AND conversation_ref = $2",
+        change.tenant_id,
+        conversation,
+        owner,
+        merged_from,
     )
-    .bind(&change.tenant_id)
-    .bind(conversation)
-    .bind(owner)
-    .bind(merged_from)
     .execute(&mut *conn)
     .await?;
     tracing::info!(conversation, moved = moved.rows_affected(), "unidentified conversation linked to its contact");
@@ -113,15 +113,15 @@ async fn merge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) ->
         tracing::warn!(%merged, "a merge into itself or into a contact merged below it; ignored");
         return Ok(());
     }
-    let journaled = sqlx::query(
+    let journaled = sqlx::query!(
         "INSERT INTO contact_merges (change_id, tenant_id, merged_id, survivor_id, merged_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING",
+        change.change_id,
+        tenant,
+        merged,
+        change.contact_id.0,
+        change.occurred_at,
     )
-    .bind(change.change_id)
-    .bind(tenant)
-    .bind(merged)
-    .bind(change.contact_id)
-    .bind(change.occurred_at)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -129,22 +129,22 @@ async fn merge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) ->
         tracing::warn!(%merged, "contact is already merged into another one; ignored");
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE interactions SET contact_id = $3, merged_from = coalesce(merged_from, $2), updated_at = now()
          WHERE tenant_id = $1 AND contact_id = $2",
+        tenant,
+        merged,
+        survivor,
     )
-    .bind(tenant)
-    .bind(merged)
-    .bind(survivor)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contact_events SET contact_id = $3, merged_from = coalesce(merged_from, $2)
          WHERE tenant_id = $1 AND contact_id = $2",
+        tenant,
+        merged,
+        survivor,
     )
-    .bind(tenant)
-    .bind(merged)
-    .bind(survivor)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -154,14 +154,14 @@ async fn merge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) ->
 /// to `merged` or to a contact still merged into it goes back to `merged`.
 async fn unmerge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) -> sqlx::Result<()> {
     let tenant = change.tenant_id.as_str();
-    let undone = sqlx::query(
+    let undone = sqlx::query!(
         "UPDATE contact_merges SET unmerged_at = $4
          WHERE tenant_id = $1 AND merged_id = $2 AND survivor_id = $3 AND unmerged_at IS NULL",
+        tenant,
+        merged,
+        change.contact_id.0,
+        change.occurred_at,
     )
-    .bind(tenant)
-    .bind(merged)
-    .bind(change.contact_id)
-    .bind(change.occurred_at)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -170,23 +170,23 @@ async fn unmerge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) 
         return Ok(());
     }
     let origins = merged_below(conn, tenant, merged).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE interactions
          SET contact_id = $2, merged_from = CASE WHEN merged_from = $2 THEN NULL ELSE merged_from END, updated_at = now()
          WHERE tenant_id = $1 AND merged_from = ANY($3)",
+        tenant,
+        merged,
+        &origins,
     )
-    .bind(tenant)
-    .bind(merged)
-    .bind(&origins)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contact_events SET contact_id = $2, merged_from = CASE WHEN merged_from = $2 THEN NULL ELSE merged_from END
          WHERE tenant_id = $1 AND merged_from = ANY($3)",
+        tenant,
+        merged,
+        &origins,
     )
-    .bind(tenant)
-    .bind(merged)
-    .bind(&origins)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -194,7 +194,8 @@ async fn unmerge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) 
 
 // The redactions are SQL expressions used by more than one statement. Macros expanding to string
 // literals let `concat!` build each statement at compile time: the SQL stays constant text with
-// every value bound, and no statement is assembled at run time.
+// every value bound, and no statement is assembled at run time. The two statements using them
+// stay unchecked (`sqlx::query`): the checked macros take only string literals, not `concat!`.
 
 /// The `event` of an erased interaction or message: still a valid v1 event (channel, direction,
 /// time, call status and duration, conversation state change), without identities, content,
@@ -230,15 +231,15 @@ macro_rules! redacted_resolution {
 async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChange) -> sqlx::Result<()> {
     let tenant = change.tenant_id.as_str();
     let contact = change.contact_id.0;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO erased_contacts (tenant_id, contact_id, change_id, mode, erased_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING",
+        tenant,
+        contact,
+        change.change_id,
+        mode as _,
+        change.occurred_at,
     )
-    .bind(tenant)
-    .bind(contact)
-    .bind(change.change_id)
-    .bind(mode)
-    .bind(change.occurred_at)
     .execute(&mut *conn)
     .await?;
     // Reactions are content: the contact's own and those on its messages go in either mode.
@@ -246,16 +247,20 @@ async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChang
     super::reactions::erase(conn, tenant, contact, &reactors).await?;
     match mode {
         ErasureMode::Delete => {
-            sqlx::query("DELETE FROM interactions WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)")
-                .bind(tenant)
-                .bind(contact)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("DELETE FROM contact_events WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)")
-                .bind(tenant)
-                .bind(contact)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query!(
+                "DELETE FROM interactions WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)",
+                tenant,
+                contact
+            )
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query!(
+                "DELETE FROM contact_events WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)",
+                tenant,
+                contact
+            )
+            .execute(&mut *conn)
+            .await?;
         }
         ErasureMode::Redact => {
             sqlx::query(concat!(
@@ -291,15 +296,15 @@ async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChang
     }
     // Its own contact events (when kept) and the merge entries of other contacts, which name the
     // erased contact's identifiers as moved values: the fields stay, their values go.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contact_events
          SET reason = NULL, search = ''::tsvector, redacted_at = now(),
              changes = coalesce((SELECT jsonb_agg(jsonb_build_object('field', c -> 'field', 'before', NULL, 'after', NULL))
                                  FROM jsonb_array_elements(changes) c), '[]'::jsonb)
          WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2 OR related_contact_id = $2) AND redacted_at IS NULL",
+        tenant,
+        contact,
     )
-    .bind(tenant)
-    .bind(contact)
     .execute(&mut *conn)
     .await?;
     if mode == ErasureMode::Redact {

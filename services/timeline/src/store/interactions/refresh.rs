@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::transcript::{self, Message, Summary};
 
-#[derive(sqlx::FromRow)]
 struct MessageRow {
     interaction_id: Uuid,
     message_id: Uuid,
@@ -27,11 +26,13 @@ pub async fn refresh(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> 
     if ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<MessageRow> = sqlx::query_as(
-        "SELECT interaction_id, message_id, event, resolution FROM interaction_messages
-         WHERE interaction_id = ANY($1) ORDER BY interaction_id, occurred_at, message_id",
+    let rows = sqlx::query_as!(
+        MessageRow,
+        r#"SELECT interaction_id, message_id, event AS "event: Json<InteractionEvent>",
+                  resolution AS "resolution: Json<Resolution>"
+           FROM interaction_messages WHERE interaction_id = ANY($1) ORDER BY interaction_id, occurred_at, message_id"#,
+        ids,
     )
-    .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
     let mut interactions: Vec<(Uuid, Vec<Message>)> = Vec::new();
@@ -74,7 +75,7 @@ async fn write(conn: &mut PgConnection, summaries: &[(Uuid, Summary)]) -> sqlx::
     let subjects = column(|s| Some(s.subjects.as_str()));
     let indexed = column(|s| Some(s.indexed_text.as_str()));
     let aliases = column(|s| Some(s.aliases.as_str()));
-    sqlx::query(
+    sqlx::query!(
         "UPDATE interactions i SET
              occurred_at = s.occurred_at, last_message_at = s.last_message_at, message_count = s.message_count,
              direction = s.direction, provider_ref = s.provider_ref, conversation_ref = s.conversation_ref,
@@ -88,25 +89,25 @@ async fn write(conn: &mut PgConnection, summaries: &[(Uuid, Summary)]) -> sqlx::
                    subject, body_text, transcript_text, details, parameters, attachments, event, resolution, subjects,
                    indexed_text, aliases)
          WHERE i.interaction_id = s.interaction_id",
+        &ids,
+        &occurred,
+        &last,
+        &counts,
+        &directions as _,
+        &provider_refs as _,
+        &conversations as _,
+        &subject as _,
+        &text as _,
+        &transcript as _,
+        &details as _,
+        &parameters as _,
+        &attachments as _,
+        &events as _,
+        &resolutions as _,
+        &subjects as _,
+        &indexed as _,
+        &aliases as _,
     )
-    .bind(&ids)
-    .bind(&occurred)
-    .bind(&last)
-    .bind(&counts)
-    .bind(&directions)
-    .bind(&provider_refs)
-    .bind(&conversations)
-    .bind(&subject)
-    .bind(&text)
-    .bind(&transcript)
-    .bind(&details)
-    .bind(&parameters)
-    .bind(&attachments)
-    .bind(&events)
-    .bind(&resolutions)
-    .bind(&subjects)
-    .bind(&indexed)
-    .bind(&aliases)
     .execute(conn)
     .await?;
     Ok(())

@@ -17,7 +17,6 @@ use crate::transcript::MessageState;
 /// Advisory-lock class of a conversation (finding and extending its open group).
 const CONVERSATION_LOCK_CLASS: i32 = 0x7463; // "tc"
 
-#[derive(sqlx::FromRow)]
 struct StoredMessage {
     message_id: Uuid,
     interaction_id: Uuid,
@@ -33,11 +32,13 @@ pub async fn stored_messages(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Res
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<StoredMessage> = sqlx::query_as(
-        "SELECT message_id, interaction_id, tenant_id, as_of, edited_at, event, resolution FROM interaction_messages
-         WHERE message_id = ANY($1) ORDER BY message_id FOR UPDATE",
+    let rows = sqlx::query_as!(
+        StoredMessage,
+        r#"SELECT message_id, interaction_id, tenant_id, as_of, edited_at, event AS "event: Json<InteractionEvent>",
+                  resolution AS "resolution: Json<Resolution>"
+           FROM interaction_messages WHERE message_id = ANY($1) ORDER BY message_id FOR UPDATE"#,
+        ids,
     )
-    .bind(ids)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -66,18 +67,17 @@ pub async fn lock_conversations(
         return Ok(());
     }
     // The aggregate consumes the sorted subquery in order: locks are taken by ascending id.
-    sqlx::query(
+    sqlx::query_scalar!(
         "SELECT count(pg_advisory_xact_lock($1, lock_id))
          FROM (SELECT DISTINCT hashtext(key) AS lock_id FROM unnest($2::text[]) AS key ORDER BY lock_id) AS locks",
+        CONVERSATION_LOCK_CLASS,
+        &keys,
     )
-    .bind(CONVERSATION_LOCK_CLASS)
-    .bind(&keys)
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct GroupRow {
     interaction_id: Uuid,
     tenant_id: String,
@@ -111,13 +111,15 @@ pub async fn groups(
     let froms: Vec<DateTime<Utc>> = windows.iter().map(|(_, from, _)| *from).collect();
     let tos: Vec<DateTime<Utc>> = windows.iter().map(|(.., to)| *to).collect();
     let ids: Vec<Uuid> = ids.iter().copied().collect();
-    let rows: Vec<GroupRow> = sqlx::query_as(
-        "WITH w AS (SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[],
+    let rows = sqlx::query_as!(
+        GroupRow,
+        r#"WITH w AS (SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[],
                                          $7::timestamptz[]) AS w(tenant_id, owner, origin, channel, conversation_ref, from_at, to_at))
-         SELECT interaction_id, tenant_id, contact_id, coalesce(merged_from, contact_id) AS origin, channel, conversation_ref,
+         SELECT interaction_id, tenant_id, contact_id, coalesce(merged_from, contact_id) AS origin, channel AS "channel: Channel",
+                conversation_ref,
                 occurred_at, last_message_at,
-                message_count + coalesce(jsonb_array_length(details -> 'conversation_events'), 0)::bigint AS entries,
-                redacted_at IS NOT NULL AS redacted
+                message_count + coalesce(jsonb_array_length(details -> 'conversation_events'), 0)::bigint AS "entries!",
+                redacted_at IS NOT NULL AS "redacted!"
          FROM interactions
          WHERE interaction_id IN (
              SELECT i.interaction_id FROM w JOIN interactions i
@@ -134,16 +136,16 @@ pub async fn groups(
              UNION ALL
              SELECT unnest($8::uuid[]))
          ORDER BY interaction_id
-         FOR UPDATE",
+         FOR UPDATE"#,
+        &tenants as &[&str],
+        &owners as _,
+        &origins as _,
+        &channels as _,
+        &conversations as &[&str],
+        &froms,
+        &tos,
+        &ids,
     )
-    .bind(&tenants)
-    .bind(&owners)
-    .bind(&origins)
-    .bind(&channels)
-    .bind(&conversations)
-    .bind(&froms)
-    .bind(&tos)
-    .bind(&ids)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -180,7 +182,7 @@ pub async fn insert_groups(conn: &mut PgConnection, groups: &[(Uuid, NewGroup)])
     let provider_refs: Vec<&str> = groups.iter().map(|(_, g)| g.event.body.provider_ref.as_str()).collect();
     let events: Vec<Json<&InteractionEvent>> = groups.iter().map(|(_, g)| Json(&g.event)).collect();
     let resolutions: Vec<Json<&Resolution>> = groups.iter().map(|(_, g)| Json(&g.resolution)).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO interactions (interaction_id, tenant_id, contact_id, merged_from, channel, direction, occurred_at,
                                    last_message_at, conversation_ref, provider_ref, event, resolution, search)
          SELECT id, tenant_id, contact_id, merged_from, channel, direction, occurred_at, occurred_at, conversation_ref,
@@ -189,18 +191,18 @@ pub async fn insert_groups(conn: &mut PgConnection, groups: &[(Uuid, NewGroup)])
                      $9::text[], $10::jsonb[], $11::jsonb[])
               AS g(id, tenant_id, contact_id, merged_from, channel, direction, occurred_at, conversation_ref, provider_ref,
                    event, resolution)",
+        &ids,
+        &tenants as &[&str],
+        &owners as _,
+        &merged_from as _,
+        &channels as _,
+        &directions as _,
+        &times,
+        &conversations as _,
+        &provider_refs as &[&str],
+        &events as _,
+        &resolutions as _,
     )
-    .bind(&ids)
-    .bind(&tenants)
-    .bind(&owners)
-    .bind(&merged_from)
-    .bind(&channels)
-    .bind(&directions)
-    .bind(&times)
-    .bind(&conversations)
-    .bind(&provider_refs)
-    .bind(&events)
-    .bind(&resolutions)
     .execute(conn)
     .await?;
     Ok(())
@@ -212,15 +214,15 @@ pub async fn absorb_groups(conn: &mut PgConnection, absorbed: &[(Uuid, Uuid)]) -
         return Ok(());
     }
     let (from, into): (Vec<Uuid>, Vec<Uuid>) = absorbed.iter().copied().unzip();
-    sqlx::query(
+    sqlx::query!(
         "UPDATE interaction_messages m SET interaction_id = a.into_id
          FROM unnest($1::uuid[], $2::uuid[]) AS a(from_id, into_id) WHERE m.interaction_id = a.from_id",
+        &from,
+        &into,
     )
-    .bind(&from)
-    .bind(&into)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM interactions WHERE interaction_id = ANY($1)").bind(&from).execute(&mut *conn).await?;
+    sqlx::query!("DELETE FROM interactions WHERE interaction_id = ANY($1)", &from).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -243,7 +245,7 @@ pub async fn upsert_messages(conn: &mut PgConnection, messages: &[(Uuid, Message
     let events: Vec<Json<&InteractionEvent>> = states.iter().map(|s| Json(&s.event)).collect();
     let resolutions: Vec<Json<&Resolution>> = messages.iter().map(|(_, m)| Json(&m.resolution)).collect();
     let edited: Vec<Option<DateTime<Utc>>> = states.iter().map(|s| s.edited_at).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO interaction_messages (message_id, interaction_id, tenant_id, direction, occurred_at, as_of, text, subject,
                                            event, resolution, edited_at)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
@@ -251,18 +253,18 @@ pub async fn upsert_messages(conn: &mut PgConnection, messages: &[(Uuid, Message
          ON CONFLICT (message_id) DO UPDATE
          SET occurred_at = excluded.occurred_at, as_of = excluded.as_of, text = excluded.text, subject = excluded.subject,
              event = excluded.event, edited_at = excluded.edited_at, updated_at = now()",
+        &ids,
+        &groups,
+        &tenants as &[&str],
+        &directions as _,
+        &times,
+        &as_of,
+        &texts as _,
+        &subjects as _,
+        &events as _,
+        &resolutions as _,
+        &edited as _,
     )
-    .bind(&ids)
-    .bind(&groups)
-    .bind(&tenants)
-    .bind(&directions)
-    .bind(&times)
-    .bind(&as_of)
-    .bind(&texts)
-    .bind(&subjects)
-    .bind(&events)
-    .bind(&resolutions)
-    .bind(&edited)
     .execute(conn)
     .await?;
     Ok(())

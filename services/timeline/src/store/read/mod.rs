@@ -9,8 +9,9 @@
 mod rows;
 
 use chrono::{DateTime, Utc};
-use contracts::api::timeline::{InteractionDetail, InteractionItem, Item, ItemType, TranscriptEntry};
-use contracts::Channel;
+use contracts::api::timeline::{InteractionDetail, InteractionItem, Item, ItemType, MessageReaction, TranscriptEntry};
+use contracts::{Channel, Direction, InteractionEvent, Resolution};
+use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -80,6 +81,7 @@ async fn timeline_interactions(
     contact_id: Uuid,
     query: &TimelineQuery,
 ) -> sqlx::Result<Vec<InteractionRow>> {
+    // Dynamic: search, channel, time range and cursor add conditions only when asked (module doc).
     let mut b = QueryBuilder::new("SELECT ");
     b.push(HIT_COLUMNS);
     match &query.search {
@@ -112,6 +114,7 @@ async fn timeline_events(
     contact_id: Uuid,
     query: &TimelineQuery,
 ) -> sqlx::Result<Vec<ContactEventRow>> {
+    // Dynamic: search, time range and cursor add conditions only when asked (module doc).
     let mut b = QueryBuilder::new("SELECT ");
     b.push(EVENT_COLUMNS);
     match &query.search {
@@ -135,6 +138,7 @@ pub async fn unidentified(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> sqlx::Result<Vec<InteractionItem>> {
+    // Dynamic: the cursor condition only from the second page on (module doc).
     let mut b = QueryBuilder::new("SELECT ");
     b.push(INTERACTION_COLUMNS).push(", NULL::real AS rank, NULL::text AS snippet FROM interactions WHERE tenant_id = ");
     b.push_bind(tenant.to_owned()).push(" AND contact_id IS NULL");
@@ -149,6 +153,8 @@ pub async fn unidentified(
 /// The interaction `id` names — a timeline interaction, or any message of one — with its transcript.
 #[tracing::instrument(skip(pool), err)]
 pub async fn interaction(pool: &PgPool, tenant: &str, id: Uuid) -> sqlx::Result<Option<InteractionDetail>> {
+    // Unchecked: its columns are [`INTERACTION_COLUMNS`], shared with the dynamic reads, and the
+    // checked macros take only a string literal, so it is assembled like them.
     let mut b = QueryBuilder::new("SELECT ");
     b.push(INTERACTION_COLUMNS).push(", NULL::real AS rank, NULL::text AS snippet FROM interactions WHERE tenant_id = ");
     b.push_bind(tenant.to_owned()).push(" AND interaction_id = coalesce((SELECT interaction_id FROM interaction_messages");
@@ -157,14 +163,17 @@ pub async fn interaction(pool: &PgPool, tenant: &str, id: Uuid) -> sqlx::Result<
     let Some(InteractionRow(interaction)) = b.build_query_as().fetch_optional(pool).await? else {
         return Ok(None);
     };
-    let transcript: Vec<TranscriptRow> = sqlx::query_as(
-        "SELECT message_id, direction, occurred_at, text, subject, edited_at, event, resolution,
+    let transcript = sqlx::query_as!(
+        TranscriptRow,
+        r#"SELECT message_id, direction AS "direction: Direction", occurred_at, text, subject, edited_at,
+                event AS "event: Json<InteractionEvent>", resolution AS "resolution: Json<Resolution>",
                 coalesce((SELECT jsonb_agg(jsonb_build_object('reactor', r.reactor, 'direction', r.direction, 'emoji', r.emoji,
                                                               'reacted_at', r.reacted_at) ORDER BY r.reacted_at, r.reactor)
-                          FROM message_reactions r WHERE r.message_id = m.message_id AND r.emoji IS NOT NULL), '[]'::jsonb) AS reactions
-         FROM interaction_messages m WHERE interaction_id = $1 ORDER BY occurred_at, message_id",
+                          FROM message_reactions r WHERE r.message_id = m.message_id AND r.emoji IS NOT NULL), '[]'::jsonb)
+                  AS "reactions!: Json<Vec<MessageReaction>>"
+         FROM interaction_messages m WHERE interaction_id = $1 ORDER BY occurred_at, message_id"#,
+        interaction.interaction_id,
     )
-    .bind(interaction.interaction_id)
     .fetch_all(pool)
     .await?;
     Ok(Some(InteractionDetail {
@@ -221,7 +230,7 @@ pub async fn search(pool: &PgPool, tenant: &str, filter: &SearchFilter) -> sqlx:
     let tsquery = filter.search.tsquery().to_owned();
     // The query is written out (not taken from a CTE) wherever it filters, so the planner sees
     // the terms and chooses per search between the GIN index (rare terms) and walking the
-    // tenant's newest interactions (frequent ones).
+    // tenant's newest interactions (frequent ones). Dynamic: filters, window and cursor only when asked.
     let mut b =
         QueryBuilder::new("WITH candidates AS MATERIALIZED (SELECT interaction_id, occurred_at, search FROM interactions");
     b.push(" WHERE tenant_id = ").push_bind(tenant.to_owned());

@@ -91,18 +91,17 @@ impl<'r> FromRow<'r, PgRow> for ContactEventRow {
     }
 }
 
-/// A message of a transcript with its reactions.
-#[derive(FromRow)]
+/// A message of a transcript with its reactions (read by [`super::interaction`]).
 pub struct TranscriptRow {
-    message_id: Uuid,
-    direction: Direction,
-    occurred_at: DateTime<Utc>,
-    text: Option<String>,
-    subject: Option<String>,
-    edited_at: Option<DateTime<Utc>>,
-    event: Json<InteractionEvent>,
-    resolution: Json<Resolution>,
-    reactions: Json<Vec<MessageReaction>>,
+    pub(super) message_id: Uuid,
+    pub(super) direction: Direction,
+    pub(super) occurred_at: DateTime<Utc>,
+    pub(super) text: Option<String>,
+    pub(super) subject: Option<String>,
+    pub(super) edited_at: Option<DateTime<Utc>>,
+    pub(super) event: Json<InteractionEvent>,
+    pub(super) resolution: Json<Resolution>,
+    pub(super) reactions: Json<Vec<MessageReaction>>,
 }
 
 impl From<TranscriptRow> for TranscriptEntry {
