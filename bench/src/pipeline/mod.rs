@@ -16,6 +16,7 @@
 //! then prints a table of every stage and, last, the end-to-end rate beside the slowest baseline.
 
 mod baselines;
+mod cpu;
 mod load;
 mod statements;
 mod workload;
@@ -247,6 +248,7 @@ async fn measure(
 
     // 2. Throughput: everything as fast as the adapters accept it.
     let statements_before = statements::count(&pool).await;
+    let cpu_before = cpu::Sample::now();
     let ids: Vec<uuid::Uuid> = hooks.iter().map(|h| h.interaction_id).collect();
     let deadline = Instant::now() + Duration::from_secs(600);
     let start = Instant::now();
@@ -291,6 +293,7 @@ async fn measure(
         detail: "from the first request to the last decision".into(),
         baseline: None,
     });
+    let cpu_after = cpu::Sample::now();
     let end_to_end = n as f64 / timeline_seconds;
     rows.push(Row {
         stage: "end to end: visible in the timeline".into(),
@@ -309,6 +312,19 @@ async fn measure(
         },
         baseline: None,
     });
+    rows.push(Row {
+        stage: "CPU while the throughput run lasted".into(),
+        items: 0,
+        seconds: 0.0,
+        detail: match (&cpu_before, &cpu_after) {
+            (Some(before), Some(after)) => before.describe(after),
+            _ => "not measured: /proc is not readable".into(),
+        },
+        baseline: None,
+    });
+    if let Some(top) = statements::heaviest(&pool, 5).await {
+        notes.extend(top);
+    }
     let overload = sent.accepted as f64 / sent.elapsed.as_secs_f64().max(f64::EPSILON) / end_to_end.max(f64::EPSILON);
     notes.push(format!(
         "the webhooks arrived {overload:.1}× faster than the pipeline stored them: the backlog waited in Kafka \
