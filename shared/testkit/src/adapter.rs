@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use contracts::topics;
+use contracts::{topics, InteractionEvent};
 use rdkafka::message::OwnedMessage;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
@@ -33,6 +33,12 @@ impl SpawnedService {
     /// Waits for the next `n` messages on `interactions.ingested` (panics after 30 s).
     pub async fn take_ingested(&self, n: usize) -> Vec<OwnedMessage> {
         self.ingested.take(n, Duration::from_secs(30)).await
+    }
+
+    /// The next `n` events the service published, read as the contract's `InteractionEvent`:
+    /// what a test checks of the normalized fields it checks as typed fields.
+    pub async fn take_events(&self, n: usize) -> Vec<InteractionEvent> {
+        self.take_ingested(n).await.iter().map(crate::decode).collect()
     }
 
     /// Every message on `interactions.ingested` so far (the adapter answers only after Kafka
@@ -81,6 +87,11 @@ pub struct Reply {
     pub content_type: Option<String>,
     pub body: Value,
     pub text: String,
+}
+
+/// The value of an event's parameter `key`, if it has one.
+pub fn parameter<'a>(event: &'a InteractionEvent, key: &str) -> Option<&'a str> {
+    event.body.parameters.get(key).map(String::as_str)
 }
 
 /// The `headers` of a [`post`] without any.
