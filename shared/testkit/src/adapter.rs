@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use contracts::{topics, InteractionEvent};
+use contracts::{topics, Identity, IdentityKind, InteractionEvent, Provenance};
 use rdkafka::message::OwnedMessage;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
@@ -92,6 +92,12 @@ pub struct Reply {
 /// The value of an event's parameter `key`, if it has one.
 pub fn parameter<'a>(event: &'a InteractionEvent, key: &str) -> Option<&'a str> {
     event.body.parameters.get(key).map(String::as_str)
+}
+
+/// Everything an event says of an identifier: `Identity`'s own `PartialEq` leaves out the
+/// provenance, which the adapters' tests check too.
+pub fn identity_facts(identity: &Identity) -> (IdentityKind, &str, Option<&str>, Provenance) {
+    (identity.kind, identity.value.as_str(), identity.scope.as_deref(), identity.provenance)
 }
 
 /// The `headers` of a [`post`] without any.
