@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use contracts::{topics, Identity, IdentityKind, InteractionEvent, Provenance};
+use contracts::{topics, Attachment, Identity, IdentityKind, InteractionEvent, Provenance};
 use rdkafka::message::OwnedMessage;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
@@ -92,6 +92,16 @@ pub struct Reply {
 /// The value of an event's parameter `key`, if it has one.
 pub fn parameter<'a>(event: &'a InteractionEvent, key: &str) -> Option<&'a str> {
     event.body.parameters.get(key).map(String::as_str)
+}
+
+/// An event's message text, if it has content with text.
+pub fn text(event: &InteractionEvent) -> Option<&str> {
+    event.body.content.as_ref().and_then(|c| c.text.as_deref())
+}
+
+/// An event's attachments (none without content).
+pub fn attachments(event: &InteractionEvent) -> &[Attachment] {
+    event.body.content.as_ref().map_or(&[], |c| c.attachments.as_slice())
 }
 
 /// Everything an event says of an identifier: `Identity`'s own `PartialEq` leaves out the

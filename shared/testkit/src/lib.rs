@@ -8,8 +8,8 @@ mod adapter;
 pub mod proxy;
 
 pub use adapter::{
-    assert_indistinguishable, bearer, get, identity_facts, parameter, post, send, spawn_adapter, spawn_adapter_on, Reply,
-    SpawnedService, NO_HEADERS,
+    assert_indistinguishable, attachments, bearer, get, identity_facts, parameter, post, send, spawn_adapter, spawn_adapter_on,
+    text, Reply, SpawnedService, NO_HEADERS,
 };
 
 pub mod arbitrary;
