@@ -1,4 +1,7 @@
-//! Starting a resolver for a test and feeding it interactions.
+//! Starting a resolver for a test and feeding it interactions, and the Directory API as its
+//! callers see it: requests through `oneshot` on the API's router (the Kafka consumer and the
+//! outbox run as in production; only the socket is skipped), answers read as the
+//! `contracts::api` bodies.
 
 #![allow(dead_code)]
 
