@@ -8,12 +8,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use channel::AccountMap;
 use channel_apple::{Config, SecretEncoding, WEBHOOK_PATH};
+use contracts::limits::{Action, Sanitized};
+use contracts::{Channel, ConversationEvent, Direction, IdentityKind, InteractionEvent, Provenance};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use runtime::settings::HttpSettings;
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use testkit::{attachments, identity_facts, parameter, text};
 use testkit::{fixture, spawn_adapter, Reply, SpawnedService};
 
 /// The Messaging API secret as Apple issues it (base64 of the signing key).
@@ -99,21 +102,25 @@ async fn a_text_message_is_published_with_the_business_scoped_identity_and_retri
     assert_eq!(deliver(&adapter, "text_message.json", Some(true)).await["published"], 1, "the same message, compressed");
 
     let messages = adapter.take_ingested(2).await;
-    let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
-    assert_eq!(first["interaction_id"], retry["interaction_id"], "a redelivery keeps the deterministic id");
-    assert_eq!(first["v"], 1);
-    assert_eq!(first["tenant_id"], "acme");
-    assert_eq!(first["channel"], "apple");
-    assert_eq!(first["direction"], "inbound");
-    assert_eq!(first["provider_ref"], "6f3a9c1e-0b7d-4c52-9e84-2a1d5b7c8e90");
-    assert_eq!(first["identities"], json!([{"kind": "apple", "value": CUSTOMER, "scope": BUSINESS}]));
-    assert_eq!(first["conversation_ref"], format!("{BUSINESS}:{CUSTOMER}"));
-    assert!(first["content"]["text"].as_str().expect("text").starts_with("Dobrý den, v pátek jsem si u vás objednal pračku"));
-    assert_eq!(first["parameters"]["locale"], "cs_CZ");
-    assert_eq!(first["parameters"]["capabilities"], "QUICK,LIST,TIME,AUTH,AUTH2,FORM");
-    assert_eq!(first["parameters"]["device_agent"], "iPhone OS");
-    assert_eq!(first["parameters"]["group"], "servis");
-    assert_eq!(first["parameters"]["intent"], "objednavka");
+    let (first, retry): (InteractionEvent, InteractionEvent) = (testkit::decode(&messages[0]), testkit::decode(&messages[1]));
+    assert_eq!(first.interaction_id, retry.interaction_id, "a redelivery keeps the deterministic id");
+    // The wire format itself: the schema version is written out, not left to a default.
+    assert_eq!(testkit::json(&messages[0])["v"], 1);
+    assert_eq!(first.tenant_id, "acme");
+    assert_eq!(first.body.channel, Channel::Apple);
+    assert_eq!(first.body.direction, Direction::Inbound);
+    assert_eq!(first.body.provider_ref, "6f3a9c1e-0b7d-4c52-9e84-2a1d5b7c8e90");
+    assert_eq!(
+        first.body.identities.iter().map(identity_facts).collect::<Vec<_>>(),
+        [(IdentityKind::Apple, CUSTOMER, Some(BUSINESS), Provenance::Verified)]
+    );
+    assert_eq!(first.body.conversation_ref, Some(format!("{BUSINESS}:{CUSTOMER}")));
+    assert!(text(&first).expect("text").starts_with("Dobrý den, v pátek jsem si u vás objednal pračku"));
+    assert_eq!(parameter(&first, "locale"), Some("cs_CZ"));
+    assert_eq!(parameter(&first, "capabilities"), Some("QUICK,LIST,TIME,AUTH,AUTH2,FORM"));
+    assert_eq!(parameter(&first, "device_agent"), Some("iPhone OS"));
+    assert_eq!(parameter(&first, "group"), Some("servis"));
+    assert_eq!(parameter(&first, "intent"), Some("objednavka"));
     assert_eq!(testkit::key(&messages[0]), format!("acme|apple|{CUSTOMER}"));
 }
 
@@ -128,37 +135,42 @@ async fn gzip_bodies_attachments_interactive_answers_and_closes_are_normalized()
     assert_eq!(deliver(&adapter, "typing_start.json", None).await["published"], 0, "typing is acknowledged, not stored");
 
     let messages = adapter.take_ingested(5).await;
-    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
-    let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("{id} published"));
+    let events: Vec<InteractionEvent> = messages.iter().map(testkit::decode).collect();
+    let by_ref = |id: &str| events.iter().find(|e| e.body.provider_ref == id).unwrap_or_else(|| panic!("{id} published"));
 
     let photo = by_ref("0c5e7b2a-91d4-4f3e-b8a6-5d2c1e9f7a34");
-    assert_eq!(photo["content"]["text"], "Posílám fotku poškozeného balíku a dodací list", "attachment placeholders removed");
-    assert_eq!(photo["content"]["attachments"][0]["name"], "IMG_4821.jpeg");
-    assert_eq!(photo["content"]["attachments"][0]["mime"], "image/jpeg");
-    assert_eq!(photo["content"]["attachments"][0]["size"], 1_843_216);
-    assert_eq!(photo["content"]["attachments"][1]["mime"], "application/pdf");
-    assert!(!photo.to_string().contains("00a1b2c3d4e5f6"), "attachment decryption keys never reach Kafka");
+    assert_eq!(text(photo), Some("Posílám fotku poškozeného balíku a dodací list"), "attachment placeholders removed");
+    let files = attachments(photo);
+    assert_eq!(files[0].name.as_deref(), Some("IMG_4821.jpeg"));
+    assert_eq!(files[0].mime.as_deref(), Some("image/jpeg"));
+    assert_eq!(files[0].size, Some(1_843_216));
+    assert_eq!(files[1].mime.as_deref(), Some("application/pdf"));
+    // About the wire itself: the key appears nowhere in what was published.
+    assert!(
+        !messages.iter().any(|m| testkit::json(m).to_string().contains("00a1b2c3d4e5f6")),
+        "attachment decryption keys never reach Kafka"
+    );
 
     let list = by_ref("3d8b1f6a-2c4e-4a9b-8d7f-1e5a3c9b7d20");
-    assert_eq!(list["content"]["text"], "Praha – Anděl");
-    assert_eq!(list["parameters"]["interactive_type"], "list_picker");
-    assert_eq!(list["parameters"]["selected_identifiers"], "praha-smichov");
+    assert_eq!(text(list), Some("Praha – Anděl"));
+    assert_eq!(parameter(list, "interactive_type"), Some("list_picker"));
+    assert_eq!(parameter(list, "selected_identifiers"), Some("praha-smichov"));
 
     let time = by_ref("9a2e5c7b-4d1f-4e8a-b6c3-7f0d2a8e5b19");
-    assert_eq!(time["content"]["text"], "čtvrtek 27. listopadu 9:00–11:00 – Instalace pračky");
-    assert_eq!(time["parameters"]["interactive_type"], "time_picker");
-    assert_eq!(time["parameters"]["time_slot_start"], "2025-11-27T08:00+0000");
-    assert_eq!(time["parameters"]["time_slot_duration_s"], "7200");
+    assert_eq!(text(time), Some("čtvrtek 27. listopadu 9:00–11:00 – Instalace pračky"));
+    assert_eq!(parameter(time, "interactive_type"), Some("time_picker"));
+    assert_eq!(parameter(time, "time_slot_start"), Some("2025-11-27T08:00+0000"));
+    assert_eq!(parameter(time, "time_slot_duration_s"), Some("7200"));
 
     let quick = by_ref("e4b7d1a9-6c3f-4b2e-a8d5-0f9c7e3b1a62");
-    assert_eq!(quick["content"]["text"], "Ne, chci mluvit s operátorem");
-    assert_eq!(quick["parameters"]["selected_identifiers"], "operator");
+    assert_eq!(text(quick), Some("Ne, chci mluvit s operátorem"));
+    assert_eq!(parameter(quick, "selected_identifiers"), Some("operator"));
 
     let close = by_ref("7c1f9e3b-5a2d-4c8e-9b6f-2d4a8c0e6f13");
-    assert_eq!(close["parameters"]["conversation_status"], "closed");
-    assert_eq!(close["event"], "closed", "a close is a conversation event");
-    assert!(close["content"].is_null(), "not an empty message");
-    assert_eq!(close["identities"][0]["value"], CUSTOMER);
+    assert_eq!(parameter(close, "conversation_status"), Some("closed"));
+    assert_eq!(close.body.event, Some(ConversationEvent::Closed), "a close is a conversation event");
+    assert!(close.body.content.is_none(), "not an empty message");
+    assert_eq!(close.body.identities[0].value, CUSTOMER);
 }
 
 #[tokio::test]
@@ -179,9 +191,9 @@ async fn a_body_that_is_not_utf8_once_inflated_is_stored_lossily_and_flagged() {
     gz_headers.push(("content-encoding", "gzip".to_owned()));
     let Reply { status, body: answer, .. } = post(&adapter, gzip(&bytes), Some(&apple_token()), &gz_headers).await;
     assert_eq!((status, &answer["published"]), (200, &json!(1)), "{answer}");
-    let event = testkit::json(&adapter.take_ingested(1).await[0]);
-    assert!(event["content"]["text"].as_str().expect("text").starts_with("Dobr\u{fffd} den, v pátek"), "{event}");
-    assert_eq!(event["sanitized"], json!([{"field": "body", "action": "lossy_utf8"}]));
+    let event = &adapter.take_events(1).await[0];
+    assert!(text(event).expect("text").starts_with("Dobr\u{fffd} den, v pátek"), "{event:?}");
+    assert_eq!(event.body.sanitized, [Sanitized { field: "body".into(), action: Action::LossyUtf8, original_size: None }]);
 }
 
 #[tokio::test]

@@ -3,10 +3,10 @@
 
 use channel::AccountMap;
 use channel_messenger::{Config, WEBHOOK_PATH};
+use contracts::{Channel, Direction, Identity, IdentityKind, Provenance, Reaction};
 use runtime::settings::HttpSettings;
 use secrecy::SecretString;
-use serde_json::Value;
-use testkit::{fixture, json, meta_signature, spawn_adapter, Reply, SpawnedService};
+use testkit::{fixture, json, meta_signature, parameter, spawn_adapter, Reply, SpawnedService};
 
 const SECRET: &str = "app-secret";
 const PAGE: &str = "104729361234567";
@@ -37,14 +37,19 @@ async fn a_signed_message_is_published_before_the_200_and_retries_keep_its_id() 
     assert_eq!(status, 200);
 
     let messages = adapter.take_ingested(2).await;
-    let (first, retry) = (json(&messages[0]), json(&messages[1]));
-    assert_eq!(first["interaction_id"], retry["interaction_id"], "a provider retry keeps the deterministic id");
-    assert_eq!(first["v"], 1);
-    assert_eq!(first["tenant_id"], "acme");
-    assert_eq!(first["channel"], "messenger");
-    assert_eq!(first["direction"], "inbound");
-    assert_eq!(first["identities"][0], serde_json::json!({"kind": "psid", "value": "6254981234567890", "scope": PAGE}));
-    assert!(first["content"]["text"].as_str().expect("text").starts_with("Dobrý den"));
+    let (first, retry): (contracts::InteractionEvent, contracts::InteractionEvent) =
+        (testkit::decode(&messages[0]), testkit::decode(&messages[1]));
+    assert_eq!(first.interaction_id, retry.interaction_id, "a provider retry keeps the deterministic id");
+    // The wire format itself: the schema version is written out, not left to a default.
+    assert_eq!(json(&messages[0])["v"], 1);
+    assert_eq!(first.tenant_id, "acme");
+    assert_eq!(first.body.channel, Channel::Messenger);
+    assert_eq!(first.body.direction, Direction::Inbound);
+    let psid = &first.body.identities[0];
+    assert_eq!(psid, &Identity::new(IdentityKind::Psid, "6254981234567890", Some(PAGE.into())));
+    assert_eq!(psid.provenance, Provenance::Verified);
+    let text = first.body.content.as_ref().and_then(|c| c.text.as_deref());
+    assert!(text.expect("text").starts_with("Dobrý den"));
     assert_eq!(testkit::key(&messages[0]), "acme|messenger|6254981234567890");
 }
 
@@ -56,15 +61,15 @@ async fn echoes_attachments_and_postbacks_are_normalized() {
         let Reply { status, body: answer, .. } = post(&adapter, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
-    let messages = adapter.take_ingested(3).await;
-    let events: Vec<Value> = messages.iter().map(json).collect();
-    let echo = events.iter().find(|e| e["direction"] == "outbound").expect("the echo is outbound");
-    assert_eq!(echo["identities"][0]["value"], "6254981234567890", "an echo belongs to the recipient PSID");
-    assert_eq!(echo["parameters"]["app_id"], "1517776481860111", "which app sent it");
-    assert_eq!(echo["parameters"]["metadata"], "operator:jana.dvorakova", "what the app said about it");
-    let image = events.iter().find(|e| e["parameters"]["attachment_types"] == "image").expect("the image");
-    assert_eq!(image["content"]["attachments"][0]["mime"], "image/jpeg", "from the URL's file name");
-    assert!(events.iter().any(|e| e["parameters"]["postback_payload"] == "HANDOVER_TO_AGENT"));
+    let events = adapter.take_events(3).await;
+    let echo = events.iter().find(|e| e.body.direction == Direction::Outbound).expect("the echo is outbound");
+    assert_eq!(echo.body.identities[0].value, "6254981234567890", "an echo belongs to the recipient PSID");
+    assert_eq!(parameter(echo, "app_id"), Some("1517776481860111"), "which app sent it");
+    assert_eq!(parameter(echo, "metadata"), Some("operator:jana.dvorakova"), "what the app said about it");
+    let image = events.iter().find(|e| parameter(e, "attachment_types") == Some("image")).expect("the image");
+    let mime = image.body.content.as_ref().and_then(|c| c.attachments.first()).and_then(|a| a.mime.as_deref());
+    assert_eq!(mime, Some("image/jpeg"), "from the URL's file name");
+    assert!(events.iter().any(|e| parameter(e, "postback_payload") == Some("HANDOVER_TO_AGENT")));
 }
 
 #[tokio::test]
@@ -73,21 +78,16 @@ async fn attachments_get_the_mime_type_their_payload_allows_and_keep_their_kind(
     let body = fixture("messenger/attachments.json");
     let Reply { status, body: answer, .. } = post(&adapter, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
     assert_eq!(status, 200, "{answer}");
-    let event = json(&adapter.take_ingested(1).await[0]);
-    let mimes: Vec<&Value> =
-        event["content"]["attachments"].as_array().expect("attachments").iter().map(|a| &a["mime"]).collect();
+    let event = &adapter.take_events(1).await[0];
+    let content = event.body.content.as_ref().expect("content");
+    let mimes: Vec<Option<&str>> = content.attachments.iter().map(|a| a.mime.as_deref()).collect();
     assert_eq!(
         mimes,
-        [
-            &serde_json::json!("application/pdf"),
-            &serde_json::json!("video/mp4"),
-            &serde_json::json!("audio/*"),
-            &serde_json::json!("image/png")
-        ],
+        [Some("application/pdf"), Some("video/mp4"), Some("audio/*"), Some("image/png")],
         "a file's own type where its URL names one, else only the kind's range"
     );
-    assert_eq!(event["parameters"]["attachment_types"], "file,video,audio,image");
-    assert_eq!(event["parameters"]["sticker_id"], "369239263222822");
+    assert_eq!(parameter(event, "attachment_types"), Some("file,video,audio,image"));
+    assert_eq!(parameter(event, "sticker_id"), Some("369239263222822"));
 }
 
 #[tokio::test]
@@ -96,11 +96,12 @@ async fn a_reaction_and_its_removal_are_reactions_on_the_message_they_name() {
     let body = fixture("messenger/reactions.json");
     let Reply { status, body: answer, .. } = post(&adapter, &body, Some(meta_signature(SECRET, body.as_bytes()))).await;
     assert_eq!((status, &answer["published"]), (200, &serde_json::json!(2)), "{answer}");
-    let events: Vec<Value> = adapter.take_ingested(2).await.iter().map(json).collect();
+    let events = adapter.take_events(2).await;
     let target = "m_1457764197618:41d102a3e1ae206a38-echo-4411";
-    assert_eq!(events[0]["reaction"], serde_json::json!({"target_provider_ref": target, "emoji": "👍"}));
-    assert_eq!(events[1]["reaction"], serde_json::json!({"target_provider_ref": target, "emoji": null}), "unreact");
-    assert!(events.iter().all(|e| e["content"].is_null() && e["identities"][0]["value"] == "6254981234567890"));
+    let reaction = |emoji: Option<&str>| Some(Reaction { target_provider_ref: target.into(), emoji: emoji.map(str::to_owned) });
+    assert_eq!(events[0].body.reaction, reaction(Some("👍")));
+    assert_eq!(events[1].body.reaction, reaction(None), "unreact");
+    assert!(events.iter().all(|e| e.body.content.is_none() && e.body.identities[0].value == "6254981234567890"));
 }
 
 #[tokio::test]

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 
 use channel_vk::{Community, Config, WEBHOOK_PATH};
-use contracts::{Channel, InteractionEvent};
+use chrono::{DateTime, Utc};
+use contracts::{Attachment, Channel, ConversationEvent, Direction, IdentityKind, InteractionEvent, Provenance};
 use runtime::settings::HttpSettings;
 use secrecy::SecretString;
-use serde_json::{json, Value};
-use testkit::{fixture, spawn_adapter, Reply, SpawnedService};
+use serde_json::Value;
+use testkit::{attachments, fixture, identity_facts, parameter, spawn_adapter, text, Reply, SpawnedService};
 
 const GROUP: &str = "218374651";
 const SECRET: &str = "Zt4q9VxK2mLp";
@@ -37,8 +38,17 @@ async fn post_ok(adapter: &SpawnedService, name: &str) {
     assert_eq!((answer.status, answer.text.as_str()), (200, "ok"), "{name}");
 }
 
-async fn published(adapter: &SpawnedService, n: usize) -> Vec<Value> {
-    adapter.take_ingested(n).await.iter().map(testkit::json).collect()
+async fn published(adapter: &SpawnedService, n: usize) -> Vec<InteractionEvent> {
+    adapter.take_events(n).await
+}
+
+fn time(rfc3339: &str) -> DateTime<Utc> {
+    rfc3339.parse().expect("an RFC 3339 time")
+}
+
+/// The identities of an event as the VK user of a community.
+fn vk_user(event: &InteractionEvent) -> Vec<(IdentityKind, &str, Option<&str>, Provenance)> {
+    event.body.identities.iter().map(identity_facts).collect()
 }
 
 #[tokio::test]
@@ -51,20 +61,21 @@ async fn a_new_message_is_published_before_the_literal_ok_and_retries_keep_its_i
     post_ok(&adapter, "message_new.json").await;
 
     let messages = adapter.take_ingested(2).await;
-    let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
-    assert_eq!(first["interaction_id"], retry["interaction_id"], "a provider retry keeps the deterministic id");
-    assert_eq!(first["v"], 1);
-    assert_eq!(first["tenant_id"], "acme");
-    assert_eq!(first["channel"], "vk");
-    assert_eq!(first["direction"], "inbound");
-    assert_eq!(first["identities"], json!([{"kind": "vk", "value": USER, "scope": GROUP}]));
-    assert_eq!(first["provider_ref"], format!("{GROUP}:{USER}:17"));
-    assert_eq!(first["conversation_ref"], format!("{GROUP}:{USER}"));
-    assert_eq!(first["occurred_at"], "2025-11-25T11:29:59Z");
-    assert!(first["profile"].is_null(), "VK events carry no name");
-    assert!(first["content"]["text"].as_str().expect("text").starts_with("Dobrý den, objednávka č. 4411"));
-    assert_eq!(first["parameters"]["event_type"], "message_new");
-    assert_eq!(first["parameters"]["vk_event_id"], "5d3f1a9e7c2b4d6f8a0e1c3b5d7f9a2c4e6b8d0f");
+    let (first, retry): (InteractionEvent, InteractionEvent) = (testkit::decode(&messages[0]), testkit::decode(&messages[1]));
+    assert_eq!(first.interaction_id, retry.interaction_id, "a provider retry keeps the deterministic id");
+    // The wire format itself: the schema version is written out, not left to a default.
+    assert_eq!(testkit::json(&messages[0])["v"], 1);
+    assert_eq!(first.tenant_id, "acme");
+    assert_eq!(first.body.channel, Channel::Vk);
+    assert_eq!(first.body.direction, Direction::Inbound);
+    assert_eq!(vk_user(&first), [(IdentityKind::Vk, USER, Some(GROUP), Provenance::Verified)]);
+    assert_eq!(first.body.provider_ref, format!("{GROUP}:{USER}:17"));
+    assert_eq!(first.body.conversation_ref, Some(format!("{GROUP}:{USER}")));
+    assert_eq!(first.body.occurred_at, time("2025-11-25T11:29:59Z"));
+    assert!(first.body.profile.is_none(), "VK events carry no name");
+    assert!(text(&first).expect("text").starts_with("Dobrý den, objednávka č. 4411"));
+    assert_eq!(parameter(&first, "event_type"), Some("message_new"));
+    assert_eq!(parameter(&first, "vk_event_id"), Some("5d3f1a9e7c2b4d6f8a0e1c3b5d7f9a2c4e6b8d0f"));
     assert_eq!(testkit::key(&messages[0]), format!("acme|vk|{USER}"));
 }
 
@@ -76,18 +87,18 @@ async fn an_operator_reply_is_outbound_and_its_edit_upserts_the_same_interaction
     let events = published(&adapter, 2).await;
 
     let reply_ref = format!("{GROUP}:{USER}:18");
-    let id = InteractionEvent::id_for("acme", Channel::Vk, &reply_ref).to_string();
+    let id = InteractionEvent::id_for("acme", Channel::Vk, &reply_ref);
     for event in &events {
-        assert_eq!(event["interaction_id"], id.as_str(), "reply and edit are one interaction");
-        assert_eq!(event["provider_ref"], reply_ref.as_str());
-        assert_eq!(event["direction"], "outbound");
-        assert_eq!(event["identities"], json!([{"kind": "vk", "value": USER, "scope": GROUP}]), "the customer is the peer");
-        assert_eq!(event["parameters"]["admin_author_id"], "7734521");
+        assert_eq!(event.interaction_id, id, "reply and edit are one interaction");
+        assert_eq!(event.body.provider_ref, reply_ref);
+        assert_eq!(event.body.direction, Direction::Outbound);
+        assert_eq!(vk_user(event), [(IdentityKind::Vk, USER, Some(GROUP), Provenance::Verified)], "the customer is the peer");
+        assert_eq!(parameter(event, "admin_author_id"), Some("7734521"));
     }
-    let edit = events.iter().find(|e| e["parameters"]["event_type"] == "message_edit").expect("the edit");
-    assert!(edit["content"]["text"].as_str().expect("text").ends_with("a číslo objednávky."));
-    assert_eq!(edit["parameters"]["edited_at"], "2025-11-25T11:32:40Z");
-    assert_eq!(edit["occurred_at"], "2025-11-25T11:31:40Z", "an edit keeps the message's send time");
+    let edit = events.iter().find(|e| parameter(e, "event_type") == Some("message_edit")).expect("the edit");
+    assert!(text(edit).expect("text").ends_with("a číslo objednávky."));
+    assert_eq!(parameter(edit, "edited_at"), Some("2025-11-25T11:32:40Z"));
+    assert_eq!(edit.body.occurred_at, time("2025-11-25T11:31:40Z"), "an edit keeps the message's send time");
 }
 
 #[tokio::test]
@@ -95,21 +106,25 @@ async fn attachments_replies_and_button_payloads_are_normalized() {
     let adapter = spawn(1 << 20).await;
     post_ok(&adapter, "message_new_attachments.json").await;
     let event = published(&adapter, 1).await.remove(0);
-    assert_eq!(event["parameters"]["reply_to_ref"], format!("{GROUP}:{USER}:18"));
-    assert_eq!(event["parameters"]["button_payload"], "{\"command\":\"reklamace\"}");
-    assert_eq!(event["parameters"]["attachment_types"], "photo,doc,audio_message");
-    assert_eq!(event["content"]["text"], "Krabice byla promáčklá, posílám fotku a reklamační formulář.");
-    let attachments = &event["content"]["attachments"];
+    assert_eq!(parameter(&event, "reply_to_ref"), Some(format!("{GROUP}:{USER}:18").as_str()));
+    assert_eq!(parameter(&event, "button_payload"), Some("{\"command\":\"reklamace\"}"));
+    assert_eq!(parameter(&event, "attachment_types"), Some("photo,doc,audio_message"));
+    assert_eq!(text(&event), Some("Krabice byla promáčklá, posílám fotku a reklamační formulář."));
+    let attachments = attachments(&event);
     assert_eq!(
         attachments[0],
-        json!({"name": "photo512093847_457239017", "mime": "image/jpeg", "size": null,
-               "url": "https://sun9-74.userapi.com/impg/c8a1e4f2/w.jpg?size=1280x960&quality=95&type=album"})
+        Attachment {
+            name: Some("photo512093847_457239017".into()),
+            mime: Some("image/jpeg".into()),
+            size: None,
+            url: Some("https://sun9-74.userapi.com/impg/c8a1e4f2/w.jpg?size=1280x960&quality=95&type=album".into()),
+        }
     );
-    assert_eq!(attachments[1]["name"], "reklamace-4411.pdf");
-    assert_eq!(attachments[1]["mime"], "application/pdf");
-    assert_eq!(attachments[1]["size"], 48213);
-    assert_eq!(attachments[2]["mime"], "audio/ogg");
-    assert_eq!(attachments[2]["url"], "https://psv4.userapi.com/s/v1/amsg/512093847_673320121.ogg");
+    assert_eq!(attachments[1].name.as_deref(), Some("reklamace-4411.pdf"));
+    assert_eq!(attachments[1].mime.as_deref(), Some("application/pdf"));
+    assert_eq!(attachments[1].size, Some(48213));
+    assert_eq!(attachments[2].mime.as_deref(), Some("audio/ogg"));
+    assert_eq!(attachments[2].url.as_deref(), Some("https://psv4.userapi.com/s/v1/amsg/512093847_673320121.ogg"));
 }
 
 #[tokio::test]
@@ -138,14 +153,14 @@ async fn allowing_and_forbidding_messages_are_conversation_events_of_the_users_d
     post_ok(&adapter, "message_allow.json").await; // VK's retry of the same event
     let events = published(&adapter, 3).await;
     let allow = &events[0];
-    assert_eq!(allow["event"], "messaging_allowed");
-    assert_eq!(allow["content"], Value::Null, "no message");
-    assert_eq!(allow["identities"], json!([{"kind": "vk", "value": "512093847", "scope": "218374651"}]));
-    assert_eq!(allow["conversation_ref"], "218374651:512093847", "the user's dialog");
-    assert_eq!(allow["parameters"]["allow_key"], "eshop-checkout");
-    assert_eq!(events[1]["event"], "messaging_denied");
-    assert_ne!(events[0]["interaction_id"], events[1]["interaction_id"]);
-    assert_eq!(events[0]["interaction_id"], events[2]["interaction_id"], "a retry keeps the id");
+    assert_eq!(allow.body.event, Some(ConversationEvent::MessagingAllowed));
+    assert_eq!(allow.body.content, None, "no message");
+    assert_eq!(vk_user(allow), [(IdentityKind::Vk, "512093847", Some("218374651"), Provenance::Verified)]);
+    assert_eq!(allow.body.conversation_ref.as_deref(), Some("218374651:512093847"), "the user's dialog");
+    assert_eq!(parameter(allow, "allow_key"), Some("eshop-checkout"));
+    assert_eq!(events[1].body.event, Some(ConversationEvent::MessagingDenied));
+    assert_ne!(events[0].interaction_id, events[1].interaction_id);
+    assert_eq!(events[0].interaction_id, events[2].interaction_id, "a retry keeps the id");
 }
 
 #[tokio::test]

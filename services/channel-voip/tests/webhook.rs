@@ -6,10 +6,12 @@
 use channel::AccountMap;
 use channel_voip::config::{CsvFormat, PbxConfig};
 use channel_voip::{verify, Config, CDR_PATH, PBX_ID_HEADER, TWILIO_PATH};
+use chrono::{DateTime, Utc};
+use contracts::{Call, CallStatus, Channel, Direction, IdentityKind, InteractionEvent, NameSource, Profile, Provenance};
 use runtime::settings::HttpSettings;
 use secrecy::SecretString;
-use serde_json::{json, Value};
-use testkit::{fixture, sha256_signature, spawn_adapter, Reply, SpawnedService};
+use serde_json::json;
+use testkit::{fixture, identity_facts, parameter, sha256_signature, spawn_adapter, Reply, SpawnedService};
 
 const AUTH_TOKEN: &str = "twilio-auth-token";
 const CDR_SECRET: &str = "pbx-secret";
@@ -75,6 +77,27 @@ async fn post_pbx(adapter: &SpawnedService, pbx: Option<&str>, content_type: &st
     testkit::post(&adapter.url(CDR_PATH), content_type, body, pbx.into_iter().chain(signature)).await
 }
 
+fn time(rfc3339: &str) -> DateTime<Utc> {
+    rfc3339.parse().expect("an RFC 3339 time")
+}
+
+/// The call of a call event.
+fn call(event: &InteractionEvent) -> &Call {
+    event.body.call.as_ref().expect("a call event has a call")
+}
+
+fn call_status(event: &InteractionEvent) -> Option<CallStatus> {
+    call(event).status
+}
+
+fn caller_name(event: &InteractionEvent) -> Option<&str> {
+    event.body.profile.as_ref().and_then(|p| p.name.as_deref())
+}
+
+fn by_ref<'a>(events: &'a [InteractionEvent], id: &str) -> &'a InteractionEvent {
+    events.iter().find(|e| e.body.provider_ref == id).unwrap_or_else(|| panic!("no event for {id}"))
+}
+
 fn form(name: &str) -> String {
     fixture(&format!("voip/{name}")).trim_end().to_owned()
 }
@@ -96,37 +119,41 @@ async fn every_state_of_a_twilio_call_updates_one_interaction() {
     twilio_fixtures(&adapter, &["twilio_1_ringing.form", "twilio_2_in_progress.form", "twilio_3_completed.form"]).await;
     let messages = adapter.take_ingested(3).await;
     // One call, one key: the states stay in order on one partition.
-    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
+    let events: Vec<InteractionEvent> = messages.iter().map(testkit::decode).collect();
     assert!(messages.iter().all(|m| testkit::key(m) == "acme|voip|+420777123456"));
     assert_eq!(testkit::distinct(&messages, "interaction_id").len(), 1, "all states share the interaction id");
 
-    let statuses: Vec<&str> = events.iter().filter_map(|e| e["call"]["status"].as_str()).collect();
-    assert_eq!(statuses, ["ringing", "in_progress", "completed"]);
-    let sequence: Vec<&str> = events.iter().filter_map(|e| e["parameters"]["sequence_number"].as_str()).collect();
+    let statuses: Vec<CallStatus> = events.iter().filter_map(call_status).collect();
+    assert_eq!(statuses, [CallStatus::Ringing, CallStatus::InProgress, CallStatus::Completed]);
+    let sequence: Vec<&str> = events.iter().filter_map(|e| parameter(e, "sequence_number")).collect();
     assert_eq!(sequence, ["0", "1", "2"]);
 
     let completed = &events[2];
-    assert_eq!(completed["v"], 1);
-    assert_eq!(completed["tenant_id"], "acme");
-    assert_eq!(completed["channel"], "voip");
-    assert_eq!(completed["direction"], "inbound");
-    assert_eq!(completed["provider_ref"], "CA5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e");
-    assert_eq!(completed["conversation_ref"], "CA5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e");
-    assert_eq!(completed["identities"], json!([{"kind": "phone", "value": "+420777123456", "scope": null}]));
-    assert_eq!(completed["profile"], json!({"name": "Jan Novák", "name_source": "channel"}));
+    // The wire format itself: the schema version is written out, not left to a default.
+    assert_eq!(testkit::json(&messages[2])["v"], 1);
+    assert_eq!(completed.tenant_id, "acme");
+    assert_eq!(completed.body.channel, Channel::Voip);
+    assert_eq!(completed.body.direction, Direction::Inbound);
+    assert_eq!(completed.body.provider_ref, "CA5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e");
+    assert_eq!(completed.body.conversation_ref.as_deref(), Some("CA5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e"));
     assert_eq!(
-        completed["call"],
-        json!({
-            "from": "+420777123456",
-            "to": "+420222333444",
-            "duration_s": 95,
-            "status": "completed",
-            "recording_url": "https://api.twilio.com/2010-04-01/Accounts/AC3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e/Recordings/RE1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
-        })
+        completed.body.identities.iter().map(identity_facts).collect::<Vec<_>>(),
+        [(IdentityKind::Phone, "+420777123456", None, Provenance::Verified)]
     );
-    assert_eq!(completed["parameters"]["provider_status"], "completed");
-    assert_eq!(completed["parameters"]["recording_sid"], "RE1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d");
-    assert_eq!(completed["occurred_at"], "2024-03-14T09:15:07Z", "the hang-up event less the conversation");
+    assert_eq!(completed.body.profile, Some(Profile { name: Some("Jan Novák".into()), name_source: NameSource::Channel }));
+    assert_eq!(
+        call(completed),
+        &Call {
+            from: Some("+420777123456".into()),
+            to: Some("+420222333444".into()),
+            duration_s: Some(95),
+            status: Some(CallStatus::Completed),
+            recording_url: Some("https://api.twilio.com/2010-04-01/Accounts/AC3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e/Recordings/RE1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d".into()),
+        }
+    );
+    assert_eq!(parameter(completed, "provider_status"), Some("completed"));
+    assert_eq!(parameter(completed, "recording_sid"), Some("RE1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"));
+    assert_eq!(completed.body.occurred_at, time("2024-03-14T09:15:07Z"), "the hang-up event less the conversation");
 }
 
 #[tokio::test]
@@ -134,18 +161,18 @@ async fn missed_and_withheld_twilio_calls_are_published() {
     let adapter = spawn(1 << 20).await;
     twilio_fixtures(&adapter, &["twilio_missed_no_answer.form", "twilio_anonymous_ringing.form"]).await;
     let messages = adapter.take_ingested(2).await;
-    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
-    let missed = events.iter().find(|e| e["provider_ref"] == "CA0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b").expect("the missed call");
-    assert_eq!(missed["call"]["status"], "missed");
-    assert_eq!(missed["parameters"]["provider_status"], "no-answer");
-    assert_eq!(missed["identities"][0]["value"], "+420603987654");
+    let events: Vec<InteractionEvent> = messages.iter().map(testkit::decode).collect();
+    let missed = by_ref(&events, "CA0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b");
+    assert_eq!(call_status(missed), Some(CallStatus::Missed));
+    assert_eq!(parameter(missed, "provider_status"), Some("no-answer"));
+    assert_eq!(missed.body.identities[0].value, "+420603987654");
 
-    let anonymous = events.iter().find(|e| e["provider_ref"] == "CA9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c").expect("the withheld call");
-    assert_eq!(anonymous["identities"], json!([]), "a withheld number identifies nobody");
-    assert_eq!(anonymous["profile"], Value::Null);
-    assert_eq!(anonymous["call"]["from"], Value::Null);
-    assert_eq!(anonymous["parameters"]["caller_withheld"], "true");
-    assert_eq!(anonymous["tenant_id"], "acme");
+    let anonymous = by_ref(&events, "CA9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c");
+    assert!(anonymous.body.identities.is_empty(), "a withheld number identifies nobody");
+    assert_eq!(anonymous.body.profile, None);
+    assert_eq!(call(anonymous).from, None);
+    assert_eq!(parameter(anonymous, "caller_withheld"), Some("true"));
+    assert_eq!(anonymous.tenant_id, "acme");
 }
 
 #[tokio::test]
@@ -170,42 +197,43 @@ async fn pbx_cdrs_in_asterisk_and_freeswitch_shape_are_normalized() {
         assert_eq!(status, 200, "{name}: {answer}");
     }
     let messages = adapter.take_ingested(3).await;
-    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
-    let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("no event for {id}"));
+    let events: Vec<InteractionEvent> = messages.iter().map(testkit::decode).collect();
 
-    let answered = by_ref("1710408000.18");
-    assert_eq!(answered["direction"], "inbound");
-    assert_eq!(answered["identities"][0]["value"], "+420777123456", "national format with default region CZ");
-    assert_eq!(answered["profile"]["name"], "Jana Dvořáková");
-    assert_eq!(answered["occurred_at"], "2024-03-14T09:20:00Z");
+    let answered = by_ref(&events, "1710408000.18");
+    assert_eq!(answered.body.direction, Direction::Inbound);
+    assert_eq!(answered.body.identities[0].value, "+420777123456", "national format with default region CZ");
+    assert_eq!(caller_name(answered), Some("Jana Dvořáková"));
+    assert_eq!(answered.body.occurred_at, time("2024-03-14T09:20:00Z"));
     assert_eq!(
-        answered["call"],
-        json!({
-            "from": "+420777123456",
-            "to": "+420222333444",
-            "duration_s": 120,
-            "status": "completed",
-            "recording_url": "https://pbx.acme.cz/recordings/2024/03/14/in-222333444-777123456-20240314-092000-1710408000.18.wav",
-        })
+        call(answered),
+        &Call {
+            from: Some("+420777123456".into()),
+            to: Some("+420222333444".into()),
+            duration_s: Some(120),
+            status: Some(CallStatus::Completed),
+            recording_url: Some(
+                "https://pbx.acme.cz/recordings/2024/03/14/in-222333444-777123456-20240314-092000-1710408000.18.wav".into()
+            ),
+        }
     );
-    assert_eq!(answered["parameters"]["provider_status"], "ANSWERED");
-    assert_eq!(answered["parameters"]["sequence_number"], "42");
+    assert_eq!(parameter(answered, "provider_status"), Some("ANSWERED"));
+    assert_eq!(parameter(answered, "sequence_number"), Some("42"));
 
-    let missed = by_ref("1710408600.31");
-    assert_eq!(missed["call"]["status"], "missed");
-    assert_eq!(missed["call"]["duration_s"], 0);
-    assert_eq!(missed["identities"][0]["value"], "+420608555111");
-    assert_eq!(missed["profile"], Value::Null, "a caller id that is only the number is no name");
+    let missed = by_ref(&events, "1710408600.31");
+    assert_eq!(call_status(missed), Some(CallStatus::Missed));
+    assert_eq!(call(missed).duration_s, Some(0));
+    assert_eq!(missed.body.identities[0].value, "+420608555111");
+    assert_eq!(missed.body.profile, None, "a caller id that is only the number is no name");
 
-    let outbound = by_ref("7c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f");
-    assert_eq!(outbound["direction"], "outbound");
-    assert_eq!(outbound["tenant_id"], "acme");
-    assert_eq!(outbound["identities"][0]["value"], "+420777123456");
-    assert_eq!(outbound["call"]["from"], "+420222333444");
-    assert_eq!(outbound["call"]["status"], "completed");
-    assert_eq!(outbound["call"]["duration_s"], 72);
-    assert_eq!(outbound["call"]["recording_url"], "https://pbx.acme.cz/recordings/7c1d2e3f.mp3");
-    assert_eq!(outbound["occurred_at"], "2024-03-14T10:05:00Z");
+    let outbound = by_ref(&events, "7c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f");
+    assert_eq!(outbound.body.direction, Direction::Outbound);
+    assert_eq!(outbound.tenant_id, "acme");
+    assert_eq!(outbound.body.identities[0].value, "+420777123456");
+    assert_eq!(call(outbound).from.as_deref(), Some("+420222333444"));
+    assert_eq!(call_status(outbound), Some(CallStatus::Completed));
+    assert_eq!(call(outbound).duration_s, Some(72));
+    assert_eq!(call(outbound).recording_url.as_deref(), Some("https://pbx.acme.cz/recordings/7c1d2e3f.mp3"));
+    assert_eq!(outbound.body.occurred_at, time("2024-03-14T10:05:00Z"));
 }
 
 #[tokio::test]
@@ -262,28 +290,27 @@ async fn asterisk_cdr_csv_lines_are_read_in_the_pbx_time_zone() {
     let newer = fixture("voip/asterisk_cdr_csv_newcdrcolumns.csv");
     let Reply { status, body: answer, .. } = post_pbx(&adapter, Some("praha"), "text/plain", &newer, Some(CDR_SECRET)).await;
     assert_eq!((status, &answer["published"]), (200, &json!(1)), "{answer}");
-    let events: Vec<Value> = adapter.take_ingested(3).await.iter().map(testkit::json).collect();
-    let by_ref = |id: &str| events.iter().find(|e| e["provider_ref"] == id).unwrap_or_else(|| panic!("no event for {id}"));
+    let events = adapter.take_events(3).await;
 
-    let answered = by_ref("1705324500.31");
-    assert_eq!(answered["occurred_at"], "2024-01-15T13:15:00Z", "14:15 in Prague is 13:15 UTC in winter");
-    assert_eq!(answered["direction"], "inbound");
-    assert_eq!(answered["identities"][0]["value"], "+420777123456");
-    assert_eq!(answered["profile"]["name"], "Jana Dvořáková");
-    assert_eq!(answered["call"]["status"], "completed");
-    assert_eq!(answered["call"]["duration_s"], 120);
-    assert_eq!(answered["parameters"]["dstchannel"], "PJSIP/101-00000032", "the agent's channel");
-    assert_eq!(answered["parameters"]["pbx"], "praha");
+    let answered = by_ref(&events, "1705324500.31");
+    assert_eq!(answered.body.occurred_at, time("2024-01-15T13:15:00Z"), "14:15 in Prague is 13:15 UTC in winter");
+    assert_eq!(answered.body.direction, Direction::Inbound);
+    assert_eq!(answered.body.identities[0].value, "+420777123456");
+    assert_eq!(caller_name(answered), Some("Jana Dvořáková"));
+    assert_eq!(call_status(answered), Some(CallStatus::Completed));
+    assert_eq!(call(answered).duration_s, Some(120));
+    assert_eq!(parameter(answered, "dstchannel"), Some("PJSIP/101-00000032"), "the agent's channel");
+    assert_eq!(parameter(answered, "pbx"), Some("praha"));
 
-    let missed = by_ref("1705326000.33");
-    assert_eq!((&missed["call"]["status"], &missed["occurred_at"]), (&json!("missed"), &json!("2024-01-15T13:40:00Z")));
-    assert_eq!(missed["parameters"]["lastapp"], "Queue");
+    let missed = by_ref(&events, "1705326000.33");
+    assert_eq!((call_status(missed), missed.body.occurred_at), (Some(CallStatus::Missed), time("2024-01-15T13:40:00Z")));
+    assert_eq!(parameter(missed, "lastapp"), Some("Queue"));
 
-    let outbound = by_ref("1721030700.40");
-    assert_eq!(outbound["occurred_at"], "2024-07-15T08:05:00Z", "10:05 in Prague is 08:05 UTC in summer");
-    assert_eq!((&outbound["direction"], &outbound["tenant_id"]), (&json!("outbound"), &json!("acme")), "by the account code");
-    assert_eq!(outbound["parameters"]["uniqueid"], "1721030700.41", "newcdrcolumns: linkedid names the call");
-    assert_eq!(outbound["parameters"]["sequence_number"], "7");
+    let outbound = by_ref(&events, "1721030700.40");
+    assert_eq!(outbound.body.occurred_at, time("2024-07-15T08:05:00Z"), "10:05 in Prague is 08:05 UTC in summer");
+    assert_eq!((outbound.body.direction, outbound.tenant_id.as_str()), (Direction::Outbound, "acme"), "by the account code");
+    assert_eq!(parameter(outbound, "uniqueid"), Some("1721030700.41"), "newcdrcolumns: linkedid names the call");
+    assert_eq!(parameter(outbound, "sequence_number"), Some("7"));
 }
 
 #[tokio::test]
@@ -297,14 +324,14 @@ async fn cdr_custom_lines_use_the_sample_mapping_and_their_pbx_secret() {
     );
     let Reply { status, body: answer, .. } = post_pbx(&adapter, Some("brno"), "text/csv", &body, Some(BRNO_SECRET)).await;
     assert_eq!((status, &answer["published"]), (200, &json!(2)), "{answer}");
-    let events: Vec<Value> = adapter.take_ingested(2).await.iter().map(testkit::json).collect();
-    let answered = events.iter().find(|e| e["provider_ref"] == "1705330800.50").expect("answered");
-    assert_eq!(answered["occurred_at"], "2024-01-15T15:00:00Z");
-    assert_eq!(answered["profile"]["name"], "Petr Svoboda");
-    assert_eq!((&answered["call"]["status"], &answered["call"]["duration_s"]), (&json!("completed"), &json!(180)));
-    assert_eq!(answered["parameters"]["sequence_number"], "12");
-    let busy = events.iter().find(|e| e["provider_ref"] == "1705331400.52").expect("busy");
-    assert_eq!((&busy["call"]["status"], &busy["parameters"]["provider_status"]), (&json!("missed"), &json!("BUSY")));
+    let events = adapter.take_events(2).await;
+    let answered = by_ref(&events, "1705330800.50");
+    assert_eq!(answered.body.occurred_at, time("2024-01-15T15:00:00Z"));
+    assert_eq!(caller_name(answered), Some("Petr Svoboda"));
+    assert_eq!((call_status(answered), call(answered).duration_s), (Some(CallStatus::Completed), Some(180)));
+    assert_eq!(parameter(answered, "sequence_number"), Some("12"));
+    let busy = by_ref(&events, "1705331400.52");
+    assert_eq!((call_status(busy), parameter(busy, "provider_status")), (Some(CallStatus::Missed), Some("BUSY")));
 }
 
 #[tokio::test]
@@ -322,13 +349,13 @@ async fn freeswitch_xml_cdrs_are_read_raw_and_form_encoded() {
     assert_eq!(status, 200, "{answer}");
     let messages = adapter.take_ingested(2).await;
     assert_eq!(testkit::distinct(&messages, "interaction_id").len(), 1, "the same call both ways");
-    let event = testkit::json(&messages[0]);
-    assert_eq!(event["provider_ref"], "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b");
-    assert_eq!(event["occurred_at"], "2024-01-15T16:00:00Z", "start_stamp is Prague local time");
-    assert_eq!(event["direction"], "inbound");
-    assert_eq!(event["identities"][0]["value"], "+420777123456");
-    assert_eq!(event["profile"]["name"], "Jana Dvořáková");
-    assert_eq!((&event["call"]["status"], &event["call"]["duration_s"]), (&json!("completed"), &json!(120)));
+    let event: InteractionEvent = testkit::decode(&messages[0]);
+    assert_eq!(event.body.provider_ref, "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b");
+    assert_eq!(event.body.occurred_at, time("2024-01-15T16:00:00Z"), "start_stamp is Prague local time");
+    assert_eq!(event.body.direction, Direction::Inbound);
+    assert_eq!(event.body.identities[0].value, "+420777123456");
+    assert_eq!(caller_name(&event), Some("Jana Dvořáková"));
+    assert_eq!((call_status(&event), call(&event).duration_s), (Some(CallStatus::Completed), Some(120)));
 }
 
 #[tokio::test]
@@ -364,12 +391,12 @@ async fn pbx_requests_are_authenticated_before_their_pbx_and_body_are_judged() {
 async fn a_callback_without_a_timestamp_is_published_with_its_lifecycle_status() {
     let adapter = spawn(1 << 20).await;
     twilio_fixtures(&adapter, &["twilio_ringing_without_timestamp.form", "twilio_3_completed.form"]).await;
-    let events: Vec<Value> = adapter.take_ingested(2).await.iter().map(testkit::json).collect();
-    assert_eq!(events[0]["interaction_id"], events[1]["interaction_id"]);
-    let statuses: Vec<(&Value, &Value)> =
-        events.iter().map(|e| (&e["call"]["status"], &e["parameters"]["provider_status"])).collect();
-    assert_eq!(statuses, [(&json!("ringing"), &json!("ringing")), (&json!("completed"), &json!("completed"))]);
+    let events = adapter.take_events(2).await;
+    assert_eq!(events[0].interaction_id, events[1].interaction_id);
+    let statuses: Vec<(Option<CallStatus>, Option<&str>)> =
+        events.iter().map(|e| (call_status(e), parameter(e, "provider_status"))).collect();
+    assert_eq!(statuses, [(Some(CallStatus::Ringing), Some("ringing")), (Some(CallStatus::Completed), Some("completed"))]);
     // Without a usable time the ringing state is dated when it arrived, after the completed
     // state's own time: consumers order the two by the call's lifecycle (the timeline's fold).
-    assert!(events[0]["occurred_at"].as_str() > events[1]["occurred_at"].as_str());
+    assert!(events[0].body.occurred_at > events[1].body.occurred_at);
 }

@@ -4,10 +4,11 @@
 //! and publishes nothing, an unknown site exactly like a forged signature.
 
 use channel_webchat::{Config, Site, WEBHOOK_PATH};
+use contracts::{Channel, ConversationEvent, Direction, IdentityKind, InteractionEvent, NameSource, Profile, Provenance};
 use runtime::settings::HttpSettings;
 use secrecy::SecretString;
-use serde_json::{json, Value};
-use testkit::{fixture, sha256_signature, spawn_adapter, Reply, SpawnedService};
+use serde_json::json;
+use testkit::{fixture, identity_facts, parameter, sha256_signature, spawn_adapter, Reply, SpawnedService};
 
 const SITE: &str = "eshop-cz";
 const SECRET: &str = "eshop-cz-chat-secret";
@@ -38,28 +39,35 @@ async fn a_signed_visitor_message_is_published_with_the_form_identities_and_retr
     }
 
     let messages = adapter.take_ingested(2).await;
-    let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
-    assert_eq!(first["interaction_id"], retry["interaction_id"], "a retry keeps the deterministic id");
-    assert_eq!(first["v"], 1);
-    assert_eq!(first["tenant_id"], "acme");
-    assert_eq!(first["channel"], "webchat");
-    assert_eq!(first["direction"], "inbound");
-    assert_eq!(first["occurred_at"], "2025-11-25T09:15:03Z");
-    assert_eq!(first["provider_ref"], "eshop-cz:01JDB8Z4K7QW3N5XH2M9C6V1RT");
-    assert_eq!(first["conversation_ref"], "eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64", "the session is the conversation");
+    let (first, retry): (InteractionEvent, InteractionEvent) = (testkit::decode(&messages[0]), testkit::decode(&messages[1]));
+    assert_eq!(first.interaction_id, retry.interaction_id, "a retry keeps the deterministic id");
+    // The wire format itself: the schema version is written out, not left to a default.
+    assert_eq!(testkit::json(&messages[0])["v"], 1);
+    assert_eq!(first.tenant_id, "acme");
+    assert_eq!(first.body.channel, Channel::Webchat);
+    assert_eq!(first.body.direction, Direction::Inbound);
+    assert_eq!(first.body.occurred_at, "2025-11-25T09:15:03Z".parse::<chrono::DateTime<chrono::Utc>>().expect("a time"));
+    assert_eq!(first.body.provider_ref, "eshop-cz:01JDB8Z4K7QW3N5XH2M9C6V1RT");
     assert_eq!(
-        first["identities"],
-        json!([
-            {"kind": "custom", "value": "C-100234", "scope": "crm_customer_no", "provenance": "typed"},
-            {"kind": "custom", "value": "2025-11873", "scope": "order_no", "provenance": "typed"},
-            {"kind": "email", "value": "Jana.Novakova@Example.cz", "scope": null, "provenance": "typed"},
-            {"kind": "phone", "value": "+420 601 123 456", "scope": null, "provenance": "typed"},
-        ])
+        first.body.conversation_ref.as_deref(),
+        Some("eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64"),
+        "the session is the conversation"
     );
-    assert_eq!(first["profile"], json!({"name": "Jana Nováková", "name_source": "form"}));
-    assert!(first["content"]["text"].as_str().expect("text").contains("„čeká na platbu“"));
-    assert_eq!(first["parameters"]["site_id"], SITE);
-    assert_eq!(first["parameters"]["page_url"], "https://eshop.example.cz/kosik");
+    let typed = Provenance::Typed;
+    assert_eq!(
+        first.body.identities.iter().map(identity_facts).collect::<Vec<_>>(),
+        [
+            (IdentityKind::Custom, "C-100234", Some("crm_customer_no"), typed),
+            (IdentityKind::Custom, "2025-11873", Some("order_no"), typed),
+            (IdentityKind::Email, "Jana.Novakova@Example.cz", None, typed),
+            (IdentityKind::Phone, "+420 601 123 456", None, typed),
+        ]
+    );
+    assert_eq!(first.body.profile, Some(Profile { name: Some("Jana Nováková".into()), name_source: NameSource::Form }));
+    let text = first.body.content.as_ref().and_then(|c| c.text.as_deref());
+    assert!(text.expect("text").contains("„čeká na platbu“"));
+    assert_eq!(parameter(&first, "site_id"), Some(SITE));
+    assert_eq!(parameter(&first, "page_url"), Some("https://eshop.example.cz/kosik"));
     assert_eq!(testkit::key(&messages[0]), "acme|webchat|C-100234");
 }
 
@@ -73,31 +81,34 @@ async fn logged_in_visitors_operator_invitations_and_unparseable_contact_details
         let Reply { status, body: answer, .. } = post(&adapter, &body, Some(sha256_signature(SECRET, &body)), site_header).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
-    let messages = adapter.take_ingested(3).await;
-    let events: Vec<Value> = messages.iter().map(testkit::json).collect();
+    let events = adapter.take_events(3).await;
     let by_ref = |id: &str| {
-        events.iter().find(|e| e["provider_ref"] == format!("{SITE}:{id}")).unwrap_or_else(|| panic!("{id} published"))
+        events.iter().find(|e| e.body.provider_ref == format!("{SITE}:{id}")).unwrap_or_else(|| panic!("{id} published"))
     };
 
     let logged_in = by_ref("01JDB9A1F3H5K7M9P2R4T6V8XZ");
     assert_eq!(
-        logged_in["identities"][0],
-        json!({"kind": "contact_id", "value": "7d1e6f0a-3b2c-4d5e-8f90-a1b2c3d4e5f6", "scope": null})
+        identity_facts(&logged_in.body.identities[0]),
+        (IdentityKind::ContactId, "7d1e6f0a-3b2c-4d5e-8f90-a1b2c3d4e5f6", None, Provenance::Verified)
     );
-    assert_eq!(logged_in["profile"]["name"], "Petr Svoboda");
+    assert_eq!(logged_in.body.profile.as_ref().and_then(|p| p.name.as_deref()), Some("Petr Svoboda"));
 
     let invitation = by_ref("01JDBA3C5E7G9J2L4N6Q8S0U2W");
-    assert_eq!(invitation["direction"], "outbound");
-    assert_eq!(invitation["parameters"]["operator_invitation"], "true");
-    assert_eq!(invitation["parameters"]["operator_id"], "op-17");
-    assert_eq!(invitation["content"]["attachments"][0]["name"], "cenik-pracky-listopad.pdf");
-    assert_eq!(invitation["content"]["attachments"][0]["size"], 48_213);
-    assert_eq!(invitation["identities"], json!([]), "an anonymous visitor is known by the conversation only");
+    assert_eq!(invitation.body.direction, Direction::Outbound);
+    assert_eq!(parameter(invitation, "operator_invitation"), Some("true"));
+    assert_eq!(parameter(invitation, "operator_id"), Some("op-17"));
+    let attachment = invitation.body.content.as_ref().and_then(|c| c.attachments.first()).expect("an attachment");
+    assert_eq!(attachment.name.as_deref(), Some("cenik-pracky-listopad.pdf"));
+    assert_eq!(attachment.size, Some(48_213));
+    assert!(invitation.body.identities.is_empty(), "an anonymous visitor is known by the conversation only");
 
     let unparseable = by_ref("01JDBB7F9H1K3M5P7R9T1V3X5Z");
-    let kinds: Vec<&str> =
-        unparseable["identities"].as_array().expect("identities").iter().filter_map(|i| i["kind"].as_str()).collect();
-    assert_eq!(kinds, ["email", "phone"], "the resolver, not the adapter, decides what an invalid detail is worth");
+    let kinds: Vec<IdentityKind> = unparseable.body.identities.iter().map(|i| i.kind).collect();
+    assert_eq!(
+        kinds,
+        [IdentityKind::Email, IdentityKind::Phone],
+        "the resolver, not the adapter, decides what an invalid detail is worth"
+    );
 }
 
 #[tokio::test]
@@ -106,13 +117,17 @@ async fn a_closed_session_is_a_conversation_event_not_an_empty_message() {
     let body = fixture("webchat/session_closed.json");
     let Reply { status, body: answer, .. } = post(&adapter, &body, Some(sha256_signature(SECRET, &body)), None).await;
     assert_eq!((status, &answer["published"]), (200, &json!(1)), "{answer}");
-    let event = testkit::json(&adapter.take_ingested(1).await[0]);
-    assert_eq!(event["event"], "closed");
-    assert!(event["content"].is_null());
-    assert_eq!(event["conversation_ref"], "eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64", "the session it closes");
+    let event = &adapter.take_events(1).await[0];
+    assert_eq!(event.body.event, Some(ConversationEvent::Closed));
+    assert!(event.body.content.is_none());
     assert_eq!(
-        event["identities"][0],
-        json!({"kind": "custom", "value": "C-100234", "scope": "crm_customer_no", "provenance": "typed"})
+        event.body.conversation_ref.as_deref(),
+        Some("eshop-cz:4f9c2a7e-8b1d-4e36-a5c0-9d7e3f1b2a64"),
+        "the session it closes"
+    );
+    assert_eq!(
+        identity_facts(&event.body.identities[0]),
+        (IdentityKind::Custom, "C-100234", Some("crm_customer_no"), Provenance::Typed)
     );
 
     let unknown = body.replace("\"closed\"", "\"exploded\"");

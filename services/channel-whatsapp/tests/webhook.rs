@@ -4,11 +4,12 @@
 
 use channel::AccountMap;
 use channel_whatsapp::{Config, WEBHOOK_PATH};
-use contracts::{Channel, InteractionEvent};
+use chrono::{DateTime, Utc};
+use contracts::{Attachment, Channel, Direction, IdentityKind, InteractionEvent, NameSource, Profile, Provenance, Reaction};
 use runtime::settings::HttpSettings;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use testkit::{fixture, meta_signature, spawn_adapter, Reply, SpawnedService};
+use testkit::{attachments, fixture, identity_facts, meta_signature, parameter, spawn_adapter, text, Reply, SpawnedService};
 
 const SECRET: &str = "app-secret";
 const PHONE_NUMBER_ID: &str = "106540352242922";
@@ -38,15 +39,37 @@ async fn post_signed(adapter: &SpawnedService, name: &str) -> Value {
     answer
 }
 
-async fn published(adapter: &SpawnedService, n: usize) -> Vec<Value> {
-    adapter.take_ingested(n).await.iter().map(testkit::json).collect()
+async fn published(adapter: &SpawnedService, n: usize) -> Vec<InteractionEvent> {
+    adapter.take_events(n).await
 }
 
-fn by_type<'a>(events: &'a [Value], message_type: &str) -> &'a Value {
+fn by_type<'a>(events: &'a [InteractionEvent], message_type: &str) -> &'a InteractionEvent {
     events
         .iter()
-        .find(|e| e["parameters"]["message_type"] == message_type)
+        .find(|e| parameter(e, "message_type") == Some(message_type))
         .unwrap_or_else(|| panic!("no {message_type} interaction in {events:#?}"))
+}
+
+/// The customer as a WhatsApp message names them: the wa_id, and the same number as a phone.
+fn customer(wa_id: &str, phone: &str) -> [(IdentityKind, String, Option<String>, Provenance); 2] {
+    [
+        (IdentityKind::Whatsapp, wa_id.into(), None, Provenance::Verified),
+        (IdentityKind::Phone, phone.into(), None, Provenance::Verified),
+    ]
+}
+
+fn identities(event: &InteractionEvent) -> Vec<(IdentityKind, String, Option<String>, Provenance)> {
+    event
+        .body
+        .identities
+        .iter()
+        .map(identity_facts)
+        .map(|(kind, value, scope, provenance)| (kind, value.to_owned(), scope.map(str::to_owned), provenance))
+        .collect()
+}
+
+fn reaction(emoji: Option<&str>) -> Option<Reaction> {
+    Some(Reaction { target_provider_ref: OUTBOUND_WAMID.into(), emoji: emoji.map(str::to_owned) })
 }
 
 #[tokio::test]
@@ -57,20 +80,18 @@ async fn a_signed_message_is_published_before_the_200_and_retries_keep_its_id() 
     post_signed(&adapter, "text_message.json").await;
 
     let messages = adapter.take_ingested(2).await;
-    let (first, retry) = (testkit::json(&messages[0]), testkit::json(&messages[1]));
-    assert_eq!(first["interaction_id"], retry["interaction_id"], "a provider retry keeps the deterministic id");
-    assert_eq!(first["v"], 1);
-    assert_eq!(first["tenant_id"], "acme");
-    assert_eq!(first["channel"], "whatsapp");
-    assert_eq!(first["direction"], "inbound");
-    assert_eq!(
-        first["identities"],
-        json!([{"kind": "whatsapp", "value": WA_ID, "scope": null}, {"kind": "phone", "value": "+420777123456", "scope": null}])
-    );
-    assert_eq!(first["profile"], json!({"name": "Jana Nováková", "name_source": "channel"}));
-    assert_eq!(first["conversation_ref"], format!("{PHONE_NUMBER_ID}:{WA_ID}"));
-    assert_eq!(first["occurred_at"], "2025-11-25T11:29:59Z");
-    assert!(first["content"]["text"].as_str().expect("text").starts_with("Dobrý den, objednávka č. 4411"));
+    let (first, retry): (InteractionEvent, InteractionEvent) = (testkit::decode(&messages[0]), testkit::decode(&messages[1]));
+    assert_eq!(first.interaction_id, retry.interaction_id, "a provider retry keeps the deterministic id");
+    // The wire format itself: the schema version is written out, not left to a default.
+    assert_eq!(testkit::json(&messages[0])["v"], 1);
+    assert_eq!(first.tenant_id, "acme");
+    assert_eq!(first.body.channel, Channel::Whatsapp);
+    assert_eq!(first.body.direction, Direction::Inbound);
+    assert_eq!(identities(&first), customer(WA_ID, "+420777123456"));
+    assert_eq!(first.body.profile, Some(Profile { name: Some("Jana Nováková".into()), name_source: NameSource::Channel }));
+    assert_eq!(first.body.conversation_ref, Some(format!("{PHONE_NUMBER_ID}:{WA_ID}")));
+    assert_eq!(first.body.occurred_at, "2025-11-25T11:29:59Z".parse::<DateTime<Utc>>().expect("a time"));
+    assert!(text(&first).expect("text").starts_with("Dobrý den, objednávka č. 4411"));
     assert_eq!(testkit::key(&messages[0]), format!("acme|whatsapp|{WA_ID}"));
 }
 
@@ -80,45 +101,45 @@ async fn media_interactive_location_reaction_contacts_and_unsupported_messages_a
     assert_eq!(post_signed(&adapter, "media_messages.json").await["published"], 3);
     assert_eq!(post_signed(&adapter, "replies_and_more.json").await["published"], 7);
     let events = published(&adapter, 10).await;
-    assert!(events.iter().all(|e| e["direction"] == "inbound" && e["identities"][0]["value"] == WA_ID));
+    assert!(events.iter().all(|e| e.body.direction == Direction::Inbound && e.body.identities[0].value == WA_ID));
 
     let image = by_type(&events, "image");
     assert_eq!(
-        image["content"]["attachments"],
-        json!([{"name": "1003383421387256", "mime": "image/jpeg", "size": null, "url": null}])
+        attachments(image),
+        [Attachment { name: Some("1003383421387256".into()), mime: Some("image/jpeg".into()), size: None, url: None }]
     );
-    assert_eq!(image["content"]["text"], "Takhle vypadá poškozený obal");
-    assert_eq!(image["parameters"]["media_id"], "1003383421387256");
+    assert_eq!(text(image), Some("Takhle vypadá poškozený obal"));
+    assert_eq!(parameter(image, "media_id"), Some("1003383421387256"));
     let document = by_type(&events, "document");
-    assert_eq!(document["content"]["attachments"][0]["name"], "faktura-4411.pdf");
-    assert_eq!(document["content"]["attachments"][0]["mime"], "application/pdf");
-    assert_eq!(document["parameters"]["media_id"], "1588219205112452");
+    assert_eq!(attachments(document)[0].name.as_deref(), Some("faktura-4411.pdf"));
+    assert_eq!(attachments(document)[0].mime.as_deref(), Some("application/pdf"));
+    assert_eq!(parameter(document, "media_id"), Some("1588219205112452"));
     let audio = by_type(&events, "audio");
-    assert_eq!(audio["parameters"]["voice"], "true");
-    assert!(audio["content"]["attachments"][0]["url"].is_null());
+    assert_eq!(parameter(audio, "voice"), Some("true"));
+    assert!(attachments(audio).first().is_some_and(|a| a.url.is_none()));
 
-    let buttons: Vec<&Value> = events.iter().filter(|e| e["parameters"]["message_type"] == "interactive").collect();
-    let button = buttons.iter().find(|e| e["parameters"]["interactive_type"] == "button_reply").expect("button reply");
-    assert_eq!(button["content"]["text"], "Změnit termín");
-    assert_eq!(button["parameters"]["reply_id"], "delivery-reschedule");
-    assert_eq!(button["parameters"]["reply_to_id"], OUTBOUND_WAMID);
-    let list = buttons.iter().find(|e| e["parameters"]["interactive_type"] == "list_reply").expect("list reply");
-    assert_eq!(list["parameters"]["reply_id"], "slot-2025-11-27-am");
-    assert_eq!(list["content"]["text"], "Čtvrtek dopoledne");
-    assert_eq!(by_type(&events, "button")["parameters"]["button_payload"], "CONFIRM_DELIVERY");
+    let buttons: Vec<&InteractionEvent> = events.iter().filter(|e| parameter(e, "message_type") == Some("interactive")).collect();
+    let button = buttons.iter().find(|e| parameter(e, "interactive_type") == Some("button_reply")).expect("button reply");
+    assert_eq!(text(button), Some("Změnit termín"));
+    assert_eq!(parameter(button, "reply_id"), Some("delivery-reschedule"));
+    assert_eq!(parameter(button, "reply_to_id"), Some(OUTBOUND_WAMID));
+    let list = buttons.iter().find(|e| parameter(e, "interactive_type") == Some("list_reply")).expect("list reply");
+    assert_eq!(parameter(list, "reply_id"), Some("slot-2025-11-27-am"));
+    assert_eq!(text(list), Some("Čtvrtek dopoledne"));
+    assert_eq!(parameter(by_type(&events, "button"), "button_payload"), Some("CONFIRM_DELIVERY"));
 
     let location = by_type(&events, "location");
-    assert_eq!(location["content"]["text"], "Výdejní místo Můstek, Václavské náměstí 1, 110 00 Praha 1");
-    assert_eq!(location["parameters"]["location_latitude"], "50.0813");
-    let reaction = by_type(&events, "reaction");
-    assert_eq!(reaction["parameters"]["reaction_to"], OUTBOUND_WAMID);
-    assert_eq!(reaction["parameters"]["reaction_emoji"], "👍");
-    assert_eq!(reaction["reaction"], json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": "👍"}));
+    assert_eq!(text(location), Some("Výdejní místo Můstek, Václavské náměstí 1, 110 00 Praha 1"));
+    assert_eq!(parameter(location, "location_latitude"), Some("50.0813"));
+    let reacted = by_type(&events, "reaction");
+    assert_eq!(parameter(reacted, "reaction_to"), Some(OUTBOUND_WAMID));
+    assert_eq!(parameter(reacted, "reaction_emoji"), Some("👍"));
+    assert_eq!(reacted.body.reaction, reaction(Some("👍")));
     let card = by_type(&events, "contacts");
-    assert_eq!(card["content"]["text"], "Petr Svoboda +420 602 111 222");
-    assert_eq!(card["identities"].as_array().map(Vec::len), Some(2), "a shared card adds no identities");
+    assert_eq!(text(card), Some("Petr Svoboda +420 602 111 222"));
+    assert_eq!(card.body.identities.len(), 2, "a shared card adds no identities");
     let unsupported = by_type(&events, "unsupported");
-    assert_eq!(unsupported["parameters"]["error_code"], "131051");
+    assert_eq!(parameter(unsupported, "error_code"), Some("131051"));
 }
 
 #[tokio::test]
@@ -126,22 +147,14 @@ async fn a_reaction_its_change_and_its_removal_are_reactions_on_the_message_they
     let adapter = spawn(1 << 20).await;
     assert_eq!(post_signed(&adapter, "reactions.json").await["published"], 3);
     let events = published(&adapter, 3).await;
-    let reactions: Vec<&Value> = events.iter().map(|e| &e["reaction"]).collect();
-    assert_eq!(
-        reactions,
-        [
-            &json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": "👍"}),
-            &json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": "❤️"}),
-            &json!({"target_provider_ref": OUTBOUND_WAMID, "emoji": null}),
-        ],
-        "in order, the removal without an emoji"
-    );
+    let reactions: Vec<Option<Reaction>> = events.iter().map(|e| e.body.reaction.clone()).collect();
+    assert_eq!(reactions, [reaction(Some("👍")), reaction(Some("❤️")), reaction(None)], "in order, the removal without an emoji");
     for event in &events {
-        assert!(event["content"].is_null(), "a reaction is no message: {event}");
-        assert_eq!(event["direction"], "inbound");
-        assert_eq!(event["identities"][0]["value"], WA_ID, "the reactor");
+        assert!(event.body.content.is_none(), "a reaction is no message: {event:?}");
+        assert_eq!(event.body.direction, Direction::Inbound);
+        assert_eq!(event.body.identities[0].value, WA_ID, "the reactor");
     }
-    let ids: std::collections::HashSet<&str> = events.iter().filter_map(|e| e["interaction_id"].as_str()).collect();
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| e.interaction_id).collect();
     assert_eq!(ids.len(), 3, "each reaction is its own event");
 }
 
@@ -152,35 +165,29 @@ async fn delivery_statuses_update_the_outbound_message_interaction_instead_of_cr
     post_signed(&adapter, "status_failed.json").await;
     let events = published(&adapter, 4).await;
 
-    let message_id = InteractionEvent::id_for("acme", Channel::Whatsapp, OUTBOUND_WAMID).to_string();
-    let states: Vec<&Value> = events.iter().filter(|e| e["provider_ref"] == OUTBOUND_WAMID).collect();
+    let message_id = InteractionEvent::id_for("acme", Channel::Whatsapp, OUTBOUND_WAMID);
+    let states: Vec<&InteractionEvent> = events.iter().filter(|e| e.body.provider_ref == OUTBOUND_WAMID).collect();
     assert_eq!(states.len(), 3);
     for state in &states {
-        assert_eq!(state["interaction_id"], message_id.as_str(), "every status upserts the outbound message");
-        assert_eq!(state["direction"], "outbound");
-        assert_eq!(state["identities"][0], json!({"kind": "whatsapp", "value": WA_ID, "scope": null}));
-        assert_eq!(state["identities"][1], json!({"kind": "phone", "value": "+420777123456", "scope": null}));
-        assert!(state["content"].is_null(), "a status carries no content");
+        assert_eq!(state.interaction_id, message_id, "every status upserts the outbound message");
+        assert_eq!(state.body.direction, Direction::Outbound);
+        assert_eq!(identities(state)[..2], customer(WA_ID, "+420777123456"));
+        assert!(state.body.content.is_none(), "a status carries no content");
     }
     let delivery: Vec<(&str, &str)> = states
         .iter()
-        .map(|s| {
-            (
-                s["parameters"]["delivery_status"].as_str().unwrap_or(""),
-                s["parameters"]["delivery_status_at"].as_str().unwrap_or(""),
-            )
-        })
+        .map(|s| (parameter(s, "delivery_status").unwrap_or(""), parameter(s, "delivery_status_at").unwrap_or("")))
         .collect();
     assert_eq!(
         delivery,
         vec![("sent", "2025-11-25T11:31:41Z"), ("delivered", "2025-11-25T11:31:43Z"), ("read", "2025-11-25T11:31:52Z")]
     );
-    assert_eq!(states[0]["parameters"]["pricing_category"], "service");
+    assert_eq!(parameter(states[0], "pricing_category"), Some("service"));
 
-    let failed = events.iter().find(|e| e["parameters"]["delivery_status"] == "failed").expect("failed status");
-    assert_eq!(failed["identities"][0]["value"], "420605999888");
-    assert_eq!(failed["parameters"]["delivery_error_code"], "131026");
-    assert_eq!(failed["parameters"]["delivery_error_details"], "Message Undeliverable.");
+    let failed = events.iter().find(|e| parameter(e, "delivery_status") == Some("failed")).expect("failed status");
+    assert_eq!(failed.body.identities[0].value, "420605999888");
+    assert_eq!(parameter(failed, "delivery_error_code"), Some("131026"));
+    assert_eq!(parameter(failed, "delivery_error_details"), Some("Message Undeliverable."));
 }
 
 #[tokio::test]

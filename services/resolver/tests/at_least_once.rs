@@ -8,10 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::{count, id, interaction, start};
-use contracts::{topics, IdentityKind, InteractionEvent};
+use contracts::{topics, IdentityKind, InteractionEvent, ResolvedInteraction};
 use runtime::kafka::Publisher;
-use serde_json::Value;
-use testkit::{eventually, fresh_database, json, TestKafka};
+use testkit::{decode, eventually, fresh_database, TestKafka};
+use uuid::Uuid;
 
 async fn publish_all(publisher: &Publisher, events: &[InteractionEvent]) {
     let sends = events.iter().map(|e| publisher.publish_event(e));
@@ -58,13 +58,13 @@ async fn a_resolver_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
         |messages: &[rdkafka::message::OwnedMessage]| testkit::distinct_nested(messages, "interaction", "interaction_id").len();
     let resolved =
         kafka.reader(topics::INTERACTIONS_RESOLVED).until(Duration::from_secs(60), |m| distinct(m) == events.len()).await;
-    let mut contact_of: HashMap<String, String> = HashMap::new();
+    let mut contact_of: HashMap<String, Option<Uuid>> = HashMap::new();
     let mut seen = HashSet::new();
-    for message in resolved.iter().map(json) {
-        seen.insert(message["interaction"]["interaction_id"].as_str().unwrap_or_default().to_owned());
-        let psid = message["interaction"]["identities"][0]["value"].as_str().unwrap_or_default().to_owned();
-        let contact = message["contact_id"].as_str().unwrap_or_default().to_owned();
-        assert_eq!(contact_of.entry(psid).or_insert_with(|| contact.clone()), &contact, "a person resolved to two contacts");
+    for message in resolved.iter().map(decode::<ResolvedInteraction>) {
+        seen.insert(message.interaction.interaction_id);
+        let psid = message.interaction.body.identities[0].value.clone();
+        let contact = message.contact_id;
+        assert_eq!(contact_of.entry(psid).or_insert(contact), &contact, "a person resolved to two contacts");
     }
     assert_eq!(seen.len(), events.len(), "every interaction was published as resolved");
 }
@@ -112,22 +112,18 @@ async fn concurrent_creation(kafka: TestKafka) {
     // A rebalance while both instances settle may publish a batch twice: count distinct ids.
     let distinct =
         |messages: &[rdkafka::message::OwnedMessage]| testkit::distinct_nested(messages, "interaction", "interaction_id").len();
-    let resolved: Vec<Value> = kafka
+    let resolved: Vec<ResolvedInteraction> = kafka
         .reader(topics::INTERACTIONS_RESOLVED)
         .until(Duration::from_secs(120), |m| distinct(m) == events.len())
         .await
         .iter()
-        .map(json)
+        .map(decode)
         .collect();
-    let mut contact_of_pair: HashMap<String, String> = HashMap::new();
+    let mut contact_of_pair: HashMap<String, Option<Uuid>> = HashMap::new();
     for r in &resolved {
-        let pair = r["interaction"]["provider_ref"].as_str().unwrap_or_default()[2..].to_owned();
-        let contact = r["contact_id"].as_str().unwrap_or_default().to_owned();
-        assert_eq!(
-            contact_of_pair.entry(pair).or_insert_with(|| contact.clone()),
-            &contact,
-            "a shared phone split into two contacts"
-        );
+        let pair = r.interaction.body.provider_ref[2..].to_owned();
+        let contact = r.contact_id;
+        assert_eq!(contact_of_pair.entry(pair).or_insert(contact), &contact, "a shared phone split into two contacts");
     }
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await as usize, PAIRS);

@@ -5,12 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{count, id, interaction, publish, start};
-use contracts::{topics, IdentityKind, NameSource};
+use common::{count, id, interaction, publish, start, Api};
+use contracts::api::directory::{Card, ContactPage};
+use contracts::{
+    topics, Actor, Confidence, ContactChange, ContactChangeKind, ContactSnapshot, IdentityKind, IgnoreReason, MatchedBy,
+    NameSource, ResolvedInteraction,
+};
 use runtime::http::auth::Role;
 use runtime::kafka::Publisher;
-use serde_json::Value;
-use testkit::{fresh_database, json, TestKafka};
+use testkit::{decode, fresh_database, TestKafka};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -22,14 +25,15 @@ async fn a_new_identity_creates_a_contact_and_the_next_interaction_attaches_to_i
     let psid = || contracts::Identity::new(IdentityKind::Psid, "6254981234567890", Some("104729361234567".into()));
     publish(&publisher, &[interaction("acme", "m1", vec![psid()], None), interaction("acme", "m2", vec![psid()], None)]).await;
 
-    let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(2, WAIT).await.iter().map(json).collect();
-    assert_eq!(resolved[0]["contact_id"], resolved[1]["contact_id"]);
-    assert_eq!(resolved[0]["resolution"]["created_contact"], true);
-    assert_eq!(resolved[0]["resolution"]["matched_by"], Value::Null);
-    assert_eq!(resolved[1]["resolution"]["created_contact"], false);
+    let resolved: Vec<ResolvedInteraction> =
+        kafka.reader(topics::INTERACTIONS_RESOLVED).take(2, WAIT).await.iter().map(decode).collect();
+    assert_eq!(resolved[0].contact_id, resolved[1].contact_id);
+    assert!(resolved[0].resolution.created_contact);
+    assert_eq!(resolved[0].resolution.matched_by, None);
+    assert!(!resolved[1].resolution.created_contact);
     assert_eq!(
-        resolved[1]["resolution"]["matched_by"],
-        serde_json::json!({"kind": "psid", "value": "6254981234567890", "scope": "104729361234567"})
+        resolved[1].resolution.matched_by,
+        Some(MatchedBy { kind: IdentityKind::Psid, value: "6254981234567890".into(), scope: Some("104729361234567".into()) })
     );
 
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
@@ -40,13 +44,13 @@ async fn a_new_identity_creates_a_contact_and_the_next_interaction_attaches_to_i
     );
     assert_eq!(count(&pool, "SELECT count(*) FROM processed_interactions").await, 2);
 
-    let change = json(&kafka.reader(topics::CONTACTS_CHANGES).take(1, WAIT).await[0]);
-    assert_eq!(change["kind"], "created");
-    assert_eq!(change["contact_id"], resolved[0]["contact_id"]);
-    assert_eq!(change["actor"]["type"], "channel");
-    assert_eq!(change["changes"][0]["field"], "identities.psid");
-    let snapshot = json(&kafka.reader(topics::CONTACTS_SNAPSHOT).take(1, WAIT).await[0]);
-    assert_eq!(snapshot["identities"][0]["value"], "6254981234567890");
+    let change: ContactChange = decode(&kafka.reader(topics::CONTACTS_CHANGES).take(1, WAIT).await[0]);
+    assert_eq!(change.kind, ContactChangeKind::Created);
+    assert_eq!(Some(change.contact_id), resolved[0].contact_id);
+    assert!(matches!(change.actor, Actor::Channel { .. }), "{:?}", change.actor);
+    assert_eq!(change.changes[0].field, "identities.psid");
+    let snapshot: ContactSnapshot = decode(&kafka.reader(topics::CONTACTS_SNAPSHOT).take(1, WAIT).await[0]);
+    assert_eq!(snapshot.identities[0].value, "6254981234567890");
 }
 
 #[tokio::test]
@@ -62,9 +66,10 @@ async fn redelivered_interactions_change_nothing() {
     );
     publish(&publisher, &[event.clone(), event.clone(), event]).await;
 
-    let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(3, WAIT).await.iter().map(json).collect();
-    assert!(resolved.iter().all(|r| r["contact_id"] == resolved[0]["contact_id"]));
-    assert!(resolved.iter().all(|r| r["resolution"] == resolved[0]["resolution"]), "the stored decision is replayed");
+    let resolved: Vec<ResolvedInteraction> =
+        kafka.reader(topics::INTERACTIONS_RESOLVED).take(3, WAIT).await.iter().map(decode).collect();
+    assert!(resolved.iter().all(|r| r.contact_id == resolved[0].contact_id));
+    assert!(resolved.iter().all(|r| r.resolution == resolved[0].resolution), "the stored decision is replayed");
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await, 1);
     assert_eq!(count(&pool, "SELECT count(*) FROM contact_identities").await, 1);
@@ -79,7 +84,7 @@ async fn phone_and_email_format_variants_resolve_to_one_contact_which_learns_new
     let publisher = Publisher::new(&kafka.settings).expect("publisher");
     // One after the other: different keys land on different partitions, whose order is free.
     let reader = kafka.reader(topics::INTERACTIONS_RESOLVED);
-    let mut resolved: Vec<Value> = Vec::new();
+    let mut resolved: Vec<ResolvedInteraction> = Vec::new();
     for event in [
         interaction("acme", "a", vec![id(IdentityKind::Email, "  Jan.Novak@Example.CZ ")], Some(("Jan Novák", NameSource::Form))),
         interaction(
@@ -92,12 +97,13 @@ async fn phone_and_email_format_variants_resolve_to_one_contact_which_learns_new
         interaction("acme", "d", vec![id(IdentityKind::Phone, "777123456")], None),
     ] {
         publish(&publisher, &[event]).await;
-        resolved.push(json(&reader.take(1, WAIT).await[0]));
+        resolved.push(decode(&reader.take(1, WAIT).await[0]));
     }
-    assert!(resolved.iter().all(|r| r["contact_id"] == resolved[0]["contact_id"]), "{resolved:#?}");
-    assert_eq!(resolved[1]["resolution"]["matched_by"]["kind"], "email", "e-mail outranks phone");
-    assert_eq!(resolved[2]["resolution"]["matched_by"]["value"], "+420777123456");
-    assert_eq!(resolved[3]["resolution"]["matched_by"]["value"], "+420777123456", "a national number in the default region");
+    assert!(resolved.iter().all(|r| r.contact_id == resolved[0].contact_id), "{resolved:#?}");
+    let matched_by = |r: &ResolvedInteraction| r.resolution.matched_by.clone().expect("matched");
+    assert_eq!(matched_by(&resolved[1]).kind, IdentityKind::Email, "e-mail outranks phone");
+    assert_eq!(matched_by(&resolved[2]).value, "+420777123456");
+    assert_eq!(matched_by(&resolved[3]).value, "+420777123456", "a national number in the default region");
 
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     let identities: Vec<(String, String)> =
@@ -114,7 +120,7 @@ async fn conflicting_identities_attach_to_the_strongest_and_never_merge() {
     let _resolver = start(&kafka, &db, 1).await;
     let publisher = Publisher::new(&kafka.settings).expect("publisher");
     let reader = kafka.reader(topics::INTERACTIONS_RESOLVED);
-    let mut resolved: Vec<Value> = Vec::new();
+    let mut resolved: Vec<ResolvedInteraction> = Vec::new();
     for event in [
         interaction("acme", "p", vec![id(IdentityKind::Phone, "+420777000111")], None),
         interaction("acme", "e", vec![id(IdentityKind::Email, "eva@example.cz")], None),
@@ -126,13 +132,13 @@ async fn conflicting_identities_attach_to_the_strongest_and_never_merge() {
         ),
     ] {
         publish(&publisher, &[event]).await;
-        resolved.push(json(&reader.take(1, WAIT).await[0]));
+        resolved.push(decode(&reader.take(1, WAIT).await[0]));
     }
-    let by_ref = |r: &str| resolved.iter().find(|v| v["interaction"]["provider_ref"] == r).expect("resolved").clone();
+    let by_ref = |r: &str| resolved.iter().find(|v| v.interaction.body.provider_ref == r).expect("resolved").clone();
     let (phone_owner, email_owner, both) = (by_ref("p"), by_ref("e"), by_ref("both"));
-    assert_ne!(phone_owner["contact_id"], email_owner["contact_id"]);
-    assert_eq!(both["contact_id"], email_owner["contact_id"], "e-mail is stronger than phone");
-    assert_eq!(both["resolution"]["candidates"], serde_json::json!([phone_owner["contact_id"]]));
+    assert_ne!(phone_owner.contact_id, email_owner.contact_id);
+    assert_eq!(both.contact_id, email_owner.contact_id, "e-mail is stronger than phone");
+    assert_eq!(both.resolution.candidates.into_iter().map(Some).collect::<Vec<_>>(), [phone_owner.contact_id]);
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     assert_eq!(count(&pool, "SELECT count(*) FROM contacts").await, 2);
     assert_eq!(count(&pool, "SELECT count(DISTINCT contact_id) FROM contact_identities").await, 2, "no identity moved");
@@ -159,8 +165,8 @@ async fn poison_messages_are_dead_lettered_and_the_rest_still_resolves() {
             "{keys:?}"
         );
     }
-    let resolved = json(&kafka.reader(topics::INTERACTIONS_RESOLVED).take(1, WAIT).await[0]);
-    assert_eq!(resolved["interaction"]["provider_ref"], "ok");
+    let resolved: ResolvedInteraction = decode(&kafka.reader(topics::INTERACTIONS_RESOLVED).take(1, WAIT).await[0]);
+    assert_eq!(resolved.interaction.body.provider_ref, "ok");
 }
 
 #[tokio::test]
@@ -170,32 +176,27 @@ async fn tenants_never_share_contacts_and_the_directory_hides_other_tenants() {
     let publisher = Publisher::new(&kafka.settings).expect("publisher");
     let same = || id(IdentityKind::Email, "shared@example.cz");
     publish(&publisher, &[interaction("acme", "x", vec![same()], None), interaction("globex", "x", vec![same()], None)]).await;
-    let resolved: Vec<Value> = kafka.reader(topics::INTERACTIONS_RESOLVED).take(2, WAIT).await.iter().map(json).collect();
-    assert_ne!(resolved[0]["contact_id"], resolved[1]["contact_id"]);
-    let acme = resolved.iter().find(|r| r["tenant_id"] == "acme").expect("acme resolved");
-    let contact = acme["contact_id"].as_str().expect("id");
+    let resolved: Vec<ResolvedInteraction> =
+        kafka.reader(topics::INTERACTIONS_RESOLVED).take(2, WAIT).await.iter().map(decode).collect();
+    assert_ne!(resolved[0].contact_id, resolved[1].contact_id);
+    let acme = resolved.iter().find(|r| r.tenant_id == "acme").expect("acme resolved");
+    let contact = acme.contact_id.expect("a contact");
 
-    let http = testkit::http();
-    let get = |tenant: &'static str| {
-        http.get(format!("{}/v1/contacts/{contact}", resolver.url)).bearer_auth(testkit::token(tenant, Role::Operator)).send()
-    };
-    let own = get("acme").await.expect("sent");
-    assert_eq!(own.status().as_u16(), 200);
-    assert_eq!(own.json::<Value>().await.expect("card")["identities"][0]["value"], "shared@example.cz");
-    assert_eq!(get("globex").await.expect("sent").status().as_u16(), 404, "another tenant's contact does not exist");
-    let anonymous = http.get(format!("{}/v1/contacts/{contact}", resolver.url)).send().await.expect("sent");
-    assert_eq!(anonymous.status().as_u16(), 401);
-    let list: Value = http
-        .get(format!("{}/v1/contacts", resolver.url))
-        .bearer_auth(testkit::token("globex", Role::Operator))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("page");
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
-    assert_ne!(list["items"][0]["contact_id"], acme["contact_id"]);
+    let (acme_operator, globex_operator) =
+        (Api::new(&resolver, "acme", Role::Operator), Api::new(&resolver, "globex", Role::Operator));
+    let own = acme_operator.get(&format!("/v1/contacts/{contact}")).await;
+    assert_eq!(own.status, 200);
+    assert_eq!(own.json::<Card>().identities[0].value, "shared@example.cz");
+    assert_eq!(
+        globex_operator.get(&format!("/v1/contacts/{contact}")).await.status,
+        404,
+        "another tenant's contact does not exist"
+    );
+    let anonymous = axum::http::Request::get(format!("/v1/contacts/{contact}")).body(axum::body::Body::empty()).expect("request");
+    assert_eq!(acme_operator.send(anonymous).await.status, 401);
+    let list: ContactPage = globex_operator.get("/v1/contacts").await.json();
+    assert_eq!(list.items.len(), 1);
+    assert_ne!(Some(list.items[0].contact_id), acme.contact_id);
 }
 
 /// Everything the resolver owns, as text, to compare before and after a replay.
@@ -245,17 +246,8 @@ async fn replaying_the_whole_ingested_topic_changes_nothing() {
     let _replay = common::start_in_group(&kafka, &db, 13, "replay").await;
     let replayed = reader.until(WAIT, |m| m.len() >= events.len()).await;
     assert!(replayed.len() >= events.len());
-    let by_id = |messages: &[rdkafka::message::OwnedMessage]| -> std::collections::BTreeMap<String, String> {
-        messages
-            .iter()
-            .map(json)
-            .map(|r| {
-                (
-                    r["interaction"]["interaction_id"].as_str().unwrap_or("").to_owned(),
-                    r["contact_id"].as_str().unwrap_or("").to_owned(),
-                )
-            })
-            .collect()
+    let by_id = |messages: &[rdkafka::message::OwnedMessage]| -> std::collections::BTreeMap<uuid::Uuid, Option<uuid::Uuid>> {
+        messages.iter().map(decode::<ResolvedInteraction>).map(|r| (r.interaction.interaction_id, r.contact_id)).collect()
     };
     assert_eq!(by_id(&replayed), by_id(&resolved), "every replayed interaction resolves to the same contact");
     assert_eq!(directory_state(&pool).await, before, "the replay changed the directory");
@@ -275,7 +267,7 @@ async fn every_identifier_kind_matches_within_its_scope() {
         let (publisher, reader) = (&publisher, &reader);
         async move {
             publish(publisher, &[event]).await;
-            json(&reader.take(1, WAIT).await[0])
+            decode::<ResolvedInteraction>(&reader.take(1, WAIT).await[0])
         }
     };
 
@@ -287,35 +279,36 @@ async fn every_identifier_kind_matches_within_its_scope() {
         let first = resolve(vec![scoped(kind, value, "scope-1")]).await;
         let again = resolve(vec![scoped(kind, value, "scope-1")]).await;
         let elsewhere = resolve(vec![scoped(kind, value, "scope-2")]).await;
-        assert_eq!(again["contact_id"], first["contact_id"], "{kind}");
-        assert_eq!(again["resolution"]["matched_by"]["kind"], kind.as_str());
-        assert_ne!(elsewhere["contact_id"], first["contact_id"], "{kind} in another scope");
+        assert_eq!(again.contact_id, first.contact_id, "{kind}");
+        assert_eq!(again.resolution.matched_by.map(|m| m.kind), Some(kind));
+        assert_ne!(elsewhere.contact_id, first.contact_id, "{kind} in another scope");
     }
 
     // A WhatsApp id is a phone number too: the wa_id and the phone in any format meet.
     let whatsapp = resolve(vec![id(IdentityKind::Whatsapp, "420603111222"), id(IdentityKind::Phone, "420603111222")]).await;
     let by_phone = resolve(vec![id(IdentityKind::Phone, "603 111 222")]).await;
-    assert_eq!(by_phone["contact_id"], whatsapp["contact_id"]);
+    assert_eq!(by_phone.contact_id, whatsapp.contact_id);
     let by_wa_id = resolve(vec![id(IdentityKind::Whatsapp, "+420 603 111 222")]).await;
     assert_eq!(
-        by_wa_id["resolution"]["matched_by"],
-        serde_json::json!({"kind": "whatsapp", "value": "420603111222", "scope": null})
+        by_wa_id.resolution.matched_by,
+        Some(MatchedBy { kind: IdentityKind::Whatsapp, value: "420603111222".into(), scope: None })
     );
 
     // An explicit contact id (a logged-in visitor) beats every other identifier.
     let other = resolve(vec![id(IdentityKind::Email, "someone@else.cz")]).await;
     let explicit = resolve(vec![
         id(IdentityKind::Email, "someone@else.cz"),
-        id(IdentityKind::ContactId, whatsapp["contact_id"].as_str().expect("id")),
+        // The identifier's value is the id as text, as a channel sends it.
+        id(IdentityKind::ContactId, &whatsapp.contact_id.expect("a contact").to_string()),
     ])
     .await;
-    assert_eq!(explicit["contact_id"], whatsapp["contact_id"]);
-    assert_eq!(explicit["resolution"]["matched_by"]["kind"], "contact_id");
-    assert_eq!(explicit["resolution"]["candidates"], serde_json::json!([other["contact_id"]]));
+    assert_eq!(explicit.contact_id, whatsapp.contact_id);
+    assert_eq!(explicit.resolution.matched_by.map(|m| m.kind), Some(IdentityKind::ContactId));
+    assert_eq!(explicit.resolution.candidates.into_iter().map(Some).collect::<Vec<_>>(), [other.contact_id]);
     let unknown = resolve(vec![id(IdentityKind::ContactId, "7f0c0a52-0000-4000-8000-000000000000")]).await;
-    assert_eq!(unknown["contact_id"], serde_json::Value::Null, "an unknown contact id matches nobody, and creates nobody");
-    assert_eq!(unknown["resolution"]["confidence"], "unidentified");
-    assert_eq!(unknown["resolution"]["ignored"][0]["reason"], "unknown_contact", "{unknown}");
+    assert_eq!(unknown.contact_id, None, "an unknown contact id matches nobody, and creates nobody");
+    assert_eq!(unknown.resolution.confidence, Confidence::Unidentified);
+    assert_eq!(unknown.resolution.ignored.first().map(|i| i.reason), Some(IgnoreReason::UnknownContact), "{unknown:?}");
 
     let pool = testkit::pool(&db, resolver::SCHEMA).await;
     assert_eq!(

@@ -2,9 +2,14 @@
 //! malformed body to an admin-only endpoint gets 403 (not the 400/422 that would tell it the
 //! field list), with the problem body and challenge of the shared auth layer; tokens refused
 //! outright get 401 with `WWW-Authenticate: Bearer`.
+//!
+//! The refused tokens go over a real socket: that test is the one that covers the served stack
+//! (server, its middleware, readiness) which every other test skips by calling the API's router
+//! through `oneshot`.
 
 mod common;
 
+use axum::http::{header, Method};
 use serde_json::{json, Value};
 
 /// Bodies that fail to parse in different ways (not JSON, wrong shape, unknown field).
@@ -12,26 +17,13 @@ fn malformed_bodies() -> [&'static str; 3] {
     ["{not json", r#"{"name": 7}"#, r#"{"pattern": "x", "unknown_field": true}"#]
 }
 
-async fn send(api: &common::Api, method: &str, path: &str, content_type: &str, body: &str) -> (u16, Option<String>, Value) {
-    let http = testkit::http();
-    let url = format!("{}{path}", api.base);
-    let request = match method {
-        "POST" => http.post(url),
-        "PATCH" => http.patch(url),
-        "DELETE" => http.delete(url),
-        "GET" => http.get(url),
-        other => panic!("unsupported method {other}"),
-    };
-    let response = request
-        .bearer_auth(&api.token)
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("request sent");
-    let status = response.status().as_u16();
-    let challenge = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (status, challenge, response.json().await.unwrap_or(Value::Null))
+async fn send(api: &common::Api, method: &str, path: &str, content_type: &str, body: &str) -> common::Reply {
+    let method = Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    api.send_raw(method, path, content_type, body.to_owned()).await
+}
+
+fn challenge(reply: &common::Reply) -> Option<&str> {
+    reply.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,32 +38,32 @@ async fn admin_only_endpoints_refuse_other_roles_before_reading_the_body() {
     for (method, path, content_type) in admin_only {
         for body in malformed_bodies() {
             for caller in [&s.operator, &s.integration] {
-                let (status, challenge, problem) = send(caller, method, path, content_type, body).await;
-                assert_eq!(status, 403, "{method} {path} {body}: {problem}");
-                assert_eq!(problem["detail"], "this needs the admin role", "{problem}");
-                assert_eq!(challenge.as_deref(), Some(r#"Bearer realm="contactd", error="insufficient_scope""#));
+                let reply = send(caller, method, path, content_type, body).await;
+                assert_eq!(reply.status, 403, "{method} {path} {body}: {reply}");
+                assert_eq!(reply.problem().detail, "this needs the admin role", "{reply}");
+                assert_eq!(challenge(&reply), Some(r#"Bearer realm="contactd", error="insufficient_scope""#));
             }
         }
     }
     // The import body is a CSV file: an operator is refused before it is read or its type checked.
-    let (status, _, problem) = send(&s.operator, "POST", "/v1/contacts/import", "application/json", "{not csv").await;
-    assert_eq!(status, 403, "{problem}");
-    assert_eq!(problem["detail"], "this needs the admin or integration role");
-    let (status, _, _) = send(&s.operator, "GET", "/v1/contacts/export", "text/plain", "").await;
-    assert_eq!(status, 403);
+    let reply = send(&s.operator, "POST", "/v1/contacts/import", "application/json", "{not csv").await;
+    assert_eq!(reply.status, 403, "{reply}");
+    assert_eq!(reply.problem().detail, "this needs the admin or integration role");
+    assert_eq!(send(&s.operator, "GET", "/v1/contacts/export", "text/plain", "").await.status, 403);
 
     // The same malformed bodies from an admin are parsed and refused as bodies.
     for body in malformed_bodies() {
-        let (status, _, problem) = send(&s.admin, "POST", "/v1/blocked-values", "application/json", body).await;
-        assert!(matches!(status, 400 | 422), "{body}: {status} {problem}");
+        let reply = send(&s.admin, "POST", "/v1/blocked-values", "application/json", body).await;
+        assert!(matches!(reply.status.as_u16(), 400 | 422), "{body}: {reply}");
     }
-    let (status, _, problem) = send(&s.integration, "POST", "/v1/contacts/import", "application/json", "{not csv").await;
-    assert_eq!(status, 415, "an integration may import: {problem}");
+    let reply = send(&s.integration, "POST", "/v1/contacts/import", "application/json", "{not csv").await;
+    assert_eq!(reply.status, 415, "an integration may import: {reply}");
 }
 
 /// The detail of a token whose tenant is no tenant id (`contracts::limits::is_tenant_id`).
 const TENANT_ID_REFUSED: &str = "the token's tenant id is not 1 to 64 ASCII letters, digits, -, _ or .";
 
+/// Over the socket: the served stack answers as the router does, and reports itself ready.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_tokens_get_401_with_a_bearer_challenge_and_no_library_text() {
     let s = common::Directory::start().await;
@@ -97,11 +89,13 @@ async fn refused_tokens_get_401_with_a_bearer_challenge_and_no_library_text() {
         assert!(challenge.starts_with("Bearer realm=\"contactd\""), "{challenge}");
         assert_eq!(challenge.contains("error=\"invalid_token\""), detail.is_some(), "{challenge}");
         assert_eq!(response.headers()["content-type"], "application/problem+json");
-        let problem: Value = response.json().await.expect("problem+json");
+        let text = response.text().await.expect("a body");
+        let problem: common::Problem = serde_json::from_str(&text).expect("problem+json");
+        assert_eq!(problem.status, 401);
         if let Some(detail) = detail {
-            assert_eq!(problem["detail"], detail);
+            assert_eq!(problem.detail, detail);
         }
-        let text = problem.to_string();
+        // About the body as sent: no library's wording leaks into any of its fields.
         assert!(!text.contains("JSON error") && !text.contains("Base64") && !text.contains("variant"), "{text}");
     }
     // The scheme is case-insensitive (RFC 7235 §2.1).
@@ -114,4 +108,13 @@ async fn refused_tokens_get_401_with_a_bearer_challenge_and_no_library_text() {
             .expect("request sent");
         assert_eq!(response.status().as_u16(), 200, "{scheme}");
     }
+
+    // The rest of the served stack: readiness (database and Kafka answer) and a route nobody
+    // serves, answered with a problem like every error. `/readyz` has no contract type.
+    let ready = testkit::http().get(format!("{}/readyz", s.resolver.url)).send().await.expect("request sent");
+    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(ready.json::<Value>().await.expect("a JSON body")["ready"], true);
+    let unknown = testkit::http().get(format!("{}/v1/nothing-here", s.resolver.url)).send().await.expect("request sent");
+    assert_eq!(unknown.status().as_u16(), 404);
+    assert_eq!(unknown.headers()["content-type"], "application/problem+json");
 }

@@ -6,34 +6,38 @@ mod common;
 
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use common::{create, interaction, publish, Api};
+use contracts::api::directory::{Card, ContactPage};
 use contracts::{topics, Identity, IdentityKind};
-use serde_json::{json, Value};
+use serde_json::json;
+use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn id_of(card: &Value) -> String {
-    card["contact_id"].as_str().expect("contact id").to_owned()
+fn id_of(card: &Card) -> Uuid {
+    card.contact_id
 }
 
-fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().expect("items").iter().map(id_of).collect()
+fn ids(page: &ContactPage) -> Vec<Uuid> {
+    page.items.iter().map(id_of).collect()
 }
 
 /// Every contact of the listing at `query`, following `next_cursor` page by page.
-async fn all_pages(api: &Api, query: &str, limit: usize) -> Vec<String> {
+async fn all_pages(api: &Api, query: &str, limit: usize) -> Vec<Uuid> {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
         let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let (status, page) = api.call("GET", &format!("/v1/contacts?{query}&limit={limit}{after}"), None).await;
-        assert_eq!(status, 200, "{page}");
+        let reply = api.get(&format!("/v1/contacts?{query}&limit={limit}{after}")).await;
+        assert_eq!(reply.status, 200, "{reply}");
+        let page: ContactPage = reply.json();
         let items = ids(&page);
         assert!(items.len() <= limit);
         seen.extend(items);
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
             None => return seen,
         }
     }
@@ -41,8 +45,12 @@ async fn all_pages(api: &Api, query: &str, limit: usize) -> Vec<String> {
 }
 
 /// RFC 3339 for a query string (`+` would read as a space).
+fn query_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339().replace('+', "%2B")
+}
+
 fn at(timestamp: i64) -> String {
-    DateTime::<Utc>::from_timestamp(timestamp, 0).expect("valid").to_rfc3339().replace('+', "%2B")
+    query_time(DateTime::<Utc>::from_timestamp(timestamp, 0).expect("valid"))
 }
 
 #[tokio::test]
@@ -58,21 +66,21 @@ async fn the_list_filters_by_channel_creation_and_last_interaction_and_sorts_by_
     let [m, w, v, e] = [&messenger, &whatsapp, &voip, &email].map(id_of);
 
     for (channel, expected) in [("messenger", &m), ("whatsapp", &w), ("voip", &v), ("email", &e)] {
-        let (status, page) = s.operator.call("GET", &format!("/v1/contacts?channel={channel}"), None).await;
-        assert_eq!((status, ids(&page)), (200, vec![expected.clone()]), "channel={channel}");
+        let reply = s.operator.get(&format!("/v1/contacts?channel={channel}")).await;
+        assert_eq!((reply.status, ids(&reply.json())), (StatusCode::OK, vec![*expected]), "channel={channel}");
     }
     for channel in ["webchat", "fax"] {
-        let (status, problem) = s.operator.call("GET", &format!("/v1/contacts?channel={channel}"), None).await;
-        assert_eq!(status, 400, "channel={channel}");
-        assert!(problem["detail"].as_str().is_some_and(|d| d.contains(channel)), "{problem}");
+        let reply = s.operator.get(&format!("/v1/contacts?channel={channel}")).await;
+        assert_eq!(reply.status, 400, "channel={channel}");
+        assert!(reply.problem().detail.contains(channel), "{reply}");
     }
 
     // created_* are exclusive bounds on the creation time.
-    let created = |card: &Value| card["created_at"].as_str().expect("created_at").replace('+', "%2B");
-    let (_, page) = s.operator.call("GET", &format!("/v1/contacts?created_before={}", created(&voip)), None).await;
-    assert_eq!(ids(&page), [w.clone(), m.clone()], "newest first");
+    let created = |card: &Card| query_time(card.created_at);
+    let page = s.operator.get(&format!("/v1/contacts?created_before={}", created(&voip))).await.json();
+    assert_eq!(ids(&page), [w, m], "newest first");
     let query = format!("/v1/contacts?created_after={}&created_before={}", created(&messenger), created(&email));
-    assert_eq!(ids(&s.operator.call("GET", &query, None).await.1), [v.clone(), w.clone()]);
+    assert_eq!(ids(&s.operator.get(&query).await.json()), [v, w]);
 
     // Interactions at t1 (Marie), t3 (Vojtěch), t2 (Eliška); Wanda never wrote.
     let (t1, t2, t3) = (1_764_000_000, 1_764_100_000, 1_764_200_000);
@@ -90,20 +98,18 @@ async fn the_list_filters_by_channel_creation_and_last_interaction_and_sorts_by_
 
     assert_eq!(
         all_pages(&s.operator, "sort=last_interaction", 1).await,
-        [v.clone(), e.clone(), m.clone(), w.clone()],
+        [v, e, m, w],
         "most recent first, never in touch last, page by page"
     );
     let query = format!("sort=last_interaction&last_interaction_after={}", at(t1));
-    assert_eq!(all_pages(&s.operator, &query, 1).await, [v.clone(), e.clone()]);
+    assert_eq!(all_pages(&s.operator, &query, 1).await, [v, e]);
     let query = format!("sort=last_interaction&last_interaction_before={}", at(t3));
-    assert_eq!(all_pages(&s.operator, &query, 1).await, [e.clone(), m.clone()], "never in touch is not before anything");
+    assert_eq!(all_pages(&s.operator, &query, 1).await, [e, m], "never in touch is not before anything");
     let query = format!("last_interaction_after={}&last_interaction_before={}&channel=email", at(t1), at(t3));
     assert_eq!(all_pages(&s.operator, &query, 5).await, [e], "filters combine");
 
-    let (status, _) = s.operator.call("GET", "/v1/contacts?created_before=yesterday", None).await;
-    assert_eq!(status, 400);
-    let (status, _) = s.operator.call("GET", "/v1/contacts?sort=price", None).await;
-    assert_eq!(status, 400);
+    assert_eq!(s.operator.get("/v1/contacts?created_before=yesterday").await.status, 400);
+    assert_eq!(s.operator.get("/v1/contacts?sort=price").await.status, 400);
 }
 
 #[tokio::test]
@@ -122,24 +128,24 @@ async fn every_sort_order_pages_through_all_contacts_without_gaps_or_repeats() {
         created.push(id_of(&create(&s.operator, json!({ "name": name })).await));
     }
 
-    let newest_first: Vec<String> = created.iter().rev().cloned().collect();
+    let newest_first: Vec<Uuid> = created.iter().rev().copied().collect();
     assert_eq!(all_pages(&s.operator, "sort=created", 2).await, newest_first);
     assert_eq!(all_pages(&s.operator, "", 3).await, newest_first, "created is the default order");
 
     let by_name = all_pages(&s.operator, "sort=name", 2).await;
-    let (_, page) = s.operator.call("GET", "/v1/contacts?sort=name&limit=200", None).await;
-    let names: Vec<Value> = page["items"].as_array().expect("items").iter().map(|c| c["name"].clone()).collect();
+    let page: ContactPage = s.operator.get("/v1/contacts?sort=name&limit=200").await.json();
+    let names: Vec<Option<&str>> = page.items.iter().map(|c| c.name.as_deref()).collect();
     assert_eq!(
         names,
         ["Ábel Novák", "Ábel Novák", "adam Svoboda", "Čeněk Dvořák", "Cyril Beneš", "Zdeněk Malý"]
-            .map(|n| json!(n))
+            .map(Some)
             .into_iter()
-            .chain([Value::Null])
+            .chain([None])
             .collect::<Vec<_>>(),
         "case and diacritics do not change the order; unnamed last"
     );
     assert_eq!(by_name, ids(&page), "pages of two give the same order as one page");
-    let mut twins = vec![created[4].clone(), created[6].clone()];
+    let mut twins = vec![created[4], created[6]];
     twins.sort();
     assert_eq!(by_name[..2], twins[..], "equal names are ordered by id");
 
@@ -151,9 +157,9 @@ async fn every_sort_order_pages_through_all_contacts_without_gaps_or_repeats() {
 
     // Free text narrows a sorted listing; a cursor belongs to its sort order.
     assert_eq!(all_pages(&s.operator, "q=novak&sort=name", 1).await, twins);
-    let (_, first) = s.operator.call("GET", "/v1/contacts?sort=name&limit=1", None).await;
-    let cursor = first["next_cursor"].as_str().expect("a next page");
-    let (status, problem) = s.operator.call("GET", &format!("/v1/contacts?sort=created&cursor={cursor}"), None).await;
-    assert_eq!(status, 400, "{problem}");
-    assert_eq!(s.operator.call("GET", "/v1/contacts?cursor=bm9wZQ", None).await.0, 400);
+    let first: ContactPage = s.operator.get("/v1/contacts?sort=name&limit=1").await.json();
+    let cursor = first.next_cursor.expect("a next page");
+    let reply = s.operator.get(&format!("/v1/contacts?sort=created&cursor={cursor}")).await;
+    assert_eq!(reply.status, 400, "{reply}");
+    assert_eq!(s.operator.get("/v1/contacts?cursor=bm9wZQ").await.status, 400);
 }

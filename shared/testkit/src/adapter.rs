@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use contracts::topics;
+use contracts::{topics, Attachment, Identity, IdentityKind, InteractionEvent, Provenance};
 use rdkafka::message::OwnedMessage;
 use runtime::kafka::Publisher;
 use runtime::shutdown::CancellationToken;
@@ -33,6 +33,12 @@ impl SpawnedService {
     /// Waits for the next `n` messages on `interactions.ingested` (panics after 30 s).
     pub async fn take_ingested(&self, n: usize) -> Vec<OwnedMessage> {
         self.ingested.take(n, Duration::from_secs(30)).await
+    }
+
+    /// The next `n` events the service published, read as the contract's `InteractionEvent`:
+    /// what a test checks of the normalized fields it checks as typed fields.
+    pub async fn take_events(&self, n: usize) -> Vec<InteractionEvent> {
+        self.take_ingested(n).await.iter().map(crate::decode).collect()
     }
 
     /// Every message on `interactions.ingested` so far (the adapter answers only after Kafka
@@ -81,6 +87,27 @@ pub struct Reply {
     pub content_type: Option<String>,
     pub body: Value,
     pub text: String,
+}
+
+/// The value of an event's parameter `key`, if it has one.
+pub fn parameter<'a>(event: &'a InteractionEvent, key: &str) -> Option<&'a str> {
+    event.body.parameters.get(key).map(String::as_str)
+}
+
+/// An event's message text, if it has content with text.
+pub fn text(event: &InteractionEvent) -> Option<&str> {
+    event.body.content.as_ref().and_then(|c| c.text.as_deref())
+}
+
+/// An event's attachments (none without content).
+pub fn attachments(event: &InteractionEvent) -> &[Attachment] {
+    event.body.content.as_ref().map_or(&[], |c| c.attachments.as_slice())
+}
+
+/// Everything an event says of an identifier: `Identity`'s own `PartialEq` leaves out the
+/// provenance, which the adapters' tests check too.
+pub fn identity_facts(identity: &Identity) -> (IdentityKind, &str, Option<&str>, Provenance) {
+    (identity.kind, identity.value.as_str(), identity.scope.as_deref(), identity.provenance)
 }
 
 /// The `headers` of a [`post`] without any.

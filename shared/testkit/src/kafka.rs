@@ -239,6 +239,14 @@ pub fn json(message: &OwnedMessage) -> serde_json::Value {
     serde_json::from_slice(message.payload().expect("message has a payload")).expect("payload is JSON")
 }
 
+/// The payload of a message read as its contract type (`ResolvedInteraction`, `ContactChange`,
+/// …): a test checks typed fields, and a payload that does not decode fails here, saying so.
+pub fn decode<T: serde::de::DeserializeOwned>(message: &OwnedMessage) -> T {
+    let payload = message.payload().expect("message has a payload");
+    serde_json::from_slice(payload)
+        .unwrap_or_else(|e| panic!("payload is not a {}: {e}: {}", std::any::type_name::<T>(), String::from_utf8_lossy(payload)))
+}
+
 /// Distinct values of `field` over the JSON payloads.
 pub fn distinct(messages: &[OwnedMessage], field: &str) -> HashSet<String> {
     messages.iter().map(|m| json(m)[field].as_str().unwrap_or_default().to_owned()).collect()

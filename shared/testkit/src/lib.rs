@@ -8,7 +8,8 @@ mod adapter;
 pub mod proxy;
 
 pub use adapter::{
-    assert_indistinguishable, bearer, get, post, send, spawn_adapter, spawn_adapter_on, Reply, SpawnedService, NO_HEADERS,
+    assert_indistinguishable, attachments, bearer, get, identity_facts, parameter, post, send, spawn_adapter, spawn_adapter_on,
+    text, Reply, SpawnedService, NO_HEADERS,
 };
 
 pub mod arbitrary;
@@ -18,7 +19,7 @@ pub mod postgres_tls;
 pub mod tansu;
 pub mod tls;
 
-pub use kafka::{distinct, distinct_nested, json, key, TestKafka, TopicReader};
+pub use kafka::{decode, distinct, distinct_nested, json, key, TestKafka, TopicReader};
 
 use std::time::{Duration, Instant};
 

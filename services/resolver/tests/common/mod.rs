@@ -1,20 +1,34 @@
-//! Starting a resolver for a test and feeding it interactions.
+//! Starting a resolver for a test and feeding it interactions, and the Directory API as its
+//! callers see it: requests through `oneshot` on the API's router (the Kafka consumer and the
+//! outbox run as in production; only the socket is skipped), answers read as the
+//! `contracts::api` bodies.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
 use chrono::{DateTime, Utc};
+use contracts::api::directory::Card;
 use contracts::{Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile};
 use runtime::kafka::Publisher;
 use runtime::settings::DatabaseSettings;
 use runtime::shutdown::CancellationToken;
 use runtime::Running;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use testkit::TestKafka;
+use tower::ServiceExt as _;
+use uuid::Uuid;
 
 pub struct Resolver {
     pub running: Running,
+    /// The served stack's address (`http://…`), for the tests of the server itself.
     pub url: String,
+    /// The Directory API's routes, which [`Api`] calls through `oneshot`.
+    pub api: Router,
     pub shutdown: CancellationToken,
 }
 
@@ -29,9 +43,9 @@ pub async fn start_in_group(kafka: &TestKafka, database: &DatabaseSettings, batc
     settings.kafka.group_prefix = group_prefix.to_owned();
     let shutdown = CancellationToken::new();
     let publisher = Publisher::new(&settings.kafka).expect("publisher");
-    let running = resolver::start(&settings, publisher, shutdown.clone()).await.expect("resolver starts");
+    let (running, api) = resolver::start_with_api(&settings, publisher, shutdown.clone()).await.expect("resolver starts");
     let url = format!("http://{}", running.http_addr.expect("http"));
-    Resolver { running, url, shutdown }
+    Resolver { running, url, api, shutdown }
 }
 
 pub fn interaction(
@@ -74,57 +88,145 @@ pub async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.expect("count query")
 }
 
-/// The Directory API as an operator (or admin) of one tenant sees it.
+/// A problem+json answer as the Directory API sends it; a 409 about an identifier another
+/// contact holds names that contact.
+#[derive(Debug, Deserialize)]
+pub struct Problem {
+    pub status: u16,
+    pub title: String,
+    pub detail: String,
+    #[serde(default)]
+    pub owner_contact_id: Option<Uuid>,
+}
+
+/// An answer of the Directory API: its status, headers and body, read as the test expects it.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The body read as `T`, whatever the status.
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not a {} ({e}): {self}", std::any::type_name::<T>()))
+    }
+
+    /// A success (2xx) with a body of type `T`.
+    pub fn ok<T: DeserializeOwned>(&self) -> T {
+        assert!(self.status.is_success(), "expected a success: {self}");
+        self.json()
+    }
+
+    /// A problem+json answer.
+    pub fn problem(&self) -> Problem {
+        assert_eq!(self.content_type(), "application/problem+json", "expected a problem: {self}");
+        let problem: Problem = self.json();
+        assert_eq!(problem.status, self.status.as_u16(), "the problem's status is the answer's");
+        problem
+    }
+}
+
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.text())
+    }
+}
+
+/// The Directory API as an operator (or admin, or integration) of one tenant sees it: requests
+/// go through `oneshot` on the API's router (what a real socket would add is covered by the
+/// tests of the served stack in roles.rs).
 pub struct Api {
-    pub base: String,
+    router: Router,
     pub token: String,
 }
 
 impl Api {
     pub fn new(resolver: &Resolver, tenant: &str, role: runtime::http::auth::Role) -> Self {
-        Self { base: resolver.url.clone(), token: testkit::token(tenant, role) }
+        Self { router: resolver.api.clone(), token: testkit::token(tenant, role) }
     }
 
-    pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
-        let http = testkit::http();
-        let url = format!("{}{path}", self.base);
-        let request = match method {
-            "GET" => http.get(url),
-            "POST" => http.post(url),
-            "PATCH" => http.patch(url),
-            "DELETE" => http.delete(url),
-            other => panic!("unsupported method {other}"),
-        };
-        let request = match body {
-            Some(body) => request.json(&body),
-            None => request,
-        };
-        let response = request.bearer_auth(&self.token).send().await.expect("request sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    /// Sends `request` as it is (no token added).
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a readable body");
+        Reply { status, headers, body }
     }
 
-    /// A GET answered with text (an export): status, content type and the body.
-    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
-        let response =
-            testkit::http().get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        (status, content_type, response.text().await.expect("a text body"))
+    /// `method path` with this caller's token and a body of `content_type`.
+    pub async fn send_raw(&self, method: Method, path: &str, content_type: &str, body: impl Into<Body>) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+            .expect("a valid request");
+        self.send(request).await
     }
 
-    /// A POST of a text body (an import) with its content type; the answer as JSON.
-    pub async fn post_text(&self, path: &str, content_type: &str, body: &str) -> (u16, serde_json::Value) {
-        let response = testkit::http()
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("content-type", content_type)
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    async fn without_body(&self, method: Method, path: &str) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .body(Body::empty())
+            .expect("a valid request");
+        self.send(request).await
+    }
+
+    async fn with_json(&self, method: Method, path: &str, body: &impl Serialize) -> Reply {
+        let body = serde_json::to_vec(body).expect("a serializable body");
+        self.send_raw(method, path, "application/json", body).await
+    }
+
+    /// `method path` with a JSON body or none: for tables of requests of different methods.
+    pub async fn call(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Reply {
+        match body {
+            Some(body) => self.with_json(method, path, body).await,
+            None => self.without_body(method, path).await,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.without_body(Method::GET, path).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.without_body(Method::DELETE, path).await
+    }
+
+    /// A POST without a body (an unmerge, an unlink).
+    pub async fn post_empty(&self, path: &str) -> Reply {
+        self.without_body(Method::POST, path).await
+    }
+
+    pub async fn post(&self, path: &str, body: &impl Serialize) -> Reply {
+        self.with_json(Method::POST, path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &impl Serialize) -> Reply {
+        self.with_json(Method::PATCH, path, body).await
+    }
+
+    /// A POST of a text body (an import) with its content type.
+    pub async fn post_text(&self, path: &str, content_type: &str, body: &str) -> Reply {
+        self.send_raw(Method::POST, path, content_type, body.to_owned()).await
+    }
+
+    /// A contact's card (asserting it is found).
+    pub async fn card(&self, contact: Uuid) -> Card {
+        self.get(&format!("/v1/contacts/{contact}")).await.ok()
     }
 }
 
@@ -145,14 +247,14 @@ impl Directory {
     /// Every change event committed so far that `reader` has not returned: waits until the
     /// outbox has published them all (an event exists exactly when its outbox row does), then
     /// reads the topic up to its end — no quiet period.
-    pub async fn published(&self, reader: &testkit::TopicReader) -> Vec<serde_json::Value> {
+    pub async fn published(&self, reader: &testkit::TopicReader) -> Vec<contracts::ContactChange> {
         let pool = testkit::pool(&self.database, "resolver").await;
         testkit::eventually(std::time::Duration::from_secs(60), "the outbox to publish everything", || async {
             let pending = count(&pool, "SELECT count(*) FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL").await;
             (pending == 0).then_some(())
         })
         .await;
-        reader.present().await.iter().map(testkit::json).collect()
+        reader.present().await.iter().map(testkit::decode).collect()
     }
 
     pub async fn start() -> Self {
@@ -173,9 +275,10 @@ impl Directory {
     }
 }
 
-/// Creates a contact through the API and returns its card.
-pub async fn create(api: &Api, body: serde_json::Value) -> serde_json::Value {
-    let (status, card) = api.call("POST", "/v1/contacts", Some(body)).await;
-    assert_eq!(status, 201, "{card}");
-    card
+/// Creates a contact through the API (the body as JSON, to keep the scenarios short) and
+/// returns its card.
+pub async fn create(api: &Api, body: serde_json::Value) -> Card {
+    let reply = api.post("/v1/contacts", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply}");
+    reply.json()
 }
