@@ -8,10 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::{count, id, interaction, start};
+use contracts::ContactId;
 use contracts::{topics, IdentityKind, InteractionEvent, ResolvedInteraction};
 use runtime::kafka::Publisher;
 use testkit::{decode, eventually, fresh_database, TestKafka};
-use uuid::Uuid;
 
 async fn publish_all(publisher: &Publisher, events: &[InteractionEvent]) {
     let sends = events.iter().map(|e| publisher.publish_event(e));
@@ -58,7 +58,7 @@ async fn a_resolver_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
         |messages: &[rdkafka::message::OwnedMessage]| testkit::distinct_nested(messages, "interaction", "interaction_id").len();
     let resolved =
         kafka.reader(topics::INTERACTIONS_RESOLVED).until(Duration::from_secs(60), |m| distinct(m) == events.len()).await;
-    let mut contact_of: HashMap<String, Option<Uuid>> = HashMap::new();
+    let mut contact_of: HashMap<String, Option<ContactId>> = HashMap::new();
     let mut seen = HashSet::new();
     for message in resolved.iter().map(decode::<ResolvedInteraction>) {
         seen.insert(message.interaction.interaction_id);
@@ -119,7 +119,7 @@ async fn concurrent_creation(kafka: TestKafka) {
         .iter()
         .map(decode)
         .collect();
-    let mut contact_of_pair: HashMap<String, Option<Uuid>> = HashMap::new();
+    let mut contact_of_pair: HashMap<String, Option<ContactId>> = HashMap::new();
     for r in &resolved {
         let pair = r.interaction.body.provider_ref[2..].to_owned();
         let contact = r.contact_id;

@@ -13,11 +13,11 @@ use contracts::api::directory::{
     LinkConversation, MergeHistory, MergePreview, MergeRequest, MergeResult, Moves, NameChoice, NamedValue, SuggestionList,
     UnmergeResult,
 };
+use contracts::ContactId;
 use contracts::{
     topics, Actor, ContactChange, ContactChangeKind, IdentityKind, IgnoreReason, MatchedBy, NameSource, ResolvedInteraction,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -30,11 +30,11 @@ fn identities(card: &Card) -> Vec<(IdentityKind, String)> {
 
 /// The kinds of `contact`'s change events, in order. Events of different contacts travel on
 /// different partitions, so only one contact's events have an order to assert.
-fn kinds_of(changes: &[ContactChange], contact: Uuid) -> Vec<ContactChangeKind> {
+fn kinds_of(changes: &[ContactChange], contact: ContactId) -> Vec<ContactChangeKind> {
     changes.iter().filter(|c| c.contact_id == contact).map(|c| c.kind).collect()
 }
 
-fn merge(merged: Uuid) -> MergeRequest {
+fn merge(merged: ContactId) -> MergeRequest {
     MergeRequest { merged_contact_id: merged, name: NameChoice::Survivor }
 }
 
@@ -399,7 +399,7 @@ async fn a_merge_preview_shows_both_cards_and_what_conflicts_without_changing_an
     let path = format!("/v1/contacts/{a_id}/merge-preview?with={}", same_name.contact_id);
     assert!(s.operator.get(&path).await.json::<MergePreview>().conflicts.is_empty(), "equal names do not conflict");
 
-    let unknown = Uuid::new_v4();
+    let unknown = ContactId::new();
     for (query, expected) in [
         (format!("with={a_id}"), 422),
         (format!("with={unknown}"), 404),
@@ -445,7 +445,7 @@ async fn accepting_a_duplicate_suggestion_merges_the_pair_into_the_older_contact
     let accept = |contact_a, contact_b, survivor| AcceptDuplicate { contact_a, contact_b, survivor, name: NameChoice::Survivor };
     let pair = DuplicatePair { contact_a: newer_id, contact_b: older_id };
     assert_eq!(s.other_tenant.post("/v1/duplicates/accept", &pair).await.status, 404, "another tenant's pair");
-    let stranger = Uuid::new_v4();
+    let stranger = ContactId::new();
     let reply = s.operator.post("/v1/duplicates/accept", &accept(newer_id, older_id, Some(stranger))).await;
     assert_eq!(reply.status, 422, "the survivor must be one of the pair");
     let reply = s.operator.post("/v1/duplicates/accept", &accept(older_id, stranger, None)).await;

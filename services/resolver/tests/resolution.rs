@@ -246,9 +246,10 @@ async fn replaying_the_whole_ingested_topic_changes_nothing() {
     let _replay = common::start_in_group(&kafka, &db, 13, "replay").await;
     let replayed = reader.until(WAIT, |m| m.len() >= events.len()).await;
     assert!(replayed.len() >= events.len());
-    let by_id = |messages: &[rdkafka::message::OwnedMessage]| -> std::collections::BTreeMap<uuid::Uuid, Option<uuid::Uuid>> {
-        messages.iter().map(decode::<ResolvedInteraction>).map(|r| (r.interaction.interaction_id, r.contact_id)).collect()
-    };
+    let by_id =
+        |messages: &[rdkafka::message::OwnedMessage]| -> std::collections::BTreeMap<uuid::Uuid, Option<contracts::ContactId>> {
+            messages.iter().map(decode::<ResolvedInteraction>).map(|r| (r.interaction.interaction_id, r.contact_id)).collect()
+        };
     assert_eq!(by_id(&replayed), by_id(&resolved), "every replayed interaction resolves to the same contact");
     assert_eq!(directory_state(&pool).await, before, "the replay changed the directory");
 }

@@ -10,22 +10,22 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use common::{create, interaction, publish, Api};
 use contracts::api::directory::{Card, ContactPage};
+use contracts::ContactId;
 use contracts::{topics, Identity, IdentityKind};
 use serde_json::json;
-use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn id_of(card: &Card) -> Uuid {
+fn id_of(card: &Card) -> ContactId {
     card.contact_id
 }
 
-fn ids(page: &ContactPage) -> Vec<Uuid> {
+fn ids(page: &ContactPage) -> Vec<ContactId> {
     page.items.iter().map(id_of).collect()
 }
 
 /// Every contact of the listing at `query`, following `next_cursor` page by page.
-async fn all_pages(api: &Api, query: &str, limit: usize) -> Vec<Uuid> {
+async fn all_pages(api: &Api, query: &str, limit: usize) -> Vec<ContactId> {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
@@ -128,7 +128,7 @@ async fn every_sort_order_pages_through_all_contacts_without_gaps_or_repeats() {
         created.push(id_of(&create(&s.operator, json!({ "name": name })).await));
     }
 
-    let newest_first: Vec<Uuid> = created.iter().rev().copied().collect();
+    let newest_first: Vec<ContactId> = created.iter().rev().copied().collect();
     assert_eq!(all_pages(&s.operator, "sort=created", 2).await, newest_first);
     assert_eq!(all_pages(&s.operator, "", 3).await, newest_first, "created is the default order");
 

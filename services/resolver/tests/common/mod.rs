@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use contracts::api::directory::Card;
+use contracts::ContactId;
 use contracts::{Channel, Content, Direction, Identity, IdentityKind, InteractionBody, InteractionEvent, NameSource, Profile};
 use runtime::kafka::Publisher;
 use runtime::settings::DatabaseSettings;
@@ -21,7 +22,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use testkit::TestKafka;
 use tower::ServiceExt as _;
-use uuid::Uuid;
 
 pub struct Resolver {
     pub running: Running,
@@ -96,7 +96,7 @@ pub struct Problem {
     pub title: String,
     pub detail: String,
     #[serde(default)]
-    pub owner_contact_id: Option<Uuid>,
+    pub owner_contact_id: Option<ContactId>,
 }
 
 /// An answer of the Directory API: its status, headers and body, read as the test expects it.
@@ -225,7 +225,7 @@ impl Api {
     }
 
     /// A contact's card (asserting it is found).
-    pub async fn card(&self, contact: Uuid) -> Card {
+    pub async fn card(&self, contact: ContactId) -> Card {
         self.get(&format!("/v1/contacts/{contact}")).await.ok()
     }
 }
