@@ -18,6 +18,7 @@
 mod baselines;
 mod cpu;
 mod load;
+mod startup;
 mod statements;
 mod workload;
 
@@ -226,6 +227,16 @@ async fn measure(
     let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build()?;
     let base = format!("http://{}", stack.webhooks);
 
+    let joined = startup::consumers_assigned(
+        &client,
+        &format!("http://{}/metrics", stack.resolver),
+        &startup::groups(&settings.kafka.group_prefix),
+    )
+    .await?;
+    notes.push(format!(
+        "every consumer group held its partitions {:.1} s after the stack started (the broker's initial rebalance delay; not counted below)",
+        joined.as_secs_f64()
+    ));
     let mut population = workload::Population::new(options.seed, run_id);
     let hooks: Arc<Vec<_>> = Arc::new((0..n).map(|i| population.webhook(i)).collect());
     let mix = population.mix;

@@ -11,6 +11,9 @@ use tracing::Instrument;
 use crate::resolution::rules::TenantRules;
 use crate::resolution::{batch, ResolveError};
 
+/// The consumer's name: its group is `<group_prefix>.resolver`.
+pub const CONSUMER: &str = "resolver";
+
 pub struct ResolveBatch {
     pub pool: PgPool,
     pub publisher: Publisher,

@@ -66,7 +66,7 @@ pub async fn start_with_api(
     }
     let readiness = Readiness { database: Some(pool.clone()), kafka: Some(publisher.clone()) };
     let mut running = runtime::http::server::start("resolver", &config.http, routes, readiness, shutdown.clone()).await?;
-    let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_INGESTED, "resolver");
+    let options = ConsumerOptions::new(&settings.kafka, contracts::topics::INTERACTIONS_INGESTED, consumer::CONSUMER);
     let kafka = settings.kafka.clone();
     let (consumer_publisher, consumer_shutdown) = (publisher.clone(), shutdown.clone());
     running.spawn(async move { kafka_consumer::run(&kafka, options, handler, consumer_publisher, consumer_shutdown).await });
