@@ -192,39 +192,6 @@ async fn unmerge(conn: &mut PgConnection, change: &ContactChange, merged: Uuid) 
     Ok(())
 }
 
-// The redactions are SQL expressions used by more than one statement. Macros expanding to string
-// literals let `concat!` build each statement at compile time: the SQL stays constant text with
-// every value bound, and no statement is assembled at run time. The two statements using them
-// stay unchecked (`sqlx::query`): the checked macros take only string literals, not `concat!`.
-
-/// The `event` of an erased interaction or message: still a valid v1 event (channel, direction,
-/// time, call status and duration, conversation state change), without identities, content,
-/// numbers, recording or parameters.
-macro_rules! redacted_event {
-    () => {
-        "jsonb_build_object(
-            'v', event -> 'v', 'interaction_id', event -> 'interaction_id', 'tenant_id', event -> 'tenant_id',
-            'channel', event -> 'channel', 'direction', event -> 'direction', 'occurred_at', event -> 'occurred_at',
-            'provider_ref', '', 'conversation_ref', NULL, 'identities', '[]'::jsonb, 'profile', NULL, 'content', NULL,
-            'call', CASE WHEN jsonb_typeof(event -> 'call') = 'object'
-                         THEN jsonb_build_object('from', NULL, 'to', NULL, 'status', event -> 'call' -> 'status',
-                                                 'duration_s', event -> 'call' -> 'duration_s', 'recording_url', NULL)
-                    END,
-            'parameters', '{}'::jsonb, 'event', event -> 'event')"
-    };
-}
-
-/// The resolver's decision (`resolution`) without the identifier values it names.
-macro_rules! redacted_resolution {
-    () => {
-        "jsonb_build_object(
-            'matched_by', CASE WHEN jsonb_typeof(resolution -> 'matched_by') = 'object'
-                               THEN jsonb_build_object('kind', resolution -> 'matched_by' -> 'kind', 'value', '', 'scope', NULL)
-                          END,
-            'created_contact', resolution -> 'created_contact', 'candidates', '[]'::jsonb, 'ignored', '[]'::jsonb)"
-    };
-}
-
 /// Removes the personal content of an erased contact (its own items, those merged into it and
 /// the values other contacts' merge entries hold about it), or deletes its history, and records
 /// the erasure so nothing of it is stored again.
@@ -263,33 +230,29 @@ async fn erase(conn: &mut PgConnection, mode: ErasureMode, change: &ContactChang
             .await?;
         }
         ErasureMode::Redact => {
-            sqlx::query(concat!(
-                "UPDATE interaction_messages SET text = NULL, subject = NULL, event = ",
-                redacted_event!(),
-                ", resolution = ",
-                redacted_resolution!(),
-                ", updated_at = now()
+            // `redacted_event` and `redacted_resolution`: SQL functions (migration 0007).
+            sqlx::query!(
+                "UPDATE interaction_messages
+                 SET text = NULL, subject = NULL, event = redacted_event(event), resolution = redacted_resolution(resolution),
+                     updated_at = now()
                  WHERE interaction_id IN (SELECT interaction_id FROM interactions
-                                          WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2))"
-            ))
-            .bind(tenant)
-            .bind(contact)
+                                          WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2))",
+                tenant,
+                contact,
+            )
             .execute(&mut *conn)
             .await?;
             let personal: Vec<String> = PERSONAL_DETAILS.iter().map(|k| (*k).to_owned()).collect();
-            sqlx::query(concat!(
+            sqlx::query!(
                 "UPDATE interactions SET subject = NULL, body_text = NULL, transcript_text = NULL, conversation_ref = NULL,
-                        provider_ref = '', event = ",
-                redacted_event!(),
-                ", resolution = ",
-                redacted_resolution!(),
-                ", details = details - $3::text[], parameters = '{}', attachments = '[]', search = ''::tsvector,
-                   redacted_at = now(), updated_at = now()
-                 WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)"
-            ))
-            .bind(tenant)
-            .bind(contact)
-            .bind(&personal)
+                        provider_ref = '', event = redacted_event(event), resolution = redacted_resolution(resolution),
+                        details = details - $3::text[], parameters = '{}', attachments = '[]', search = ''::tsvector,
+                        redacted_at = now(), updated_at = now()
+                 WHERE tenant_id = $1 AND (contact_id = $2 OR merged_from = $2)",
+                tenant,
+                contact,
+                &personal,
+            )
             .execute(&mut *conn)
             .await?;
         }
