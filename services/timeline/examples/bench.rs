@@ -723,17 +723,17 @@ struct Row {
 async fn bench_timeline(pool: &PgPool, which: &str, samples: &[TimelineSample]) -> anyhow::Result<Vec<Row>> {
     // Warm the cache the way a running service has it warm.
     for sample in samples.iter().take(20) {
-        read::timeline(pool, &sample.tenant, sample.contact, &query_for(sample)).await?;
+        read::timeline(pool, &sample.tenant, sample.contact.into(), &query_for(sample)).await?;
     }
     let (mut first, mut deep, mut offset, mut items) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
     for sample in samples {
         let started = Instant::now();
         let first_page = TimelineQuery { limit: PAGE + 1, ..TimelineQuery::default() };
-        read::timeline(pool, &sample.tenant, sample.contact, &first_page).await?;
+        read::timeline(pool, &sample.tenant, sample.contact.into(), &first_page).await?;
         first.push(started.elapsed());
 
         let started = Instant::now();
-        items += read::timeline(pool, &sample.tenant, sample.contact, &query_for(sample)).await?.len();
+        items += read::timeline(pool, &sample.tenant, sample.contact.into(), &query_for(sample)).await?.len();
         deep.push(started.elapsed());
 
         let started = Instant::now();
@@ -780,7 +780,7 @@ async fn bench_contact_search(pool: &PgPool, samples: &[TimelineSample], rng: &m
         let search = SearchQuery::parse(&q).context("query")?;
         let query = TimelineQuery { search: Some(search.clone()), limit: PAGE + 1, ..TimelineQuery::default() };
         let started = Instant::now();
-        read::timeline(pool, &sample.tenant, sample.contact, &query).await?;
+        read::timeline(pool, &sample.tenant, sample.contact.into(), &query).await?;
         ours.push(started.elapsed());
         let started = Instant::now();
         sqlx::query(CONTACT_ILIKE)

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use contracts::api::timeline::{InteractionDetail, SearchResults, TimelinePage, UnidentifiedPage};
+use contracts::ContactId;
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
 use uuid::Uuid;
@@ -55,7 +56,7 @@ pub struct NotFound(Problem);
 pub async fn timeline(
     auth: TenantAuth,
     State(state): State<ApiState>,
-    Path(contact_id): Path<Uuid>,
+    Path(contact_id): Path<ContactId>,
     Query(params): Query<TimelineParams>,
 ) -> Result<Json<TimelinePage>, ApiError> {
     let limit = params::limit(params.limit)?;

@@ -10,6 +10,7 @@ mod rows;
 
 use chrono::{DateTime, Utc};
 use contracts::api::timeline::{InteractionDetail, InteractionItem, Item, ItemType, MessageReaction, TranscriptEntry};
+use contracts::ContactId;
 use contracts::{Channel, Direction, InteractionEvent, Resolution};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -42,7 +43,7 @@ const SNIPPET: &str = "ts_headline('timeline_unaccent',
 
 /// A page of a contact's timeline: interactions and contact events merged, newest first.
 #[tracing::instrument(skip(pool, query), err)]
-pub async fn timeline(pool: &PgPool, tenant: &str, contact_id: Uuid, query: &TimelineQuery) -> sqlx::Result<Vec<Item>> {
+pub async fn timeline(pool: &PgPool, tenant: &str, contact_id: ContactId, query: &TimelineQuery) -> sqlx::Result<Vec<Item>> {
     let wants = |t: ItemType| query.item_type.is_none_or(|wanted| wanted == t);
     let mut items = Vec::new();
     if wants(ItemType::Interaction) {
@@ -78,7 +79,7 @@ fn push_window(builder: &mut QueryBuilder<'_, Postgres>, query: &TimelineQuery, 
 async fn timeline_interactions(
     pool: &PgPool,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     query: &TimelineQuery,
 ) -> sqlx::Result<Vec<InteractionRow>> {
     // Dynamic: search, channel, time range and cursor add conditions only when asked (module doc).
@@ -111,7 +112,7 @@ async fn timeline_interactions(
 async fn timeline_events(
     pool: &PgPool,
     tenant: &str,
-    contact_id: Uuid,
+    contact_id: ContactId,
     query: &TimelineQuery,
 ) -> sqlx::Result<Vec<ContactEventRow>> {
     // Dynamic: search, time range and cursor add conditions only when asked (module doc).
