@@ -138,14 +138,14 @@ pub async fn enqueue_many<E: Event>(conn: &mut PgConnection, events: &[(String, 
     }
     let keys: Vec<&str> = events.iter().map(|(key, _)| key.as_str()).collect();
     let payloads: Vec<Option<Json<&E>>> = events.iter().map(|(_, payload)| payload.map(Json)).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (topic, key, event_type, payload)
          SELECT $1, key, $2, payload FROM unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e(key, payload, n) ORDER BY n",
+        E::TOPIC,
+        E::TYPE,
+        &keys as &[&str],
+        &payloads as _,
     )
-    .bind(E::TOPIC)
-    .bind(E::TYPE)
-    .bind(&keys)
-    .bind(&payloads)
     .execute(conn)
     .await?;
     Ok(())

@@ -28,7 +28,6 @@ use tokio_util::sync::CancellationToken;
 const RELAY_LOCK: i64 = 0x636f_6e74_6163_7464;
 const BATCH: i64 = 500;
 
-#[derive(sqlx::FromRow)]
 struct Pending {
     id: i64,
     topic: String,
@@ -84,15 +83,17 @@ pub async fn run(
 /// Publishes one batch of pending events.
 pub async fn relay_once(pool: &PgPool, publisher: &Publisher) -> anyhow::Result<Round> {
     let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(RELAY_LOCK).fetch_one(&mut *tx).await?;
+    let locked =
+        sqlx::query_scalar!(r#"SELECT pg_try_advisory_xact_lock($1) AS "locked!""#, RELAY_LOCK).fetch_one(&mut *tx).await?;
     if !locked {
         return Ok(Round::default());
     }
-    let rows: Vec<Pending> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Pending,
         "SELECT id, topic, key, event_type, payload FROM outbox
          WHERE published_at IS NULL AND quarantined_at IS NULL ORDER BY id LIMIT $1",
+        BATCH,
     )
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
     if rows.is_empty() {
@@ -167,19 +168,18 @@ fn log_deferred(event: &Pending, error: &PublishError) {
 
 async fn mark(conn: &mut PgConnection, published: &[i64], quarantined: &[(i64, String)]) -> sqlx::Result<()> {
     if !published.is_empty() {
-        sqlx::query("UPDATE outbox SET published_at = now(), payload = NULL WHERE id = ANY($1)")
-            .bind(published)
+        sqlx::query!("UPDATE outbox SET published_at = now(), payload = NULL WHERE id = ANY($1)", published)
             .execute(&mut *conn)
             .await?;
     }
     if !quarantined.is_empty() {
         let (ids, errors): (Vec<i64>, Vec<String>) = quarantined.iter().cloned().unzip();
-        sqlx::query(
+        sqlx::query!(
             "UPDATE outbox o SET quarantined_at = now(), error = q.error
              FROM unnest($1::int8[], $2::text[]) AS q(id, error) WHERE o.id = q.id",
+            &ids,
+            &errors,
         )
-        .bind(&ids)
-        .bind(&errors)
         .execute(&mut *conn)
         .await?;
     }
@@ -189,20 +189,19 @@ async fn mark(conn: &mut PgConnection, published: &[i64], quarantined: &[(i64, S
 /// Deletes published rows older than `retention`.
 pub async fn prune(pool: &PgPool, retention: Duration) -> sqlx::Result<u64> {
     let seconds = retention.as_secs_f64();
-    let done = sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)")
-        .bind(seconds)
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query!("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)", seconds).execute(pool).await?;
     Ok(done.rows_affected())
 }
 
 /// Quarantined events of `tenant` (keys are `tenant|contact_id`), oldest first.
 pub async fn quarantined(pool: &PgPool, tenant: &str) -> sqlx::Result<Vec<QuarantinedEvent>> {
-    sqlx::query_as(
-        "SELECT id, topic, key, event_type, error, quarantined_at, octet_length(payload::text) AS size_bytes
-         FROM outbox WHERE quarantined_at IS NOT NULL AND starts_with(key, $1 || '|') ORDER BY id LIMIT 1000",
+    sqlx::query_as!(
+        QuarantinedEvent,
+        r#"SELECT id, topic, key, event_type, error, quarantined_at AS "quarantined_at!", octet_length(payload::text) AS size_bytes
+         FROM outbox WHERE quarantined_at IS NOT NULL AND starts_with(key, $1 || '|') ORDER BY id LIMIT 1000"#,
+        tenant,
     )
-    .bind(tenant)
     .fetch_all(pool)
     .await
 }
@@ -210,12 +209,12 @@ pub async fn quarantined(pool: &PgPool, tenant: &str) -> sqlx::Result<Vec<Quaran
 /// Puts a quarantined event of `tenant` back in the queue (after the broker's limits were
 /// raised, say); true when there was one.
 pub async fn requeue(pool: &PgPool, tenant: &str, id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE outbox SET quarantined_at = NULL, error = NULL
          WHERE id = $1 AND quarantined_at IS NOT NULL AND starts_with(key, $2 || '|')",
+        id,
+        tenant,
     )
-    .bind(id)
-    .bind(tenant)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -24,17 +24,18 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     (status = 403, description = "not an admin", body = Problem, content_type = PROBLEM_JSON),
 ))]
 async fn list_blocked(auth: AdminAuth, State(state): State<ApiState>) -> Result<Json<BlockedList>, ApiError> {
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1 ORDER BY kind, pattern LIMIT 1000")
-            .bind(auth.tenant())
-            .fetch_all(&state.pool)
-            .await?;
+    let rows = sqlx::query!(
+        "SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1 ORDER BY kind, pattern LIMIT 1000",
+        auth.tenant(),
+    )
+    .fetch_all(&state.pool)
+    .await?;
     let items = rows
         .into_iter()
-        .map(|(kind, pattern, reason)| Blocked {
-            kind: IdentityKind::parse(&kind),
-            pattern,
-            reason: if reason == BlockReason::Own.as_str() { BlockReason::Own } else { BlockReason::Blocked },
+        .map(|row| Blocked {
+            kind: IdentityKind::parse(&row.kind),
+            pattern: row.pattern,
+            reason: if row.reason == BlockReason::Own.as_str() { BlockReason::Own } else { BlockReason::Blocked },
         })
         .collect();
     Ok(Json(BlockedList { items }))
@@ -55,12 +56,14 @@ async fn block_value(
     State(state): State<ApiState>,
     Json(body): Json<BlockValue>,
 ) -> Result<StatusCode, ApiError> {
-    sqlx::query("INSERT INTO blocked_values (tenant_id, kind, pattern, reason) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-        .bind(auth.tenant())
-        .bind(body.kind.map_or("", |k| k.as_str()))
-        .bind(body.pattern.as_str())
-        .bind(body.reason.as_str())
-        .execute(&state.pool)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO blocked_values (tenant_id, kind, pattern, reason) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        auth.tenant(),
+        body.kind.map_or("", |k| k.as_str()),
+        body.pattern.as_str(),
+        body.reason.as_str(),
+    )
+    .execute(&state.pool)
+    .await?;
     Ok(StatusCode::CREATED)
 }

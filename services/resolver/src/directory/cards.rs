@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use contracts::api::directory::{Card, CardIdentity, ProposedIdentity};
-use contracts::ContactId;
+use contracts::api::directory::{Card, CardIdentity, IdentitySource, ProposedIdentity};
 use contracts::NameSource;
+use contracts::{ContactId, IdentityId, IdentityKind, Provenance};
 use sqlx::PgConnection;
 
 /// A live contact of `tenant` with its identities; another tenant's contact does not exist here.
@@ -14,7 +14,6 @@ pub async fn card(conn: &mut PgConnection, tenant: &str, contact_id: ContactId) 
     Ok(cards(conn, tenant, &[contact_id]).await?.pop())
 }
 
-#[derive(sqlx::FromRow)]
 struct ContactRow {
     contact_id: ContactId,
     name: Option<String>,
@@ -25,47 +24,38 @@ struct ContactRow {
     merged_into: Option<ContactId>,
 }
 
-#[derive(sqlx::FromRow)]
-struct ProposalRow {
-    contact_id: ContactId,
-    #[sqlx(flatten)]
-    proposal: ProposedIdentity,
-}
-
-#[derive(sqlx::FromRow)]
-struct IdentityRow {
-    contact_id: ContactId,
-    #[sqlx(flatten)]
-    identity: CardIdentity,
-}
-
 /// The cards of `contact_ids` that are live contacts of `tenant`, in the order asked for, in
 /// three queries (a page of the list or of an export costs the same as one card).
 pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[ContactId]) -> sqlx::Result<Vec<Card>> {
-    let contacts: Vec<ContactRow> = sqlx::query_as(
-        "SELECT contact_id, name, name_source, created_at, updated_at, last_interaction_at, merged_into
-         FROM contacts WHERE tenant_id = $1 AND contact_id = ANY($2) AND deleted_at IS NULL",
+    let contacts = sqlx::query_as!(
+        ContactRow,
+        r#"SELECT contact_id AS "contact_id: ContactId", name, name_source AS "name_source: NameSource", created_at, updated_at,
+                  last_interaction_at, merged_into AS "merged_into: ContactId"
+         FROM contacts WHERE tenant_id = $1 AND contact_id = ANY($2) AND deleted_at IS NULL"#,
+        tenant,
+        contact_ids as &[ContactId],
     )
-    .bind(tenant)
-    .bind(contact_ids)
     .fetch_all(&mut *conn)
     .await?;
     if contacts.is_empty() {
         return Ok(Vec::new());
     }
     let found: Vec<ContactId> = contacts.iter().map(|c| c.contact_id).collect();
-    let identities: Vec<IdentityRow> = sqlx::query_as(
-        "SELECT contact_id, identity_id, kind, value, nullif(scope, '') AS scope, source, provenance, created_at
-         FROM contact_identities WHERE contact_id = ANY($1) ORDER BY created_at, kind, value",
+    let identities = sqlx::query!(
+        r#"SELECT contact_id AS "contact_id: ContactId", identity_id AS "identity_id: IdentityId", kind AS "kind: IdentityKind",
+                  value, nullif(scope, '') AS scope, source AS "source: IdentitySource", provenance AS "provenance: Provenance",
+                  created_at
+         FROM contact_identities WHERE contact_id = ANY($1) ORDER BY created_at, kind, value"#,
+        &found as &[ContactId],
     )
-    .bind(&found)
     .fetch_all(&mut *conn)
     .await?;
-    let proposals: Vec<ProposalRow> = sqlx::query_as(
-        "SELECT contact_id, proposal_id, kind, value, nullif(scope, '') AS scope, source, interaction_id, proposed_at
-         FROM proposed_identities WHERE contact_id = ANY($1) AND status = 'open' ORDER BY proposed_at, kind, value",
+    let proposals = sqlx::query!(
+        r#"SELECT contact_id AS "contact_id: ContactId", proposal_id, kind AS "kind: IdentityKind", value,
+                  nullif(scope, '') AS scope, source AS "source: IdentitySource", interaction_id, proposed_at
+         FROM proposed_identities WHERE contact_id = ANY($1) AND status = 'open' ORDER BY proposed_at, kind, value"#,
+        &found as &[ContactId],
     )
-    .bind(&found)
     .fetch_all(&mut *conn)
     .await?;
     let mut by_id: HashMap<ContactId, Card> = contacts
@@ -87,12 +77,28 @@ pub async fn cards(conn: &mut PgConnection, tenant: &str, contact_ids: &[Contact
         .collect();
     for row in identities {
         if let Some(card) = by_id.get_mut(&row.contact_id) {
-            card.identities.push(row.identity);
+            card.identities.push(CardIdentity {
+                identity_id: row.identity_id,
+                kind: row.kind,
+                value: row.value,
+                scope: row.scope,
+                source: row.source,
+                provenance: row.provenance,
+                created_at: row.created_at,
+            });
         }
     }
     for row in proposals {
         if let Some(card) = by_id.get_mut(&row.contact_id) {
-            card.proposed_identities.push(row.proposal);
+            card.proposed_identities.push(ProposedIdentity {
+                proposal_id: row.proposal_id,
+                kind: row.kind,
+                value: row.value,
+                scope: row.scope,
+                source: row.source,
+                interaction_id: row.interaction_id,
+                proposed_at: row.proposed_at,
+            });
         }
     }
     Ok(contact_ids.iter().filter_map(|id| by_id.remove(id)).collect())

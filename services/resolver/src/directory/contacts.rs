@@ -206,18 +206,18 @@ pub async fn delete(pool: &PgPool, tenant: &str, contact_id: ContactId, actor: &
         Err(error) => return Err(error),
     };
     if live {
-        let removed: Vec<Identity> = sqlx::query_as::<_, (contracts::IdentityKind, String, Option<String>)>(
-            "DELETE FROM contact_identities WHERE contact_id = $1 RETURNING kind, value, nullif(scope, '')",
+        let removed: Vec<Identity> = sqlx::query!(
+            r#"DELETE FROM contact_identities WHERE contact_id = $1
+               RETURNING kind AS "kind: contracts::IdentityKind", value, nullif(scope, '') AS scope"#,
+            contact_id.0,
         )
-        .bind(contact_id)
         .fetch_all(edit.conn())
         .await?
         .into_iter()
-        .map(|(kind, value, scope)| Identity::new(kind, if erase { "[erased]".into() } else { value }, scope))
+        .map(|row| Identity::new(row.kind, if erase { "[erased]".into() } else { row.value }, row.scope))
         .collect();
-        sqlx::query("DELETE FROM conversation_links WHERE contact_id = $1").bind(contact_id).execute(edit.conn()).await?;
-        sqlx::query("UPDATE contacts SET deleted_at = now(), updated_at = now() WHERE contact_id = $1")
-            .bind(contact_id)
+        sqlx::query!("DELETE FROM conversation_links WHERE contact_id = $1", contact_id.0).execute(edit.conn()).await?;
+        sqlx::query!("UPDATE contacts SET deleted_at = now(), updated_at = now() WHERE contact_id = $1", contact_id.0)
             .execute(edit.conn())
             .await?;
         let fields = removed.iter().map(changes::identity_removed).collect();
@@ -232,12 +232,13 @@ pub async fn delete(pool: &PgPool, tenant: &str, contact_id: ContactId, actor: &
 
 /// A contact of the tenant, deleted or not (locked).
 async fn exists(edit: &mut Edit<'_>, contact_id: ContactId) -> Result<bool> {
-    let found: Option<ContactId> =
-        sqlx::query_scalar("SELECT contact_id FROM contacts WHERE tenant_id = $1 AND contact_id = $2 FOR UPDATE")
-            .bind(edit.tenant)
-            .bind(contact_id)
-            .fetch_optional(edit.conn())
-            .await?;
+    let found = sqlx::query_scalar!(
+        r#"SELECT contact_id AS "contact_id: ContactId" FROM contacts WHERE tenant_id = $1 AND contact_id = $2 FOR UPDATE"#,
+        edit.tenant,
+        contact_id.0,
+    )
+    .fetch_optional(edit.conn())
+    .await?;
     Ok(found.is_some())
 }
 
@@ -249,33 +250,37 @@ async fn exists(edit: &mut Edit<'_>, contact_id: ContactId) -> Result<bool> {
 /// on the `erased` event.
 async fn erase_person(edit: &mut Edit<'_>, contact_id: ContactId) -> Result<()> {
     let tenant = edit.tenant;
-    let people: Vec<ContactId> = sqlx::query_scalar(
-        "WITH RECURSIVE below (contact_id) AS (
+    let people = sqlx::query_scalar!(
+        r#"WITH RECURSIVE below (contact_id) AS (
              SELECT $2::uuid
              UNION SELECT c.contact_id FROM contacts c JOIN below b ON c.merged_into = b.contact_id WHERE c.tenant_id = $1
          )
-         SELECT contact_id FROM below",
+         SELECT contact_id AS "contact_id!: ContactId" FROM below"#,
+        tenant,
+        contact_id.0,
     )
-    .bind(tenant)
-    .bind(contact_id)
     .fetch_all(edit.conn())
     .await?;
     let keys: Vec<String> = people.iter().map(|id| contracts::topics::contact_key(tenant, id)).collect();
-    for sql in [
-        "UPDATE contacts SET name = NULL, name_source = NULL, deleted_at = coalesce(deleted_at, now()), updated_at = now()
-         WHERE tenant_id = $1 AND contact_id = ANY($2)",
-        "DELETE FROM contact_identities WHERE tenant_id = $1 AND contact_id = ANY($2)",
-        "DELETE FROM conversation_links WHERE tenant_id = $1 AND contact_id = ANY($2)",
-        "DELETE FROM proposed_identities WHERE tenant_id = $1 AND contact_id = ANY($2)",
-        "DELETE FROM duplicate_suggestions WHERE tenant_id = $1 AND (contact_a = ANY($2) OR contact_b = ANY($2))",
-        "UPDATE merge_journal SET survivor_name = NULL, survivor_name_src = NULL
-         WHERE tenant_id = $1 AND (survivor_id = ANY($2) OR merged_id = ANY($2))",
-        "UPDATE processed_interactions SET resolved = NULL WHERE tenant_id = $1 AND contact_id = ANY($2)",
-    ] {
-        sqlx::query(sql).bind(tenant).bind(&people).execute(edit.conn()).await?;
+    // Each statement is checked on its own (`query!` needs its literal): one expansion each.
+    macro_rules! erase_all {
+        ($($sql:tt)*) => {$(
+            sqlx::query!($sql, tenant, &people as &[ContactId]).execute(edit.conn()).await?;
+        )*};
     }
+    erase_all!(
+        "UPDATE contacts SET name = NULL, name_source = NULL, deleted_at = coalesce(deleted_at, now()), updated_at = now()
+         WHERE tenant_id = $1 AND contact_id = ANY($2)"
+        "DELETE FROM contact_identities WHERE tenant_id = $1 AND contact_id = ANY($2)"
+        "DELETE FROM conversation_links WHERE tenant_id = $1 AND contact_id = ANY($2)"
+        "DELETE FROM proposed_identities WHERE tenant_id = $1 AND contact_id = ANY($2)"
+        "DELETE FROM duplicate_suggestions WHERE tenant_id = $1 AND (contact_a = ANY($2) OR contact_b = ANY($2))"
+        "UPDATE merge_journal SET survivor_name = NULL, survivor_name_src = NULL
+         WHERE tenant_id = $1 AND (survivor_id = ANY($2) OR merged_id = ANY($2))"
+        "UPDATE processed_interactions SET resolved = NULL WHERE tenant_id = $1 AND contact_id = ANY($2)"
+    );
     // Published rows keep no payload already; this takes their metadata too. Rows still
     // pending are published (the `erased` event follows them) and then emptied.
-    sqlx::query("DELETE FROM outbox WHERE key = ANY($1) AND published_at IS NOT NULL").bind(&keys).execute(edit.conn()).await?;
+    sqlx::query!("DELETE FROM outbox WHERE key = ANY($1) AND published_at IS NOT NULL", &keys).execute(edit.conn()).await?;
     Ok(())
 }

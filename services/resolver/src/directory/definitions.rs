@@ -100,18 +100,19 @@ async fn delete_definition(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let name = name(raw)?;
-    let done = sqlx::query("DELETE FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2")
-        .bind(auth.tenant())
-        .bind(name.as_str())
-        .execute(&state.pool)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2",
+        auth.tenant(),
+        name.as_str()
+    )
+    .execute(&state.pool)
+    .await?;
     if done.rows_affected() == 0 {
         return Err(DirectoryError::NotFound(format!("definition {}", name.as_str())).into());
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     name: String,
     label: String,
@@ -119,10 +120,11 @@ struct Row {
 }
 
 pub async fn all(pool: &PgPool, tenant: &str) -> Result<Vec<Definition>> {
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Row,
         "SELECT name, label, identifies_client FROM custom_identifier_definitions WHERE tenant_id = $1 ORDER BY name",
+        tenant,
     )
-    .bind(tenant)
     .fetch_all(pool)
     .await?;
     // Stored definitions were valid when written; one that no longer parses is skipped, not a 500.
@@ -140,14 +142,14 @@ pub async fn all(pool: &PgPool, tenant: &str) -> Result<Vec<Definition>> {
 
 /// Creates or updates a definition; turning `identifies_client` off stops its values matching.
 pub async fn put(pool: &PgPool, tenant: &str, definition: &Definition) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO custom_identifier_definitions (tenant_id, name, label, identifies_client) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id, name) DO UPDATE SET label = excluded.label, identifies_client = excluded.identifies_client, updated_at = now()",
+        tenant,
+        definition.name.as_str(),
+        definition.label.as_str(),
+        definition.identifies_client,
     )
-    .bind(tenant)
-    .bind(definition.name.as_str())
-    .bind(definition.label.as_str())
-    .bind(definition.identifies_client)
     .execute(pool)
     .await?;
     Ok(())

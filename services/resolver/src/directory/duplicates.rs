@@ -95,12 +95,17 @@ async fn dismiss_duplicate(
 
 /// The open suggestions, or every one (`all`), newest first.
 pub async fn suggestions(pool: &PgPool, tenant: &str, all: bool) -> Result<Vec<Suggestion>> {
-    Ok(sqlx::query_as(
-        "SELECT contact_a, contact_b, shared_kind, shared_value, weakness, status, created_at FROM duplicate_suggestions
-         WHERE tenant_id = $1 AND (status = 'open' OR $2) ORDER BY created_at DESC LIMIT 500",
+    Ok(sqlx::query_as!(
+        Suggestion,
+        r#"SELECT contact_a AS "contact_a: ContactId", contact_b AS "contact_b: ContactId",
+                  shared_kind AS "shared_kind: contracts::IdentityKind", shared_value,
+                  weakness AS "weakness: contracts::api::directory::Weakness",
+                  status AS "status: contracts::api::directory::SuggestionStatus", created_at
+         FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND (status = 'open' OR $2) ORDER BY created_at DESC LIMIT 500"#,
+        tenant,
+        all,
     )
-    .bind(tenant)
-    .bind(all)
     .fetch_all(pool)
     .await?)
 }
@@ -108,12 +113,12 @@ pub async fn suggestions(pool: &PgPool, tenant: &str, all: bool) -> Result<Vec<S
 /// Dismisses a suggestion; the pair is never suggested again.
 pub async fn dismiss(pool: &PgPool, tenant: &str, a: ContactId, b: ContactId) -> Result<()> {
     let (low, high) = ordered(a, b);
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE duplicate_suggestions SET status = 'dismissed' WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3 AND status = 'open'",
+        tenant,
+        low.0,
+        high.0,
     )
-    .bind(tenant)
-    .bind(low)
-    .bind(high)
     .execute(pool)
     .await?;
     if done.rows_affected() == 0 {
@@ -139,13 +144,13 @@ pub async fn accept(
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     // Locking the suggestion first makes a concurrent accept or dismiss of the same pair wait
     // and then find it no longer open.
-    let open: Option<String> = sqlx::query_scalar(
+    let open = sqlx::query_scalar!(
         "SELECT status FROM duplicate_suggestions
          WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3 AND status = 'open' FOR UPDATE",
+        tenant,
+        low.0,
+        high.0,
     )
-    .bind(tenant)
-    .bind(low)
-    .bind(high)
     .fetch_optional(edit.conn())
     .await?;
     if open.is_none() {
@@ -154,12 +159,13 @@ pub async fn accept(
     let survivor = match body.survivor {
         Some(survivor) => survivor,
         None => {
-            let older: Option<ContactId> = sqlx::query_scalar(
-                "SELECT contact_id FROM contacts WHERE tenant_id = $1 AND contact_id IN ($2, $3) ORDER BY created_at, contact_id LIMIT 1",
+            let older = sqlx::query_scalar!(
+                r#"SELECT contact_id AS "contact_id: ContactId" FROM contacts
+                 WHERE tenant_id = $1 AND contact_id IN ($2, $3) ORDER BY created_at, contact_id LIMIT 1"#,
+                tenant,
+                low.0,
+                high.0,
             )
-            .bind(tenant)
-            .bind(low)
-            .bind(high)
             .fetch_optional(edit.conn())
             .await?;
             older.unwrap_or(low)

@@ -16,7 +16,7 @@ pub struct Edit<'a> {
 }
 
 /// A live contact's name as locked by [`Edit::lock_live`].
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
     pub name: Option<String>,
     pub name_source: Option<NameSource>,
@@ -24,12 +24,13 @@ pub struct Named {
 
 /// Locks a live (not deleted, not merged away) contact of `tenant` on `conn`; 404 otherwise.
 pub async fn lock_live(conn: &mut PgConnection, tenant: &str, contact_id: ContactId) -> Result<Named> {
-    let row: Option<Named> = sqlx::query_as(
-        "SELECT name, name_source FROM contacts
-         WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL AND merged_into IS NULL FOR UPDATE",
+    let row = sqlx::query_as!(
+        Named,
+        r#"SELECT name, name_source AS "name_source: NameSource" FROM contacts
+         WHERE tenant_id = $1 AND contact_id = $2 AND deleted_at IS NULL AND merged_into IS NULL FOR UPDATE"#,
+        tenant,
+        contact_id.0,
     )
-    .bind(tenant)
-    .bind(contact_id)
     .fetch_optional(conn)
     .await?;
     row.ok_or_else(|| DirectoryError::NotFound(format!("contact {contact_id}")))
@@ -52,10 +53,7 @@ impl<'a> Edit<'a> {
 
     /// Marks the contact changed now.
     pub async fn touch(&mut self, contact_id: ContactId) -> Result<()> {
-        sqlx::query("UPDATE contacts SET updated_at = now() WHERE contact_id = $1")
-            .bind(contact_id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query!("UPDATE contacts SET updated_at = now() WHERE contact_id = $1", contact_id.0).execute(&mut *self.tx).await?;
         Ok(())
     }
 

@@ -103,20 +103,20 @@ pub async fn add(
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     edit.lock_live(contact_id).await?;
     let identity = screen(edit.conn(), tenant, defaults, raw).await?;
-    let existing: Option<IdentityId> = sqlx::query_scalar(
-        "SELECT identity_id FROM contact_identities WHERE contact_id = $1 AND kind = $2 AND scope = $3 AND value = $4",
+    let existing = sqlx::query_scalar!(
+        r#"SELECT identity_id AS "identity_id: IdentityId" FROM contact_identities
+         WHERE contact_id = $1 AND kind = $2 AND scope = $3 AND value = $4"#,
+        contact_id.0,
+        identity.kind.as_str(),
+        identity.scope.as_deref().unwrap_or_default(),
+        identity.value,
     )
-    .bind(contact_id)
-    .bind(identity.kind)
-    .bind(identity.scope.clone().unwrap_or_default())
-    .bind(&identity.value)
     .fetch_optional(edit.conn())
     .await?;
     if let Some(id) = existing {
         return Ok(id);
     }
-    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_identities WHERE contact_id = $1")
-        .bind(contact_id)
+    let held = sqlx::query_scalar!(r#"SELECT count(*) AS "held!" FROM contact_identities WHERE contact_id = $1"#, contact_id.0)
         .fetch_one(edit.conn())
         .await?;
     if held >= MAX_PER_CONTACT {
@@ -127,28 +127,28 @@ pub async fn add(
             return Err(DirectoryError::Owned { kind: identity.kind, value: identity.value, owner });
         }
         // Both holders now hold it knowingly shared, so the unique index allows both.
-        sqlx::query(
+        sqlx::query!(
             "UPDATE contact_identities SET shared = true WHERE tenant_id = $1 AND kind = $2 AND scope = $3 AND value = $4",
+            tenant,
+            identity.kind.as_str(),
+            identity.scope.as_deref().unwrap_or_default(),
+            identity.value,
         )
-        .bind(tenant)
-        .bind(identity.kind)
-        .bind(identity.scope.clone().unwrap_or_default())
-        .bind(&identity.value)
         .execute(edit.conn())
         .await?;
     }
     let identity_id = IdentityId::new();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, shared)
          VALUES ($1, $2, $3, $4, $5, $6, 'operator', $7)",
+        identity_id.0,
+        tenant,
+        contact_id.0,
+        identity.kind.as_str(),
+        identity.scope.as_deref().unwrap_or_default(),
+        identity.value,
+        shared,
     )
-    .bind(identity_id)
-    .bind(tenant)
-    .bind(contact_id)
-    .bind(identity.kind)
-    .bind(identity.scope.clone().unwrap_or_default())
-    .bind(&identity.value)
-    .bind(shared)
     .execute(edit.conn())
     .await?;
     edit.touch(contact_id).await?;
@@ -159,16 +159,17 @@ pub async fn add(
 }
 
 async fn identity_of(edit: &mut Edit<'_>, contact_id: ContactId, identity_id: IdentityId) -> Result<Identity> {
-    let row: Option<(IdentityKind, String, Option<String>)> = sqlx::query_as(
-        "SELECT kind, value, nullif(scope, '') FROM contact_identities WHERE tenant_id = $1 AND contact_id = $2 AND identity_id = $3",
+    let row = sqlx::query!(
+        r#"SELECT kind AS "kind: IdentityKind", value, nullif(scope, '') AS scope FROM contact_identities
+         WHERE tenant_id = $1 AND contact_id = $2 AND identity_id = $3"#,
+        edit.tenant,
+        contact_id.0,
+        identity_id.0,
     )
-    .bind(edit.tenant)
-    .bind(contact_id)
-    .bind(identity_id)
     .fetch_optional(edit.conn())
-    .await?;
-    let (kind, value, scope) = row.ok_or_else(|| DirectoryError::NotFound(format!("identifier {identity_id}")))?;
-    Ok(Identity::new(kind, value, scope))
+    .await?
+    .ok_or_else(|| DirectoryError::NotFound(format!("identifier {identity_id}")))?;
+    Ok(Identity::new(row.kind, row.value, row.scope))
 }
 
 /// Replaces an identifier's value (same kind and scope).
@@ -192,11 +193,13 @@ pub async fn edit(
     if let Some(owner) = other_holder(edit.conn(), tenant, contact_id, &after).await? {
         return Err(DirectoryError::Owned { kind: after.kind, value: after.value, owner });
     }
-    sqlx::query("UPDATE contact_identities SET value = $2, source = 'operator' WHERE identity_id = $1")
-        .bind(identity_id)
-        .bind(&after.value)
-        .execute(edit.conn())
-        .await?;
+    sqlx::query!(
+        "UPDATE contact_identities SET value = $2, source = 'operator' WHERE identity_id = $1",
+        identity_id.0,
+        after.value
+    )
+    .execute(edit.conn())
+    .await?;
     edit.touch(contact_id).await?;
     let field =
         FieldChange { field: format!("identities.{}", after.kind), before: Some(json!(before)), after: Some(json!(after)) };
@@ -214,7 +217,7 @@ pub async fn remove(
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     edit.lock_live(contact_id).await?;
     let identity = identity_of(&mut edit, contact_id, identity_id).await?;
-    sqlx::query("DELETE FROM contact_identities WHERE identity_id = $1").bind(identity_id).execute(edit.conn()).await?;
+    sqlx::query!("DELETE FROM contact_identities WHERE identity_id = $1", identity_id.0).execute(edit.conn()).await?;
     edit.touch(contact_id).await?;
     let fields = vec![changes::identity_removed(&identity)];
     edit.record(contact_id, ContactChangeKind::IdentifierRemoved, "removed by an operator", fields, None).await?;

@@ -43,11 +43,13 @@ async fn link_of(
     Path(conversation_ref): Path<String>,
 ) -> Result<Json<Link>, ApiError> {
     let conversation_ref = conversation(&conversation_ref)?;
-    let link: Option<Link> = sqlx::query_as(
-        "SELECT conversation_ref, contact_id, linked_by, linked_at FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2",
+    let link = sqlx::query_as!(
+        Link,
+        r#"SELECT conversation_ref, contact_id AS "contact_id: ContactId", linked_by, linked_at
+         FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2"#,
+        auth.tenant(),
+        conversation_ref,
     )
-    .bind(auth.tenant())
-    .bind(conversation_ref)
     .fetch_optional(&state.pool)
     .await?;
     link.map(Json).ok_or_else(|| ApiError::NotFound(format!("link of conversation {conversation_ref}")))
@@ -103,15 +105,15 @@ pub async fn link_to(
 ) -> Result<bool> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     edit.lock_live(contact_id).await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "INSERT INTO conversation_links (tenant_id, conversation_ref, contact_id, linked_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id, conversation_ref) DO UPDATE SET contact_id = excluded.contact_id, linked_by = excluded.linked_by, linked_at = now()
          WHERE conversation_links.contact_id <> excluded.contact_id",
+        tenant,
+        conversation_ref,
+        contact_id.0,
+        linked_by,
     )
-    .bind(tenant)
-    .bind(conversation_ref)
-    .bind(contact_id)
-    .bind(linked_by)
     .execute(edit.conn())
     .await?;
     let changed = done.rows_affected() == 1;
@@ -126,12 +128,13 @@ pub async fn link_to(
 
 pub async fn unlink_from(pool: &PgPool, tenant: &str, actor: &contracts::Actor, conversation_ref: &str) -> Result<()> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
-    let unlinked: Option<ContactId> =
-        sqlx::query_scalar("DELETE FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2 RETURNING contact_id")
-            .bind(tenant)
-            .bind(conversation_ref)
-            .fetch_optional(edit.conn())
-            .await?;
+    let unlinked = sqlx::query_scalar!(
+        r#"DELETE FROM conversation_links WHERE tenant_id = $1 AND conversation_ref = $2 RETURNING contact_id AS "contact_id: ContactId""#,
+        tenant,
+        conversation_ref,
+    )
+    .fetch_optional(edit.conn())
+    .await?;
     let Some(contact_id) = unlinked else {
         return Err(DirectoryError::NotFound(format!("link of conversation {conversation_ref}")));
     };

@@ -224,6 +224,7 @@ fn like_pattern(q: &str) -> String {
 /// Positions of the contacts of `tenant` matching `filter`, in the filter's sort order. Only the
 /// conditions in use are part of the statement, so the planner sees (and indexes) exactly them.
 pub async fn list(conn: &mut PgConnection, tenant: &str, filter: &ListFilter, limit: i64) -> sqlx::Result<Vec<Position>> {
+    // Dynamic, so not checked at build time (`query!` needs one literal): filters and sort vary.
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT c.contact_id, c.created_at, c.last_interaction_at, c.name IS NULL AS unnamed,
                 left(coalesce(search_text(c.name), ''), 200) AS name_key

@@ -45,7 +45,6 @@ async fn decide(
     Ok(Json(card(&state.pool, auth.tenant(), id).await?))
 }
 
-#[derive(sqlx::FromRow)]
 struct Proposal {
     kind: IdentityKind,
     value: String,
@@ -64,13 +63,15 @@ pub async fn apply(
 ) -> Result<()> {
     let mut edit = Edit::begin(pool, tenant, actor).await?;
     edit.lock_live(contact_id).await?;
-    let proposal: Proposal = sqlx::query_as(
-        "SELECT kind, value, nullif(scope, '') AS scope, source FROM proposed_identities
-         WHERE tenant_id = $1 AND contact_id = $2 AND proposal_id = $3 AND status = 'open' FOR UPDATE",
+    let proposal = sqlx::query_as!(
+        Proposal,
+        r#"SELECT kind AS "kind: IdentityKind", value, nullif(scope, '') AS scope, source AS "source: IdentitySource"
+         FROM proposed_identities
+         WHERE tenant_id = $1 AND contact_id = $2 AND proposal_id = $3 AND status = 'open' FOR UPDATE"#,
+        tenant,
+        contact_id.0,
+        proposal_id,
     )
-    .bind(tenant)
-    .bind(contact_id)
-    .bind(proposal_id)
     .fetch_optional(edit.conn())
     .await?
     .ok_or_else(|| DirectoryError::NotFound(format!("open proposal {proposal_id}")))?;
@@ -105,11 +106,13 @@ pub async fn apply(
             "rejected"
         }
     };
-    sqlx::query("UPDATE proposed_identities SET status = $2, decided_by = $3, decided_at = now() WHERE proposal_id = $1")
-        .bind(proposal_id)
-        .bind(status)
-        .bind(decided_by)
-        .execute(edit.conn())
-        .await?;
+    sqlx::query!(
+        "UPDATE proposed_identities SET status = $2, decided_by = $3, decided_at = now() WHERE proposal_id = $1",
+        proposal_id,
+        status,
+        decided_by,
+    )
+    .execute(edit.conn())
+    .await?;
     edit.commit().await
 }

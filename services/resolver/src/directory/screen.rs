@@ -20,12 +20,13 @@ pub async fn screen(conn: &mut PgConnection, tenant: &str, defaults: &TenantRule
             .scope
             .as_deref()
             .ok_or_else(|| DirectoryError::Invalid("a custom identifier needs `scope` = its parameter name".into()))?;
-        let defined: Option<String> =
-            sqlx::query_scalar("SELECT name FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2")
-                .bind(tenant)
-                .bind(name)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let defined = sqlx::query_scalar!(
+            "SELECT name FROM custom_identifier_definitions WHERE tenant_id = $1 AND name = $2",
+            tenant,
+            name
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
         if defined.is_none() {
             return Err(DirectoryError::Invalid(format!("no custom identifier definition `{name}`")));
         }
@@ -43,15 +44,15 @@ pub async fn other_holder(
     contact_id: ContactId,
     identity: &Identity,
 ) -> Result<Option<ContactId>> {
-    Ok(sqlx::query_scalar(
-        "SELECT contact_id FROM contact_identities
-         WHERE tenant_id = $1 AND kind = $2 AND scope = $3 AND value = $4 AND contact_id <> $5 LIMIT 1",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT contact_id AS "contact_id: ContactId" FROM contact_identities
+         WHERE tenant_id = $1 AND kind = $2 AND scope = $3 AND value = $4 AND contact_id <> $5 LIMIT 1"#,
+        tenant,
+        identity.kind.as_str(),
+        identity.scope.as_deref().unwrap_or_default(),
+        identity.value,
+        contact_id.0,
     )
-    .bind(tenant)
-    .bind(identity.kind)
-    .bind(identity.scope.clone().unwrap_or_default())
-    .bind(&identity.value)
-    .bind(contact_id)
     .fetch_optional(conn)
     .await?)
 }

@@ -8,8 +8,8 @@ pub use preview::{compare, preview};
 pub use reversal::{recompute_last_interaction, reverse};
 
 use axum::extract::State;
-use contracts::api::directory::{MergeHistory, MergePreview, MergeRequest, MergeResult, NameChoice, UnmergeResult};
-use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind};
+use contracts::api::directory::{MergeHistory, MergePreview, MergeRecord, MergeRequest, MergeResult, NameChoice, UnmergeResult};
+use contracts::{ContactChangeKind, FieldChange, Identity, IdentityKind, NameSource};
 use contracts::{ContactId, IdentityId, MergeId};
 use runtime::http::problem::{Problem, PROBLEM_JSON};
 use runtime::http::{ApiError, Json, Path, Query, TenantAuth};
@@ -96,12 +96,15 @@ async fn merge_history(
     State(state): State<ApiState>,
     Path(id): Path<ContactId>,
 ) -> Result<Json<MergeHistory>, ApiError> {
-    let items = sqlx::query_as(
-        "SELECT merge_id, survivor_id, merged_id, merged_by, merged_at, unmerged_at FROM merge_journal
-         WHERE tenant_id = $1 AND (survivor_id = $2 OR merged_id = $2) ORDER BY merged_at DESC LIMIT 200",
+    let items = sqlx::query_as!(
+        MergeRecord,
+        r#"SELECT merge_id AS "merge_id: MergeId", survivor_id AS "survivor_id: ContactId", merged_id AS "merged_id: ContactId",
+                  merged_by, merged_at, unmerged_at
+         FROM merge_journal
+         WHERE tenant_id = $1 AND (survivor_id = $2 OR merged_id = $2) ORDER BY merged_at DESC LIMIT 200"#,
+        auth.tenant(),
+        id.0,
     )
-    .bind(auth.tenant())
-    .bind(id)
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(MergeHistory { items }))
@@ -147,41 +150,46 @@ pub async fn merge_in(
     let a = lock_live(&mut *conn, tenant, first).await?;
     let b = lock_live(&mut *conn, tenant, second).await?;
     let (kept, other) = if survivor == first { (a, b) } else { (b, a) };
-    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_identities WHERE contact_id = ANY($1)")
-        .bind([survivor, merged].as_slice())
-        .fetch_one(&mut *conn)
-        .await?;
+    let held = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "held!" FROM contact_identities WHERE contact_id IN ($1, $2)"#,
+        survivor.0,
+        merged.0,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if held > MAX_PER_CONTACT {
         return Err(DirectoryError::Conflict(format!(
             "together they hold {held} identifiers, more than the {MAX_PER_CONTACT} a contact may"
         )));
     }
 
-    let moved: Vec<(IdentityId, IdentityKind, String, Option<String>)> = sqlx::query_as(
-        "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2 RETURNING identity_id, kind, value, nullif(scope, '')",
+    let moved = sqlx::query!(
+        r#"UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2
+           RETURNING identity_id AS "identity_id: IdentityId", kind AS "kind: IdentityKind", value, nullif(scope, '') AS scope"#,
+        survivor.0,
+        merged.0,
     )
-    .bind(survivor)
-    .bind(merged)
     .fetch_all(&mut *conn)
     .await?;
-    let links: Vec<String> =
-        sqlx::query_scalar("UPDATE conversation_links SET contact_id = $1 WHERE contact_id = $2 RETURNING conversation_ref")
-            .bind(survivor)
-            .bind(merged)
-            .fetch_all(&mut *conn)
-            .await?;
-    let mut fields: Vec<FieldChange> = moved
-        .iter()
-        .map(|(_, kind, value, scope)| changes::identity_added(&Identity::new(*kind, value.clone(), scope.clone())))
-        .collect();
+    let links = sqlx::query_scalar!(
+        "UPDATE conversation_links SET contact_id = $1 WHERE contact_id = $2 RETURNING conversation_ref",
+        survivor.0,
+        merged.0,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut fields: Vec<FieldChange> =
+        moved.iter().map(|m| changes::identity_added(&Identity::new(m.kind, m.value.clone(), m.scope.clone()))).collect();
     let take_name = name == NameChoice::Merged && other.name.is_some() && other.name != kept.name;
     if take_name {
-        sqlx::query("UPDATE contacts SET name = $2, name_source = $3 WHERE contact_id = $1")
-            .bind(survivor)
-            .bind(&other.name)
-            .bind(other.name_source)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE contacts SET name = $2, name_source = $3 WHERE contact_id = $1",
+            survivor.0,
+            other.name,
+            other.name_source as Option<NameSource>,
+        )
+        .execute(&mut *conn)
+        .await?;
         fields.push(FieldChange {
             field: "name".into(),
             before: kept.name.as_ref().map(|n| json!(n)),
@@ -189,42 +197,43 @@ pub async fn merge_in(
         });
     }
     // The survivor was in touch whenever either was.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contacts s SET last_interaction_at = greatest(s.last_interaction_at, m.last_interaction_at), updated_at = now()
          FROM contacts m WHERE s.contact_id = $1 AND m.contact_id = $2",
+        survivor.0,
+        merged.0,
     )
-    .bind(survivor)
-    .bind(merged)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE contacts SET merged_into = $1, updated_at = now() WHERE contact_id = $2")
-        .bind(survivor)
-        .bind(merged)
+    sqlx::query!("UPDATE contacts SET merged_into = $1, updated_at = now() WHERE contact_id = $2", survivor.0, merged.0)
         .execute(&mut *conn)
         .await?;
     let merge_id = MergeId::new();
-    sqlx::query(
+    let moved_ids: Vec<IdentityId> = moved.iter().map(|m| m.identity_id).collect();
+    sqlx::query!(
         "INSERT INTO merge_journal (merge_id, tenant_id, survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src, merged_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        merge_id.0,
+        tenant,
+        survivor.0,
+        merged.0,
+        &moved_ids as &[IdentityId],
+        &links,
+        take_name.then_some(kept.name).flatten(),
+        take_name.then_some(kept.name_source).flatten() as Option<NameSource>,
+        actor_id(actor),
     )
-    .bind(merge_id)
-    .bind(tenant)
-    .bind(survivor)
-    .bind(merged)
-    .bind(moved.iter().map(|m| m.0).collect::<Vec<_>>())
-    .bind(&links)
-    .bind(take_name.then_some(kept.name).flatten())
-    .bind(take_name.then_some(kept.name_source).flatten())
-    .bind(actor_id(actor))
     .execute(&mut *conn)
     .await?;
     let (low, high) = ordered(survivor, merged);
-    sqlx::query("UPDATE duplicate_suggestions SET status = 'merged' WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3")
-        .bind(tenant)
-        .bind(low)
-        .bind(high)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE duplicate_suggestions SET status = 'merged' WHERE tenant_id = $1 AND contact_a = $2 AND contact_b = $3",
+        tenant,
+        low.0,
+        high.0,
+    )
+    .execute(&mut *conn)
+    .await?;
     let change = Change::new(tenant, survivor, ContactChangeKind::Merged, actor, reason).with(fields).related(merged);
     changes::record(&mut *conn, change).await?;
     changes::snapshot(&mut *conn, tenant, merged).await?;

@@ -18,11 +18,13 @@ pub async fn preview(pool: &PgPool, tenant: &str, survivor: ContactId, merged: C
     };
     let survivor_card = live(cards::card(&mut conn, tenant, survivor).await?, survivor)?;
     let merged_card = live(cards::card(&mut conn, tenant, merged).await?, merged)?;
-    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM conversation_links WHERE tenant_id = $1 AND contact_id = $2")
-        .bind(tenant)
-        .bind(merged)
-        .fetch_one(&mut *conn)
-        .await?;
+    let links = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "links!" FROM conversation_links WHERE tenant_id = $1 AND contact_id = $2"#,
+        tenant,
+        merged.0,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let (conflicts, combined) = compare(&survivor_card, &merged_card);
     let moves = Moves { identities: merged_card.identities.len() as u64, conversation_links: links.max(0) as u64 };
     Ok(MergePreview { survivor: survivor_card, merged: merged_card, conflicts, combined, moves })

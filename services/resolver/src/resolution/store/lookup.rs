@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use contracts::ContactId;
 use contracts::{Identity, IdentityKind, NameSource, ResolvedInteraction};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// The stored outcome of every interaction of a batch processed before, in one statement,
@@ -18,16 +18,16 @@ pub async fn processed_batch(
 ) -> sqlx::Result<HashMap<(String, Uuid), Option<ResolvedInteraction>>> {
     let tenants: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
     let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-    let rows: Vec<(String, Uuid, Option<Json<ResolvedInteraction>>)> = sqlx::query_as(
-        "SELECT p.tenant_id, p.interaction_id, p.resolved
+    let rows = sqlx::query!(
+        r#"SELECT p.tenant_id, p.interaction_id, p.resolved AS "resolved: Json<ResolvedInteraction>"
          FROM unnest($1::text[], $2::uuid[]) AS k(tenant_id, interaction_id)
-         JOIN processed_interactions p USING (tenant_id, interaction_id)",
+         JOIN processed_interactions p USING (tenant_id, interaction_id)"#,
+        &tenants as &[&str],
+        &ids,
     )
-    .bind(&tenants)
-    .bind(&ids)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|(tenant, id, resolved)| ((tenant, id), resolved.map(|r| r.0))).collect())
+    Ok(rows.into_iter().map(|r| ((r.tenant_id, r.interaction_id), r.resolved.map(|r| r.0))).collect())
 }
 
 /// A contact holding an identity, with the newest interaction that carried it there.
@@ -63,9 +63,10 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
         }
     }
     if !kinds.is_empty() {
-        let rows = sqlx::query(
-            "WITH i AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos))
-             SELECT i.pos, ci.contact_id, c.last_interaction_at, c.created_at, ci.last_seen_at, ci.provenance = 'typed'
+        let rows = sqlx::query!(
+            r#"WITH i AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS i(kind, scope, value, pos))
+             SELECT i.pos AS "pos!", ci.contact_id AS "contact_id!: ContactId", c.last_interaction_at,
+                    c.created_at AS "created_at!", ci.last_seen_at, ci.provenance = 'typed' AS "typed!"
              FROM i
              JOIN contact_identities ci
                ON ci.tenant_id = $1 AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value
@@ -77,19 +78,18 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
              JOIN contacts c ON c.contact_id = l.contact_id AND c.deleted_at IS NULL
              LEFT JOIN contacts s ON s.contact_id = c.merged_into AND s.deleted_at IS NULL
              WHERE c.merged_into IS NULL OR s.contact_id IS NOT NULL
-             ORDER BY 1, 3 DESC NULLS LAST, 4",
+             ORDER BY 1, 3 DESC NULLS LAST, 4"#,
+            tenant,
+            &kinds as &[&str],
+            &scopes,
+            &values,
+            &positions,
         )
-        .bind(tenant)
-        .bind(&kinds)
-        .bind(&scopes)
-        .bind(&values)
-        .bind(&positions)
         .fetch_all(&mut *conn)
         .await?;
         for row in rows {
-            let pos: i64 = row.try_get(0)?;
-            let owner = Owner { contact_id: row.try_get(1)?, last_seen_at: row.try_get(4)?, typed: row.try_get(5)? };
-            owners[(pos - 1) as usize].push(owner);
+            let owner = Owner { contact_id: row.contact_id, last_seen_at: row.last_seen_at, typed: row.typed };
+            owners[(row.pos - 1) as usize].push(owner);
         }
     }
     for (i, id) in explicit {
@@ -102,27 +102,27 @@ pub async fn owners(conn: &mut PgConnection, tenant: &str, identities: &[Identit
 
 /// `id` if it is a live contact of `tenant`, its survivor if it was merged away, else `None`.
 pub async fn live_contact(conn: &mut PgConnection, tenant: &str, id: ContactId) -> sqlx::Result<Option<ContactId>> {
-    let row: Option<(ContactId,)> = sqlx::query_as(
-        "SELECT coalesce(s.contact_id, c.contact_id)
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(s.contact_id, c.contact_id) AS "contact_id!: ContactId"
          FROM contacts c LEFT JOIN contacts s ON s.contact_id = c.merged_into AND s.deleted_at IS NULL
          WHERE c.tenant_id = $1 AND c.contact_id = $2 AND c.deleted_at IS NULL
-           AND (c.merged_into IS NULL OR s.contact_id IS NOT NULL)",
+           AND (c.merged_into IS NULL OR s.contact_id IS NOT NULL)"#,
+        tenant,
+        id.0,
     )
-    .bind(tenant)
-    .bind(id)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(id,)| id))
+    .await
 }
 
 /// How many identities of each kind the contact holds.
 pub async fn kind_counts(conn: &mut PgConnection, contact_id: ContactId) -> sqlx::Result<HashMap<IdentityKind, i64>> {
-    let rows: Vec<(IdentityKind, i64)> =
-        sqlx::query_as("SELECT kind, count(*) FROM contact_identities WHERE contact_id = $1 GROUP BY kind")
-            .bind(contact_id)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().collect())
+    let rows = sqlx::query!(
+        r#"SELECT kind AS "kind: IdentityKind", count(*) AS "count!" FROM contact_identities WHERE contact_id = $1 GROUP BY kind"#,
+        contact_id.0,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.kind, r.count)).collect())
 }
 
 /// Of `others`, the contacts an operator kept apart from `contact` (dismissed, or recorded as
@@ -133,14 +133,14 @@ pub async fn kept_apart(
     contact: ContactId,
     others: &[ContactId],
 ) -> sqlx::Result<Vec<ContactId>> {
-    sqlx::query_scalar(
-        "SELECT CASE WHEN contact_a = $2 THEN contact_b ELSE contact_a END FROM duplicate_suggestions
+    sqlx::query_scalar!(
+        r#"SELECT CASE WHEN contact_a = $2 THEN contact_b ELSE contact_a END AS "other!: ContactId" FROM duplicate_suggestions
          WHERE tenant_id = $1 AND status IN ('dismissed', 'different_people')
-           AND ((contact_a = $2 AND contact_b = ANY($3)) OR (contact_b = $2 AND contact_a = ANY($3)))",
+           AND ((contact_a = $2 AND contact_b = ANY($3)) OR (contact_b = $2 AND contact_a = ANY($3)))"#,
+        tenant,
+        contact.0,
+        others as &[ContactId],
     )
-    .bind(tenant)
-    .bind(contact)
-    .bind(others)
     .fetch_all(conn)
     .await
 }
@@ -169,30 +169,36 @@ async fn proposals(
     open: bool,
 ) -> sqlx::Result<Vec<Vec<ContactId>>> {
     let (kinds, scopes, values) = super::write::columns(identities.iter());
-    let rows: Vec<(i64, ContactId)> = sqlx::query_as(
-        "SELECT i.pos, p.contact_id
+    let rows = sqlx::query!(
+        r#"SELECT i.pos AS "pos!", p.contact_id AS "contact_id: ContactId"
          FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS i(kind, scope, value, pos)
          JOIN proposed_identities p
            ON p.tenant_id = $1 AND p.kind = i.kind AND p.scope = i.scope AND p.value = i.value AND (p.status = 'open') = $5
-         ORDER BY 1, p.proposed_at",
+         ORDER BY 1, p.proposed_at"#,
+        tenant,
+        &kinds as &[&str],
+        &scopes,
+        &values as &[&str],
+        open,
     )
-    .bind(tenant)
-    .bind(&kinds)
-    .bind(&scopes)
-    .bind(&values)
-    .bind(open)
     .fetch_all(conn)
     .await?;
     let mut out = vec![Vec::new(); identities.len()];
-    for (pos, contact) in rows {
-        out[(pos - 1) as usize].push(contact);
+    for row in rows {
+        out[(row.pos - 1) as usize].push(row.contact_id);
     }
     Ok(out)
 }
 
 /// The contact's current name and its source.
 pub async fn name(conn: &mut PgConnection, contact_id: ContactId) -> sqlx::Result<(Option<String>, Option<NameSource>)> {
-    sqlx::query_as("SELECT name, name_source FROM contacts WHERE contact_id = $1").bind(contact_id).fetch_one(conn).await
+    let row = sqlx::query!(
+        r#"SELECT name, name_source AS "name_source: NameSource" FROM contacts WHERE contact_id = $1"#,
+        contact_id.0,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.name, row.name_source))
 }
 
 /// What set-based resolution needs to know of a contact it may change: its name, how many
@@ -207,7 +213,6 @@ pub struct ContactState {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct ContactRow {
     contact_id: ContactId,
     name: Option<String>,
@@ -221,10 +226,13 @@ pub async fn contact_states(
     conn: &mut PgConnection,
     contact_ids: &[ContactId],
 ) -> sqlx::Result<HashMap<ContactId, ContactState>> {
-    let rows: Vec<ContactRow> = sqlx::query_as(
-        "SELECT contact_id, name, name_source, last_interaction_at, created_at FROM contacts WHERE contact_id = ANY($1)",
+    let rows = sqlx::query_as!(
+        ContactRow,
+        r#"SELECT contact_id AS "contact_id: ContactId", name, name_source AS "name_source: NameSource", last_interaction_at,
+                  created_at
+         FROM contacts WHERE contact_id = ANY($1)"#,
+        contact_ids as &[ContactId],
     )
-    .bind(contact_ids)
     .fetch_all(&mut *conn)
     .await?;
     let mut states: HashMap<ContactId, ContactState> = rows
@@ -240,15 +248,16 @@ pub async fn contact_states(
             (c.contact_id, state)
         })
         .collect();
-    let counts: Vec<(ContactId, IdentityKind, i64)> = sqlx::query_as(
-        "SELECT contact_id, kind, count(*) FROM contact_identities WHERE contact_id = ANY($1) GROUP BY contact_id, kind",
+    let counts = sqlx::query!(
+        r#"SELECT contact_id AS "contact_id: ContactId", kind AS "kind: IdentityKind", count(*) AS "count!"
+         FROM contact_identities WHERE contact_id = ANY($1) GROUP BY contact_id, kind"#,
+        contact_ids as &[ContactId],
     )
-    .bind(contact_ids)
     .fetch_all(conn)
     .await?;
-    for (id, kind, n) in counts {
-        if let Some(state) = states.get_mut(&id) {
-            state.counts.insert(kind, n);
+    for row in counts {
+        if let Some(state) = states.get_mut(&row.contact_id) {
+            state.counts.insert(row.kind, row.count);
         }
     }
     Ok(states)
@@ -256,5 +265,5 @@ pub async fn contact_states(
 
 /// The time the transaction started: what `now()` stamps on the rows it writes.
 pub async fn transaction_time(conn: &mut PgConnection) -> sqlx::Result<DateTime<Utc>> {
-    sqlx::query_scalar("SELECT now()").fetch_one(conn).await
+    sqlx::query_scalar!(r#"SELECT now() AS "now!""#).fetch_one(conn).await
 }

@@ -6,7 +6,6 @@ use sqlx::PgConnection;
 
 use super::super::rules::{AutoMerge, Blocked, TenantRules};
 
-#[derive(sqlx::FromRow)]
 struct Settings {
     default_region: Option<String>,
     auto_create: bool,
@@ -22,12 +21,13 @@ struct Settings {
 /// The tenant's rules, with `defaults` where the tenant has no settings row.
 pub async fn rules(conn: &mut PgConnection, tenant: &str, defaults: &TenantRules) -> sqlx::Result<TenantRules> {
     let mut rules = defaults.clone();
-    let settings: Option<Settings> = sqlx::query_as(
+    let settings = sqlx::query_as!(
+        Settings,
         "SELECT default_region, auto_create, shared_value_limit, max_per_kind, auto_merge, typed_enrichment, weak_landlines,
                 phone_recycle_after_days, role_addresses
          FROM tenant_settings WHERE tenant_id = $1",
+        tenant,
     )
-    .bind(tenant)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(settings) = settings {
@@ -43,20 +43,18 @@ pub async fn rules(conn: &mut PgConnection, tenant: &str, defaults: &TenantRules
         rules.phone_recycle_after_days = settings.phone_recycle_after_days.max(1) as u32;
         rules.role_addresses = settings.role_addresses;
     }
-    let blocked: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_all(&mut *conn)
-            .await?;
+    let blocked = sqlx::query!("SELECT kind, pattern, reason FROM blocked_values WHERE tenant_id = $1", tenant)
+        .fetch_all(&mut *conn)
+        .await?;
     rules.blocked = blocked
         .into_iter()
-        .map(|(kind, pattern, reason)| Blocked { kind: IdentityKind::parse(&kind), pattern, reason })
+        .map(|b| Blocked { kind: IdentityKind::parse(&b.kind), pattern: b.pattern, reason: b.reason })
         .collect();
-    let identifying: Vec<(String,)> =
-        sqlx::query_as("SELECT name FROM custom_identifier_definitions WHERE tenant_id = $1 AND identifies_client")
-            .bind(tenant)
+    rules.identifying_custom =
+        sqlx::query_scalar!("SELECT name FROM custom_identifier_definitions WHERE tenant_id = $1 AND identifies_client", tenant)
             .fetch_all(&mut *conn)
-            .await?;
-    rules.identifying_custom = identifying.into_iter().map(|(name,)| name).collect();
+            .await?
+            .into_iter()
+            .collect();
     Ok(rules)
 }

@@ -25,16 +25,16 @@ pub async fn record_processed_many(conn: &mut PgConnection, resolved: &[Resolved
     let contacts: Vec<Option<ContactId>> = resolved.iter().map(|r| r.contact_id).collect();
     let payloads: Vec<Json<&ResolvedInteraction>> = resolved.iter().map(Json).collect();
     let occurred: Vec<DateTime<Utc>> = resolved.iter().map(|r| r.interaction.body.occurred_at).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO processed_interactions (tenant_id, interaction_id, contact_id, resolved, occurred_at)
          SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::timestamptz[])
          ON CONFLICT (tenant_id, interaction_id) DO NOTHING",
+        &tenants as &[&str],
+        &ids,
+        &contacts as &[Option<ContactId>],
+        &payloads as _,
+        &occurred,
     )
-    .bind(&tenants)
-    .bind(&ids)
-    .bind(&contacts)
-    .bind(&payloads)
-    .bind(&occurred)
     .execute(conn)
     .await?;
     Ok(())
@@ -75,24 +75,25 @@ pub async fn suggest_many(conn: &mut PgConnection, pairs: &[Suggestion]) -> sqlx
     let kinds: Vec<&str> = pairs.iter().map(|p| p.shared.kind.as_str()).collect();
     let values: Vec<&str> = pairs.iter().map(|p| p.shared.value.as_str()).collect();
     let weakness: Vec<Option<Weakness>> = pairs.iter().map(|p| p.weakness).collect();
-    let inserted: Vec<(String, ContactId, ContactId)> = sqlx::query_as(
-        "INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, weakness)
+    let inserted = sqlx::query!(
+        r#"INSERT INTO duplicate_suggestions (tenant_id, contact_a, contact_b, shared_kind, shared_value, weakness)
          SELECT tenant_id, a, b, kind, value, weakness
          FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
            WITH ORDINALITY AS n(tenant_id, a, b, kind, value, weakness, pos)
          ORDER BY pos
          ON CONFLICT DO NOTHING
-         RETURNING tenant_id, contact_a, contact_b",
+         RETURNING tenant_id, contact_a AS "contact_a: ContactId", contact_b AS "contact_b: ContactId""#,
+        &tenants as &[&str],
+        &low as &[ContactId],
+        &high as &[ContactId],
+        &kinds as &[&str],
+        &values as &[&str],
+        &weakness as _,
     )
-    .bind(&tenants)
-    .bind(&low)
-    .bind(&high)
-    .bind(&kinds)
-    .bind(&values)
-    .bind(&weakness)
     .fetch_all(conn)
     .await?;
-    let mut inserted: std::collections::HashSet<(String, ContactId, ContactId)> = inserted.into_iter().collect();
+    let mut inserted: std::collections::HashSet<(String, ContactId, ContactId)> =
+        inserted.into_iter().map(|r| (r.tenant_id, r.contact_a, r.contact_b)).collect();
     // A pair twice in `pairs` is new only the first time.
     Ok(pairs.iter().zip(low.iter().zip(&high)).map(|(p, (l, h))| inserted.remove(&(p.tenant.clone(), *l, *h))).collect())
 }
@@ -103,14 +104,15 @@ pub async fn suggested_pairs(
     tenant: &str,
     contacts: &[ContactId],
 ) -> sqlx::Result<Vec<(ContactId, ContactId)>> {
-    sqlx::query_as(
-        "SELECT contact_a, contact_b FROM duplicate_suggestions
-         WHERE tenant_id = $1 AND (contact_a = ANY($2) OR contact_b = ANY($2))",
+    let rows = sqlx::query!(
+        r#"SELECT contact_a AS "contact_a: ContactId", contact_b AS "contact_b: ContactId" FROM duplicate_suggestions
+         WHERE tenant_id = $1 AND (contact_a = ANY($2) OR contact_b = ANY($2))"#,
+        tenant,
+        contacts as &[ContactId],
     )
-    .bind(tenant)
-    .bind(contacts)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.contact_a, r.contact_b)).collect())
 }
 
 /// Offers `identities` to `contact_id` for an operator to confirm; returns the ones newly
@@ -152,7 +154,7 @@ pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal]) -> sqlx
     let (kinds, scopes, values) = columns(rows.iter().map(|r| &r.identity));
     let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
     let interactions: Vec<Option<Uuid>> = rows.iter().map(|r| r.interaction_id).collect();
-    let inserted: Vec<(Uuid,)> = sqlx::query_as(
+    let inserted = sqlx::query_scalar!(
         "INSERT INTO proposed_identities (proposal_id, tenant_id, contact_id, kind, scope, value, source, interaction_id)
          SELECT id, tenant_id, contact_id, kind, scope, value, source, interaction_id
          FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[])
@@ -160,15 +162,15 @@ pub async fn propose_many(conn: &mut PgConnection, rows: &[NewProposal]) -> sqlx
          ORDER BY pos
          ON CONFLICT DO NOTHING
          RETURNING proposal_id",
+        &ids,
+        &tenants as &[&str],
+        &contacts as &[ContactId],
+        &kinds as &[&str],
+        &scopes,
+        &values as &[&str],
+        &sources as _,
+        &interactions as &[Option<Uuid>],
     )
-    .bind(&ids)
-    .bind(&tenants)
-    .bind(&contacts)
-    .bind(&kinds)
-    .bind(&scopes)
-    .bind(&values)
-    .bind(&sources)
-    .bind(&interactions)
     .fetch_all(conn)
     .await?;
     Ok(inserted_flags(&ids, inserted))
@@ -201,16 +203,16 @@ pub async fn mark_seen_many(conn: &mut PgConnection, seen: &[Seen<'_>]) -> sqlx:
     let contacts: Vec<ContactId> = seen.iter().map(|s| s.contact_id).collect();
     let (kinds, scopes, values) = columns(seen.iter().map(|s| s.identity));
     let at: Vec<DateTime<Utc>> = seen.iter().map(|s| s.at).collect();
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contact_identities ci SET last_seen_at = greatest(ci.last_seen_at, i.at)
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS i(contact_id, kind, scope, value, at)
          WHERE ci.contact_id = i.contact_id AND ci.kind = i.kind AND ci.scope = i.scope AND ci.value = i.value",
+        &contacts as &[ContactId],
+        &kinds as &[&str],
+        &scopes,
+        &values as &[&str],
+        &at,
     )
-    .bind(&contacts)
-    .bind(&kinds)
-    .bind(&scopes)
-    .bind(&values)
-    .bind(&at)
     .execute(conn)
     .await?;
     Ok(())
@@ -260,15 +262,15 @@ pub async fn create_contacts(conn: &mut PgConnection, contacts: &[NewContact]) -
     let names: Vec<Option<&str>> = contacts.iter().map(|c| c.name.as_deref()).collect();
     let sources: Vec<Option<NameSource>> = contacts.iter().map(|c| c.name_source).collect();
     let at: Vec<Option<DateTime<Utc>>> = contacts.iter().map(|c| c.last_interaction_at).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO contacts (contact_id, tenant_id, name, name_source, last_interaction_at)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])",
+        &ids as &[ContactId],
+        &tenants as &[&str],
+        &names as &[Option<&str>],
+        &sources as _,
+        &at as &[Option<DateTime<Utc>>],
     )
-    .bind(&ids)
-    .bind(&tenants)
-    .bind(&names)
-    .bind(&sources)
-    .bind(&at)
     .execute(conn)
     .await?;
     Ok(())
@@ -315,23 +317,23 @@ pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity
     let sources: Vec<IdentitySource> = rows.iter().map(|r| r.source).collect();
     let provenances: Vec<&str> = rows.iter().map(|r| if r.identity.is_verified() { "verified" } else { "typed" }).collect();
     let seen: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.seen_at).collect();
-    let inserted: Vec<(IdentityId,)> = sqlx::query_as(
-        "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, provenance, last_seen_at)
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, provenance, last_seen_at)
          SELECT id, tenant_id, contact_id, kind, scope, value, source, provenance, coalesce(seen, now())
          FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
            AS n(id, tenant_id, contact_id, kind, scope, value, source, provenance, seen)
          ON CONFLICT (tenant_id, kind, scope, value) WHERE NOT shared DO NOTHING
-         RETURNING identity_id",
+         RETURNING identity_id AS "identity_id: IdentityId""#,
+        &ids as &[IdentityId],
+        &tenants as &[&str],
+        &contacts as &[ContactId],
+        &kinds as &[&str],
+        &scopes,
+        &values as &[&str],
+        &sources as _,
+        &provenances as &[&str],
+        &seen as &[Option<DateTime<Utc>>],
     )
-    .bind(&ids)
-    .bind(&tenants)
-    .bind(&contacts)
-    .bind(&kinds)
-    .bind(&scopes)
-    .bind(&values)
-    .bind(&sources)
-    .bind(&provenances)
-    .bind(&seen)
     .fetch_all(conn)
     .await?;
     Ok(inserted_flags(&ids, inserted))
@@ -349,14 +351,14 @@ pub async fn set_names(conn: &mut PgConnection, names: &[(ContactId, &str, NameS
     let ids: Vec<ContactId> = names.iter().map(|n| n.0).collect();
     let values: Vec<&str> = names.iter().map(|n| n.1).collect();
     let sources: Vec<NameSource> = names.iter().map(|n| n.2).collect();
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contacts c SET name = n.name, name_source = n.source, updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::text[]) AS n(contact_id, name, source)
          WHERE c.contact_id = n.contact_id",
+        &ids as &[ContactId],
+        &values as &[&str],
+        &sources as _,
     )
-    .bind(&ids)
-    .bind(&values)
-    .bind(&sources)
     .execute(conn)
     .await?;
     Ok(())
@@ -373,12 +375,12 @@ pub async fn touch_interactions(conn: &mut PgConnection, touched: &[(ContactId, 
     }
     let ids: Vec<ContactId> = touched.iter().map(|t| t.0).collect();
     let at: Vec<DateTime<Utc>> = touched.iter().map(|t| t.1).collect();
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contacts c SET last_interaction_at = greatest(c.last_interaction_at, t.at)
          FROM unnest($1::uuid[], $2::timestamptz[]) AS t(contact_id, at) WHERE c.contact_id = t.contact_id",
+        &ids as &[ContactId],
+        &at,
     )
-    .bind(&ids)
-    .bind(&at)
     .execute(conn)
     .await?;
     Ok(())
@@ -400,15 +402,18 @@ pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[ContactId]) -
     if contact_ids.is_empty() {
         return Ok(());
     }
-    sqlx::query("SELECT 1 FROM contacts WHERE contact_id = ANY($1) ORDER BY contact_id FOR UPDATE")
-        .bind(contact_ids)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        // No columns: the statement only takes the locks, executed like a write.
+        "SELECT FROM contacts WHERE contact_id = ANY($1) ORDER BY contact_id FOR UPDATE",
+        contact_ids as &[ContactId],
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Whether each of `ids` (rows of a multi-row insert) is among the `inserted` ones it returned.
-fn inserted_flags<Id: Eq + std::hash::Hash>(ids: &[Id], inserted: Vec<(Id,)>) -> Vec<bool> {
-    let inserted: std::collections::HashSet<Id> = inserted.into_iter().map(|(id,)| id).collect();
+fn inserted_flags<Id: Eq + std::hash::Hash>(ids: &[Id], inserted: Vec<Id>) -> Vec<bool> {
+    let inserted: std::collections::HashSet<Id> = inserted.into_iter().collect();
     ids.iter().map(|id| inserted.contains(id)).collect()
 }
