@@ -200,6 +200,11 @@ pub async fn match_or_create(
                 return Ok((None, resolution));
             }
             Decision::Attach { contact_id, matched_by, confidence, candidates, enrich, propose, merge } => {
+                // A contact merged (or erased) since the look-up gains nothing: the next
+                // attempt looks again and follows the merge.
+                if !store::lock_contacts(conn, &[contact_id]).await? {
+                    continue;
+                }
                 // Attaching only adds what nobody holds (conflicts are skipped, not errors), so
                 // it needs no savepoint: it cannot lose a race, only learn less.
                 let resolution = attach(conn, rules, sighting, contact_id, confidence, (enrich, propose), &mut ignored).await?;

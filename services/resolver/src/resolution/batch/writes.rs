@@ -115,7 +115,11 @@ impl Writes {
         changed.dedup();
         let created_ids: std::collections::HashSet<ContactId> = created.iter().map(|c| c.contact_id).collect();
         changed.retain(|id| !created_ids.contains(id));
-        store::lock_contacts(conn, &changed).await?;
+        // A contact merged (or erased) since the view was read must not gain the writes: the
+        // segment is decided again on a fresh view, which follows the merge.
+        if !store::lock_contacts(conn, &changed).await? {
+            return Err(ResolveError::Raced);
+        }
         store::create_contacts(conn, &created).await?;
         // Each row must be new: the view said nobody held or was offered it, nor queued the pair.
         if store::insert_identities_many(conn, &added).await?.contains(&false)

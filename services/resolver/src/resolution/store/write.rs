@@ -397,19 +397,20 @@ pub(super) fn columns<'a>(identities: impl Iterator<Item = &'a Identity>) -> (Ve
     columns
 }
 
-/// Locks the rows of `contact_ids` in id order (the caller sorts them) for the transaction.
-pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[ContactId]) -> sqlx::Result<()> {
+/// Locks the rows of `contact_ids` in id order (the caller sorts them) for the transaction;
+/// whether every one of them is still a live contact (not merged into another, not erased).
+pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[ContactId]) -> sqlx::Result<bool> {
     if contact_ids.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
-    sqlx::query!(
-        // No columns: the statement only takes the locks, executed like a write.
-        "SELECT FROM contacts WHERE contact_id = ANY($1) ORDER BY contact_id FOR UPDATE",
+    // After waiting for a lock, PostgreSQL returns the row as the other transaction left it.
+    let live: Vec<bool> = sqlx::query_scalar!(
+        r#"SELECT merged_into IS NULL AS "live!" FROM contacts WHERE contact_id = ANY($1) ORDER BY contact_id FOR UPDATE"#,
         contact_ids as &[ContactId],
     )
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(())
+    Ok(live.len() == contact_ids.len() && live.iter().all(|live| *live))
 }
 
 /// Whether each of `ids` (rows of a multi-row insert) is among the `inserted` ones it returned.
