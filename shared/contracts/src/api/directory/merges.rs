@@ -82,7 +82,6 @@ pub struct Moves {
 
 /// One merge of the journal, as a card's merge history shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct MergeRecord {
     pub merge_id: MergeId,
     pub survivor_id: ContactId,
@@ -128,7 +127,6 @@ pub enum Weakness {
 
 /// Two contacts the resolver found matching one interaction (never merged silently).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct Suggestion {
     pub contact_a: ContactId,
     pub contact_b: ContactId,

@@ -49,7 +49,6 @@ impl From<crate::Channel> for IdentitySource {
 
 /// One identifier on a contact card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct CardIdentity {
     pub identity_id: IdentityId,
     pub kind: IdentityKind,
@@ -63,7 +62,6 @@ pub struct CardIdentity {
 
 /// An identifier a typed-only match offered to the card, for an operator to confirm or reject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct ProposedIdentity {
     pub proposal_id: Uuid,
     pub kind: IdentityKind,

@@ -25,7 +25,6 @@ pub struct LinkResult {
 
 /// A conversation's link: the contact its interactions resolve to, set by an operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct Link {
     pub conversation_ref: String,
     pub contact_id: ContactId,
@@ -137,7 +136,6 @@ pub struct RowReport {
 
 /// An outbox event Kafka refused for good (too large, invalid), kept for an operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct QuarantinedEvent {
     pub id: i64,
     pub topic: String,
