@@ -200,7 +200,7 @@ pub async fn match_or_create(
                 return Ok((None, resolution));
             }
             Decision::Attach { contact_id, matched_by, confidence, candidates, enrich, propose, merge } => {
-                // A contact merged (or erased) since the look-up gains nothing: the next
+                // A contact merged, deleted or erased since the look-up gains nothing: the next
                 // attempt looks again and follows the merge.
                 if !store::lock_contacts(conn, &[contact_id]).await? {
                     continue;

@@ -115,7 +115,7 @@ impl Writes {
         changed.dedup();
         let created_ids: std::collections::HashSet<ContactId> = created.iter().map(|c| c.contact_id).collect();
         changed.retain(|id| !created_ids.contains(id));
-        // A contact merged (or erased) since the view was read must not gain the writes: the
+        // A contact merged, deleted or erased since the view was read must not gain the writes: the
         // segment is decided again on a fresh view, which follows the merge.
         if !store::lock_contacts(conn, &changed).await? {
             return Err(ResolveError::Raced);

@@ -398,14 +398,16 @@ pub(super) fn columns<'a>(identities: impl Iterator<Item = &'a Identity>) -> (Ve
 }
 
 /// Locks the rows of `contact_ids` in id order (the caller sorts them) for the transaction;
-/// whether every one of them is still a live contact (not merged into another, not erased).
+/// whether every one of them is still live as `directory::edit::lock_live` means it (not
+/// deleted or erased, not merged into another).
 pub async fn lock_contacts(conn: &mut PgConnection, contact_ids: &[ContactId]) -> sqlx::Result<bool> {
     if contact_ids.is_empty() {
         return Ok(true);
     }
     // After waiting for a lock, PostgreSQL returns the row as the other transaction left it.
     let live: Vec<bool> = sqlx::query_scalar!(
-        r#"SELECT merged_into IS NULL AS "live!" FROM contacts WHERE contact_id = ANY($1) ORDER BY contact_id FOR UPDATE"#,
+        r#"SELECT deleted_at IS NULL AND merged_into IS NULL AS "live!" FROM contacts
+           WHERE contact_id = ANY($1) ORDER BY contact_id FOR UPDATE"#,
         contact_ids as &[ContactId],
     )
     .fetch_all(conn)
