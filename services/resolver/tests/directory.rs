@@ -399,7 +399,7 @@ async fn a_merge_preview_shows_both_cards_and_what_conflicts_without_changing_an
     let path = format!("/v1/contacts/{a_id}/merge-preview?with={}", same_name.contact_id);
     assert!(s.operator.get(&path).await.json::<MergePreview>().conflicts.is_empty(), "equal names do not conflict");
 
-    let unknown = ContactId::new();
+    let unknown = ContactId::random();
     for (query, expected) in [
         (format!("with={a_id}"), 422),
         (format!("with={unknown}"), 404),
@@ -445,7 +445,7 @@ async fn accepting_a_duplicate_suggestion_merges_the_pair_into_the_older_contact
     let accept = |contact_a, contact_b, survivor| AcceptDuplicate { contact_a, contact_b, survivor, name: NameChoice::Survivor };
     let pair = DuplicatePair { contact_a: newer_id, contact_b: older_id };
     assert_eq!(s.other_tenant.post("/v1/duplicates/accept", &pair).await.status, 404, "another tenant's pair");
-    let stranger = ContactId::new();
+    let stranger = ContactId::random();
     let reply = s.operator.post("/v1/duplicates/accept", &accept(newer_id, older_id, Some(stranger))).await;
     assert_eq!(reply.status, 422, "the survivor must be one of the pair");
     let reply = s.operator.post("/v1/duplicates/accept", &accept(older_id, stranger, None)).await;

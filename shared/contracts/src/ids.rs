@@ -18,19 +18,10 @@ macro_rules! uuid_id {
         pub struct $name(pub Uuid);
 
         impl $name {
-            /// A new random id.
-            pub fn new() -> Self {
+            /// A new random id (deliberately not `Default`: a defaulted struct must not get a
+            /// fresh id silently).
+            pub fn random() -> Self {
                 Self(Uuid::new_v4())
-            }
-
-            pub fn as_uuid(&self) -> &Uuid {
-                &self.0
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
             }
         }
 

@@ -168,7 +168,7 @@ pub async fn create(
             screened.push(identity);
         }
     }
-    let contact_id = ContactId::new();
+    let contact_id = ContactId::random();
     let profile = name.map(|n| Profile { name: Some(n.to_owned()), name_source: NameSource::Operator });
     store::create_contact(edit.conn(), tenant, contact_id, profile.as_ref(), None).await?;
     let inserted = store::insert_identities(edit.conn(), tenant, contact_id, &screened, IdentitySource::Operator, None).await?;

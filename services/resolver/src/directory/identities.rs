@@ -137,7 +137,7 @@ pub async fn add(
         .execute(edit.conn())
         .await?;
     }
-    let identity_id = IdentityId::new();
+    let identity_id = IdentityId::random();
     sqlx::query!(
         "INSERT INTO contact_identities (identity_id, tenant_id, contact_id, kind, scope, value, source, shared)
          VALUES ($1, $2, $3, $4, $5, $6, 'operator', $7)",

@@ -91,7 +91,7 @@ pub(super) async fn create(
     new: &[Identity],
 ) -> sqlx::Result<Option<ContactId>> {
     let Sighting { tenant, profile, actor, source, last_interaction_at, origin, .. } = *sighting;
-    let contact_id = ContactId::new();
+    let contact_id = ContactId::random();
     store::create_contact(conn, tenant, contact_id, profile, last_interaction_at).await?;
     let inserted = store::insert_identities(conn, tenant, contact_id, new, source, last_interaction_at).await?;
     if inserted.len() != new.len() {

@@ -208,7 +208,7 @@ pub async fn merge_in(
     sqlx::query!("UPDATE contacts SET merged_into = $1, updated_at = now() WHERE contact_id = $2", survivor.0, merged.0)
         .execute(&mut *conn)
         .await?;
-    let merge_id = MergeId::new();
+    let merge_id = MergeId::random();
     let moved_ids: Vec<IdentityId> = moved.iter().map(|m| m.identity_id).collect();
     sqlx::query!(
         "INSERT INTO merge_journal (merge_id, tenant_id, survivor_id, merged_id, moved_identities, moved_links, survivor_name, survivor_name_src, merged_by)

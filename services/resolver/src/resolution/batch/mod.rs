@@ -195,7 +195,7 @@ fn plan(view: &mut View, writes: &mut Writes, item: &New<'_>) -> Option<Resolved
         }
         Decision::Create { identities: new, candidates } => {
             let new = within_limits(new, &Default::default(), rules.max_per_kind, &mut ignored);
-            let contact_id = ContactId::new();
+            let contact_id = ContactId::random();
             let contact = store::NewContact::new(tenant, contact_id, body.profile.as_ref(), Some(at));
             view.created(&contact);
             writes.create(contact);

@@ -310,7 +310,7 @@ pub async fn insert_identities_many(conn: &mut PgConnection, rows: &[NewIdentity
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<IdentityId> = rows.iter().map(|_| IdentityId::new()).collect();
+    let ids: Vec<IdentityId> = rows.iter().map(|_| IdentityId::random()).collect();
     let tenants: Vec<&str> = rows.iter().map(|r| r.tenant.as_str()).collect();
     let contacts: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
     let (kinds, scopes, values) = columns(rows.iter().map(|r| &r.identity));
