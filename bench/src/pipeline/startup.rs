@@ -26,37 +26,12 @@ pub async fn consumers_assigned(client: &reqwest::Client, metrics_url: &str, gro
             Ok(response) => response.text().await.unwrap_or_default(),
             Err(_) => String::new(),
         };
-        if groups.iter().all(|group| holds_partitions(&text, group)) {
+        if groups.iter().all(|group| testkit::instances_holding_partitions(&text, group) > 0) {
             return Ok(started.elapsed());
         }
         if Instant::now() >= deadline {
             bail!("the consumer groups {groups:?} did not all get partitions within 60 s");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Whether an instance of `group` holds at least one partition in a Prometheus text `metrics`.
-fn holds_partitions(metrics: &str, group: &str) -> bool {
-    let label = format!("group=\"{group}\"");
-    metrics
-        .lines()
-        .filter(|line| line.starts_with(runtime::http::metrics::CONSUMER_ASSIGNED) && line.contains(&label))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .any(|assigned| assigned > 0.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_group_holds_partitions_when_one_of_its_instances_reports_some() {
-        let metrics = "kafka_consumer_assigned_partitions{group=\"b.resolver\",instance=\"x\"} 0\n\
-                       kafka_consumer_assigned_partitions{group=\"b.resolver\",instance=\"y\"} 3\n\
-                       kafka_consumer_assigned_partitions{group=\"b.timeline\",instance=\"z\"} 0\n";
-        assert!(holds_partitions(metrics, "b.resolver"));
-        assert!(!holds_partitions(metrics, "b.timeline"));
-        assert!(!holds_partitions(metrics, "b.timeline-changes"));
     }
 }

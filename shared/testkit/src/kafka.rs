@@ -103,13 +103,9 @@ impl TestKafka {
     /// service reports them on its `/metrics` (`metrics_url`); the process's instances share
     /// one registry, so any of them answers for all.
     pub async fn assigned_instances(&self, metrics_url: &str, consumer: &str) -> usize {
-        let group = format!("group=\"{}.{consumer}\"", self.settings.group_prefix);
         let Ok(response) = reqwest::get(metrics_url).await else { return 0 };
         let text = response.text().await.unwrap_or_default();
-        text.lines()
-            .filter(|line| line.starts_with("kafka_consumer_assigned_partitions{") && line.contains(&group))
-            .filter(|line| line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0))
-            .count()
+        instances_holding_partitions(&text, &format!("{}.{consumer}", self.settings.group_prefix))
     }
 
     /// Whether consumer group `<group_prefix>.<consumer>` has committed every message of
@@ -234,6 +230,20 @@ impl TopicReader {
     }
 }
 
+/// How many instances of consumer group `group` hold partitions in a Prometheus text
+/// exposition of the services' `/metrics` (`kafka_consumer_assigned_partitions`, one line per
+/// instance; an idle instance reports 0).
+pub fn instances_holding_partitions(metrics: &str, group: &str) -> usize {
+    let label = format!("group=\"{group}\"");
+    metrics
+        .lines()
+        .filter(|line| line.strip_prefix(runtime::http::metrics::CONSUMER_ASSIGNED).is_some_and(|rest| rest.starts_with('{')))
+        .filter(|line| line.contains(&label))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .filter(|assigned| *assigned > 0.0)
+        .count()
+}
+
 /// The JSON payload of a message.
 pub fn json(message: &OwnedMessage) -> serde_json::Value {
     serde_json::from_slice(message.payload().expect("message has a payload")).expect("payload is JSON")
@@ -260,4 +270,19 @@ pub fn distinct_nested(messages: &[OwnedMessage], outer: &str, inner: &str) -> H
 /// The key of a message as text.
 pub fn key(message: &OwnedMessage) -> String {
     String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_holds_partitions_where_one_of_its_instances_reports_some() {
+        let metrics = "kafka_consumer_assigned_partitions{group=\"b.resolver\",instance=\"x\"} 0\n\
+                       kafka_consumer_assigned_partitions{group=\"b.resolver\",instance=\"y\"} 3\n\
+                       kafka_consumer_assigned_partitions{group=\"b.timeline\",instance=\"z\"} 0\n";
+        assert_eq!(instances_holding_partitions(metrics, "b.resolver"), 1);
+        assert_eq!(instances_holding_partitions(metrics, "b.timeline"), 0);
+        assert_eq!(instances_holding_partitions(metrics, "b.timeline-changes"), 0);
+    }
 }

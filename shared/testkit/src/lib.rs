@@ -19,7 +19,7 @@ pub mod postgres_tls;
 pub mod tansu;
 pub mod tls;
 
-pub use kafka::{decode, distinct, distinct_nested, json, key, TestKafka, TopicReader};
+pub use kafka::{decode, distinct, distinct_nested, instances_holding_partitions, json, key, TestKafka, TopicReader};
 
 use std::time::{Duration, Instant};
 
